@@ -1,0 +1,202 @@
+"""edge-predict: the command line over Predictor. Parses options, calls the library, formats output."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EdgePredictError, InputError, VerificationError
+
+MODEL_ENV = "EDGE_PREDICT_MODEL"
+
+
+def _fail(prog: str, message: str, code: int) -> None:
+    click.echo(f"{prog}: error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_group_main(command: click.Command, args, prog: str, standalone_mode: bool = True, **extra: Any):
+    """Run a click command so every error ends as one line on stderr with a documented exit code."""
+    try:
+        rv = click.Command.main(command, args, prog, standalone_mode=False, **extra)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _fail(prog, exc.format_message() + hint, exc.exit_code)
+    except click.ClickException as exc:
+        _fail(prog, exc.format_message(), exc.exit_code)
+    except EdgePredictError as exc:
+        _fail(prog, str(exc), exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    if not standalone_mode:
+        return rv
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class OneLineErrors(click.Group):
+    """A click group whose main() never shows a traceback or a multi-line usage error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        return run_group_main(self, args, prog_name or self.name, standalone_mode,
+                              complete_var=complete_var, **extra)
+
+
+class OneLineCommand(click.Command):
+    """The same for a single command (edge-train)."""
+
+    main = OneLineErrors.main
+
+
+def _load(model: str | None, threads: int | None, threshold: float | None = None):
+    from .predictor import Predictor
+
+    if model:
+        return Predictor.from_path(model, threads=threads, threshold=threshold)
+    return Predictor.default(threads=threads, threshold=threshold)
+
+
+model_option = click.option(
+    "-m", "--model", envvar=MODEL_ENV, default=None, metavar="PATH",
+    help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.")
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime intra-op threads (default 1).")
+
+
+@click.group(name="edge-predict", cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge-predict")
+def cli() -> None:
+    """Score an exported PyTorch model on CPU with onnxruntime alone.
+
+    \b
+    Examples:
+      edge-predict predict 1 7                 # hours studied -> p(pass)
+      edge-predict predict --input hours.csv --format csv > scored.csv
+      edge-predict info
+      edge-predict verify --model models/default.onnx
+
+    Exit codes: 0 ok, 1 model or verification failure, 2 usage or bad input.
+    """
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("values", nargs=-1)
+@click.option("-i", "--input", "input_path", metavar="FILE",
+              help="Read samples from FILE, one per line ('-' for stdin): CSV with a header, or bare numbers.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Label 'pass' at or above this probability (default: the model's).")
+@model_option
+@threads_option
+def predict(values, input_path, fmt, threshold, model, threads) -> None:
+    """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
+
+    Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
+    """
+    from .tabular import Writer, read_batches, samples_from_args
+
+    for value in values:
+        if value.startswith("--") or (value.startswith("-") and value[1:2].isalpha()):
+            raise click.UsageError(f"No such option: {value}")
+    if bool(values) == bool(input_path):
+        raise click.UsageError("give numbers to score, or --input FILE, but not both" if values else
+                               "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
+    predictor = _load(model, threads, threshold)
+    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.labels)
+    if values:
+        batches = iter([samples_from_args(values, predictor.feature_names)])
+        _score(predictor, batches, writer)
+    elif input_path == "-":
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
+        _score(predictor, read_batches(stdin, predictor.feature_names), writer)
+    else:
+        try:
+            with open(input_path, encoding="utf-8-sig", newline=None) as stream:
+                _score(predictor, read_batches(stream, predictor.feature_names), writer)
+        except FileNotFoundError:
+            raise InputError(f"{input_path}: no such input file") from None
+        except IsADirectoryError:
+            raise InputError(f"{input_path}: is a directory, not an input file") from None
+        except PermissionError:
+            raise InputError(f"{input_path}: permission denied") from None
+
+
+def _score(predictor, batches, writer) -> None:
+    for batch in batches:
+        try:
+            x = predictor.check_input(batch.values)
+        except InputError as exc:
+            if getattr(exc, "row", None) is None:
+                raise
+            raise InputError(f"{batch.where[exc.row]}, {exc.detail}") from None
+        proba = predictor._run(x)
+        writer.write(batch, proba, (proba >= predictor.threshold).astype("int64"))
+
+
+@cli.command()
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@model_option
+def info(fmt, model) -> None:
+    """Show the model's manifest: features, labels, threshold, versions, training, sha256."""
+    predictor = _load(model, None)
+    manifest = predictor.manifest
+    if fmt == "json":
+        click.echo(json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": manifest},
+                              indent=2, sort_keys=True))
+        return
+    golden = manifest["golden"]
+    lines = [
+        ("model", predictor.source),
+        ("sha256", predictor.sha256),
+        ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
+        ("labels", " / ".join(manifest["labels"]) + f"  (positive: {manifest['labels'][1]})"),
+        ("threshold", f"{manifest['threshold']:g}"),
+        ("opset", str(manifest["versions"].get("opset"))),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items()) if k != "opset")),
+        ("training", ", ".join(f"{k}={v}" for k, v in sorted(manifest["training"].items()))),
+        ("golden", f"{len(golden['inputs'])} vectors, atol {golden['atol']:g}"),
+    ]
+    for key, value in lines:
+        click.echo(f"{key + ':':<11}{value}")
+
+
+def _feature_text(feature: dict) -> str:
+    lo, hi = feature.get("min"), feature.get("max")
+    if lo is None and hi is None:
+        return feature["name"]
+    return f"{feature['name']} [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+@cli.command()
+@click.option("--sha256", "expected_sha", metavar="HEX", default=None,
+              help="Also require the model file to have this sha256.")
+@model_option
+@threads_option
+def verify(expected_sha, model, threads) -> None:
+    """Prove this device computes what torch computed: score the model's golden vectors."""
+    predictor = _load(model, threads)
+    if expected_sha is not None and predictor.sha256 != expected_sha.strip().lower():
+        raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
+    diff = predictor.verify()
+    atol = predictor.manifest["golden"]["atol"]
+    count = len(predictor.manifest["golden"]["inputs"])
+    if not diff <= atol:
+        raise VerificationError(
+            f"{predictor.source}: golden vectors do not match: largest difference {diff:.3g} > atol {atol:g}"
+        )
+    click.echo(f"ok: {count} golden vectors match (largest difference {diff:.3g} <= atol {atol:g}); "
+               f"sha256 {predictor.sha256}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(argv, prog_name="edge-predict")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Predictor: an edge-predict model loaded into an onnxruntime session, scored with checked input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from .errors import InputError, ModelError
+from .manifest import METADATA_KEY, Manifest
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def default_model_path() -> Path:
+    """Where the model packaged with edge-predict lives."""
+    from . import models
+
+    return Path(models.__file__).with_name("default.onnx")
+
+
+class Predictor:
+    """Scores samples with one edge-predict model; build it with from_path, from_bytes or default."""
+
+    def __init__(self, session: ort.InferenceSession, manifest: Manifest, model_bytes: bytes,
+                 *, source: str = "<bytes>", threads: int | None = None, threshold: float | None = None):
+        self._session = session
+        self._manifest = manifest
+        self._model_bytes = model_bytes
+        self._source = source
+        self._threads = threads
+        self._threshold = manifest.threshold if threshold is None else float(threshold)
+        self._input_name = session.get_inputs()[0].name
+        self._n_features = len(manifest.feature_names)
+        self._mins = np.array([lo if lo is not None else -np.inf for lo, _ in manifest.domain], np.float32)
+        self._maxs = np.array([hi if hi is not None else np.inf for _, hi in manifest.domain], np.float32)
+        self._bounded = bool(np.isfinite(self._mins).any() or np.isfinite(self._maxs).any())
+
+    # -- named constructors -------------------------------------------------------------------
+    @classmethod
+    def from_path(cls, path: str | os.PathLike, *, threads: int | None = None,
+                  threshold: float | None = None) -> "Predictor":
+        """Load the model file at `path`."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
+        except IsADirectoryError as exc:
+            raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
+        return cls.from_bytes(data, source=str(path), threads=threads, threshold=threshold)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
+                   threshold: float | None = None) -> "Predictor":
+        """Load a model from the bytes of an .onnx file."""
+        if not data:
+            raise ModelError(f"{source}: the model file is empty; re-export or re-copy it")
+        session = _make_session(data, source, threads)
+        text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        manifest = Manifest.from_json(text, source)
+        _check_signature(session, manifest, source)
+        return cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
+
+    @classmethod
+    def default(cls, *, threads: int | None = None, threshold: float | None = None) -> "Predictor":
+        """Load the model packaged with edge-predict (the lecture's hours -> pass model)."""
+        return cls.from_path(default_model_path(), threads=threads, threshold=threshold)
+
+    # -- read-only facts ----------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self._manifest.feature_names
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return self._manifest.labels
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """A copy of the whole manifest (changing it changes nothing here)."""
+        return json.loads(json.dumps(self._manifest.raw))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self._model_bytes).hexdigest()
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    # -- scoring ------------------------------------------------------------------------------
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of the positive label (labels[1]) per sample: float32 array of shape (n,)."""
+        x = self.check_input(X)
+        return self._run(x)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 per sample (index into `labels`): 1 where probability >= threshold; int64, shape (n,)."""
+        return (self.predict_proba(X) >= self._threshold).astype(np.int64)
+
+    def verify(self) -> float:
+        """Score the golden vectors stored at export; return the largest absolute difference."""
+        x = np.asarray(self._manifest.golden_inputs, dtype=np.float32)
+        expected = np.asarray(self._manifest.golden_probabilities, dtype=np.float32)
+        got = self._run(x)
+        return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input_name: x})[0].reshape(-1)
+
+    def check_input(self, X: Any) -> np.ndarray:
+        """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
+        x = np.asarray(X)
+        if x.dtype.kind not in "iuf":
+            raise InputError(
+                f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
+            )
+        k = self._n_features
+        if x.ndim == 0 or (x.ndim == 1 and k == 1):
+            x = x.reshape(-1, 1)
+        elif x.ndim == 1:
+            raise InputError(
+                f"X is 1-D with {x.shape[0]} values, but the model expects 2-D samples of {k} features "
+                f"({', '.join(self.feature_names)}); pass a list of rows, e.g. X.reshape(1, -1) for one sample"
+            )
+        elif x.ndim != 2:
+            raise InputError(f"X has {x.ndim} dimensions, but the model expects a 2-D array (samples, features)")
+        if x.shape[1] != k:
+            raise InputError(
+                f"X has {x.shape[1]} features per sample, but the model expects {k} "
+                f"({', '.join(self.feature_names)})"
+            )
+        if x.shape[0] == 0:
+            raise InputError("X has no samples; pass at least one")
+        with np.errstate(over="ignore"):  # overflow becomes inf and is reported below
+            x32 = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x32).all():
+            self._raise_bad_value(x, x32)
+        if self._bounded and ((x32 < self._mins).any() or (x32 > self._maxs).any()):
+            self._raise_bad_value(x, x32)
+        return x32
+
+    def _raise_bad_value(self, x: np.ndarray, x32: np.ndarray) -> None:
+        bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        name, value = self.feature_names[col], x[row, col]
+        if np.isnan(value):
+            what = "is NaN"
+        elif np.isinf(value):
+            what = "is infinite"
+        elif abs(float(value)) > _F32_MAX:
+            what = f"= {float(value)!r} overflows float32 (largest {_F32_MAX:.4g})"
+        else:
+            lo, hi = self._manifest.domain[col]
+            bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
+            what = f"= {float(value):g} is outside the model's domain (expected {bounds})"
+        detail = f"{name} {what}"
+        error = InputError(f"sample {row}, {detail}")
+        error.row, error.detail = row, detail  # lets the CLI name the line or argument instead
+        raise error
+
+    # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
+    def __reduce__(self):
+        return (_rebuild, (self._model_bytes, self._source, self._threads, self._threshold))
+
+    def __repr__(self) -> str:
+        return f"Predictor(source={self._source!r}, features={list(self.feature_names)}, threshold={self._threshold})"
+
+
+def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) -> Predictor:
+    return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold)
+
+
+def _make_session(data: bytes, source: str, threads: int | None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: warnings would break the one-line error contract
+    options.intra_op_num_threads = 1 if threads is None else int(threads)
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own pybind classes; one boundary wraps them all
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{source}: onnxruntime cannot load this model ({first})") from exc
+
+
+def _check_signature(session: ort.InferenceSession, manifest: Manifest, source: str) -> None:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(
+            f"{source}: the model has {len(inputs)} inputs and {len(outputs)} outputs, "
+            "but edge-predict scores models with exactly one of each"
+        )
+    arg = inputs[0]
+    if arg.type != "tensor(float)" or len(arg.shape) != 2:
+        raise ModelError(
+            f"{source}: input {arg.name!r} is {arg.type} of rank {len(arg.shape)}, "
+            "but edge-predict expects a float32 tensor of shape (batch, features)"
+        )
+    width = arg.shape[1]
+    if isinstance(width, int) and width != len(manifest.feature_names):
+        raise ModelError(
+            f"{source}: the graph takes {width} features but the manifest names "
+            f"{len(manifest.feature_names)}; re-export the model"
+        )

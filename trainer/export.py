@@ -1,0 +1,115 @@
+"""Export a trained model to one ONNX file that carries its manifest and golden vectors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnx
+import torch
+
+from edge_predict import Predictor, __version__
+from edge_predict.errors import EdgePredictError
+from edge_predict.manifest import FORMAT_VERSION, METADATA_KEY, shortest_float32
+
+OPSET = 17
+# torch and onnxruntime use different sigmoid kernels that differ in the last bits of a float32;
+# measured on the default model the largest difference is ~1.8e-7, so 1e-6 leaves margin and still
+# catches any real divergence (a wrong weight moves probabilities by far more).
+PARITY_ATOL = 1e-6
+
+
+class ExportError(EdgePredictError):
+    """The export failed a check; nothing was written."""
+
+
+def golden_inputs(x_train: np.ndarray) -> np.ndarray:
+    """Inputs whose torch outputs go into the manifest: the training rows plus edge cases."""
+    rows = np.unique(np.asarray(x_train, np.float32), axis=0)[:16]
+    k = rows.shape[1]
+    extra = np.array([[0.0], [0.5], [2.5], [100.0], [-1.0]], np.float32) * np.ones((1, k), np.float32)
+    return np.concatenate([rows, extra]).astype(np.float32)
+
+
+def to_onnx(model: torch.nn.Module, n_features: int, input_name: str, output_name: str,
+            opset: int = OPSET) -> onnx.ModelProto:
+    """Trace `model` with the TorchScript exporter: small Gemm+Sigmoid graph, dynamic batch."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy-exporter deprecation notice is expected
+        torch.onnx.export(
+            model, (torch.zeros(1, n_features),), buffer, dynamo=False, opset_version=opset,
+            input_names=[input_name], output_names=[output_name],
+            dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
+        )
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_names: Sequence[str],
+                 training: dict[str, Any], golden_x: np.ndarray, threshold: float = 0.5,
+                 labels: Sequence[str] = ("fail", "pass"), domain: Sequence[dict] | None = None,
+                 opset: int = OPSET, atol: float = PARITY_ATOL) -> bytes:
+    """Export, check with onnx and onnxruntime against torch, then write `path` atomically."""
+    model.eval()
+    golden_x = np.asarray(golden_x, np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(golden_x)).numpy().reshape(-1)
+    domain = domain or [{} for _ in feature_names]
+    manifest = {
+        "format": FORMAT_VERSION,
+        "features": [{"name": n, "min": d.get("min"), "max": d.get("max")} for n, d in zip(feature_names, domain)],
+        "threshold": threshold,
+        "labels": list(labels),
+        "training": training,
+        "versions": {"edge_predict": __version__, "torch": torch.__version__.split("+")[0],
+                     "onnx": onnx.__version__, "opset": opset},
+        "golden": {
+            "inputs": [[shortest_float32(v) for v in row] for row in golden_x],
+            "probabilities": [shortest_float32(p) for p in expected],
+            "atol": atol,
+        },
+    }
+    proto = to_onnx(model, len(feature_names), "features" if len(feature_names) > 1 else feature_names[0],
+                    "probability", opset)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
+    data = proto.SerializeToString()
+    diff = Predictor.from_bytes(data, source="<export>").verify()
+    if not diff <= atol:
+        raise ExportError(
+            f"onnxruntime disagrees with torch on the golden vectors: largest difference {diff:.3g} "
+            f"> {atol:g}; nothing was written"
+        )
+    write_atomic(Path(path), data)
+    return data
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model is meant to be read by others
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
