@@ -167,9 +167,13 @@ def info(fmt, model) -> None:
 
 def _feature_text(feature: dict) -> str:
     lo, hi = feature.get("min"), feature.get("max")
-    if lo is None and hi is None:
-        return feature["name"]
-    return f"{feature['name']} [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+    text = feature["name"]
+    if lo is not None or hi is not None:
+        text += f" [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+    seen = feature.get("observed")  # the training range: shown for people, never enforced
+    if isinstance(seen, list) and len(seen) == 2 and all(isinstance(v, (int, float)) for v in seen):
+        text += f" (trained on {seen[0]:g}..{seen[1]:g})"
+    return text
 
 
 @cli.command()

@@ -23,14 +23,10 @@ def lecture():
 
 def export_lecture(result, x, y, path: Path, **kwargs) -> bytes:
     """Export a trained lecture model the way edge-train does."""
-    from edge_predict.trainer.export import export_model, golden_inputs
-    from edge_predict.trainer.train import data_sha256
+    from edge_predict.trainer.data import lecture_table
+    from edge_predict.trainer.run import export_fitted, measured
 
-    training = {"model": "logistic", "epochs": result.config.epochs, "lr": result.config.lr,
-                "seed": result.config.seed, "loss": "BCELoss", "optimizer": "SGD",
-                "final_loss": result.final_loss, "n_samples": int(len(x)), "data_sha256": data_sha256(x, y)}
-    return export_model(result.model, path, feature_names=["hours"], training=training,
-                        golden_x=golden_inputs(x), domain=[{"min": 0.0}], **kwargs)
+    return export_fitted(measured(lecture_table(), result), path, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +56,9 @@ def cli_runner():
 
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def diabetes_path() -> Path:
+    """The diabetes table (759 rows, 8 features in [-1, 1], 0/1 label last, no header), copied from shared/."""
+    return Path(__file__).parent / "data" / "diabetes.csv.gz"

@@ -1,8 +1,11 @@
-"""edge-train: train the lecture model and export it to ONNX (needs the `train` extra)."""
+"""edge-train: train a model with torch and export it to ONNX (needs the `train` extra)."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -10,50 +13,124 @@ import click
 from edge_predict.cli import OneLineCommand
 
 
+def _hidden(ctx, param, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter(f"{value!r} is not a list of layer sizes such as 6,4")
+    return sizes
+
+
 @click.command(name="edge-train", cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV table to train on (.gz: gzip), header optional. Default: the lecture's 4 students.")
+@click.option("--label", metavar="COLUMN", default=None,
+              help="Label column (0/1): a header name or a column number from 1. Default: the last column.")
+@click.option("--labels", metavar="NEG,POS", default=None,
+              help="Names printed for label 0 and 1. Default: fail,pass for the lecture, 0,1 with --data.")
+@click.option("--model", "kind", type=click.Choice(["logistic", "mlp"]), default="logistic", show_default=True,
+              help="logistic: sigmoid(Linear); mlp: Linear+sigmoid layers sized by --hidden.")
+@click.option("--hidden", default="6,4", show_default=True, callback=_hidden, help="mlp hidden layer sizes.")
+@click.option("--standardize", is_flag=True, help="Scale features by the training rows' mean/std, inside the graph.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Hold out this fraction of rows (shuffled by --seed) for validation.")
+@click.option("--domain", type=click.Choice(["none", "observed"]), default="none", show_default=True,
+              help="With --data: values the runtime refuses. none: any finite number; observed: outside the "
+                   "training range.")
 @click.option("--epochs", type=click.IntRange(min=1), default=1000, show_default=True, help="Full-batch SGD steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="SGD learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="torch.manual_seed; same seed, same file.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds torch and the split; same seed, same file.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Probability at or above which a sample is labelled 'pass'.")
+              help="Probability at or above which a sample gets the positive label.")
 @click.option("--opset", type=click.IntRange(min=7), default=None, help="ONNX opset (default: 17).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the .onnx model (default: the packaged models/default.onnx).")
+              help="Where to write the .onnx model (default: the packaged models/default.onnx; with --data, "
+                   "NAME.onnx in the current directory).")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="Write loss.png, fit.png (one-feature models) and report.json into DIR.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
-def cli(epochs: int, lr: float, seed: int, threshold: float, opset: int | None, out: Path | None) -> None:
-    """Train hours studied -> pass with torch, export to ONNX, check it with onnxruntime.
+def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
+        out, report, quiet) -> None:
+    """Train a classifier with torch, export it to ONNX, check it with onnxruntime.
 
     \b
     Examples:
       edge-train                      # the lecture model into models/default.onnx
-      edge-train --seed 1 --out my.onnx
+      edge-train --data diabetes.csv.gz --val-fraction 0.2 --standardize --lr 0.1 --out diabetes.onnx
+      edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --lr 1 --epochs 2000 --report report/
     """
     from edge_predict import Predictor
     from edge_predict.predictor import default_model_path
 
-    from .export import OPSET, export_model, golden_inputs
-    from .train import TrainConfig, data_sha256, lecture_data, train
+    from .data import data_sha256, file_sha256, lecture_table, observed_domain, read_table
+    from .export import OPSET
+    from .run import export_fitted, fit
+    from .train import TrainConfig
 
-    config = TrainConfig(epochs=epochs, lr=lr, seed=seed)
-    x, y = lecture_data()
+    if label is not None and data is None:
+        raise click.UsageError("--label needs --data")
+    if report is not None and importlib.util.find_spec("matplotlib") is None:
+        raise click.ClickException("--report needs matplotlib; install the train extra: pip install 'edge-predict[train]'")
+    table = read_table(data, label) if data else lecture_table()
+    if data and domain == "observed":
+        table = observed_domain(table)
+    if labels is not None:
+        names = tuple(n.strip() for n in labels.split(","))
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise click.BadParameter(f"{labels!r} is not two different names such as no,yes", param_hint="--labels")
+        table = dataclasses.replace(table, labels=names)
+    config = TrainConfig(epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize)
+    with _progress(epochs, quiet) as on_epoch:
+        fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
+    for part, values in fitted.metrics.items():
+        rows = len((fitted.fit if part == "train" else fitted.val).x)
+        click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}")
+    out = out or (Path(data.name.split(".")[0] + ".onnx") if data else default_model_path())
+    opset = opset or OPSET
+    model_bytes = export_fitted(fitted, out, opset=opset)
+    summary = f"final loss {fitted.result.final_loss:.6f}"
+    if not data:
+        p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])
+        summary += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
+    click.echo(summary)
+    click.echo(f"wrote {out} ({len(model_bytes)} bytes, opset {opset}, golden vectors verified with onnxruntime)")
+    if report is not None:
+        from .report import LECTURE_MARKS, write_report
+
+        params = click.get_current_context().params
+        options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+                   for k, v in params.items()}
+        options.update(model=options.pop("kind"), opset=opset, out=str(out))
+        source = {"source": str(data) if data else "lecture", "rows": len(table.x),
+                  "features": list(table.feature_names), "label": table.label_name,
+                  "sha256": file_sha256(data) if data else None, "table_sha256": data_sha256(table.x, table.y)}
+        paths = write_report(report, fitted, model_bytes, config=options, data=source,
+                             marks=() if data else LECTURE_MARKS)
+        click.echo("report: " + ", ".join(str(p) for p in paths))
+
+
+@contextmanager
+def _progress(epochs: int, quiet: bool):
+    """A callback per epoch: click's progress bar on a terminal, a line every tenth of the run otherwise."""
+    if quiet:
+        yield None
+        return
+    if sys.stdout.isatty():
+        with click.progressbar(length=epochs, label="training", show_pos=True,
+                               item_show_func=lambda loss: "" if loss is None else f"loss {loss:.6f}") as bar:
+            yield lambda epoch, loss: bar.update(1, loss)
+        return
     every = max(1, epochs // 10)
 
-    def progress(epoch: int, loss: float) -> None:
-        if epoch % every == 0:
+    def line(epoch: int, loss: float) -> None:
+        if epoch % every == 0 or epoch == epochs:
             click.echo(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
 
-    result = train(x, y, config, on_epoch=progress)
-    out = out or default_model_path()
-    opset = opset or OPSET
-    training = {"model": "logistic", "epochs": epochs, "lr": lr, "seed": seed, "loss": "BCELoss",
-                "optimizer": "SGD", "final_loss": result.final_loss, "n_samples": int(len(x)),
-                "data_sha256": data_sha256(x, y)}
-    data = export_model(result.model, out, feature_names=["hours"], training=training,
-                        golden_x=golden_inputs(x), threshold=threshold, domain=[{"min": 0.0}], opset=opset)
-    p1, p7 = Predictor.from_bytes(data).predict_proba([1.0, 7.0])
-    click.echo(f"final loss {result.final_loss:.6f}; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}")
-    click.echo(f"wrote {out} ({len(data)} bytes, opset {opset}, golden vectors verified with onnxruntime)")
+    yield line
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -54,16 +54,19 @@ def to_onnx(model: torch.nn.Module, n_features: int, input_name: str, output_nam
 def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_names: Sequence[str],
                  training: dict[str, Any], golden_x: np.ndarray, threshold: float = 0.5,
                  labels: Sequence[str] = ("fail", "pass"), domain: Sequence[dict] | None = None,
-                 opset: int = OPSET, atol: float = PARITY_ATOL) -> bytes:
-    """Export, check with onnx and onnxruntime against torch, then write `path` atomically."""
+                 observed: np.ndarray | None = None, opset: int = OPSET, atol: float = PARITY_ATOL) -> bytes:
+    """Export, check with onnx and onnxruntime against torch, then write `path` atomically.
+
+    `domain` (per feature {"min", "max"}) is what the runtime refuses values outside of; `observed`
+    (the training rows) only records the range each feature had in training, for people to read.
+    """
     model.eval()
     golden_x = np.asarray(golden_x, np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(golden_x)).numpy().reshape(-1)
-    domain = domain or [{} for _ in feature_names]
     manifest = {
         "format": FORMAT_VERSION,
-        "features": [{"name": n, "min": d.get("min"), "max": d.get("max")} for n, d in zip(feature_names, domain)],
+        "features": feature_entries(feature_names, domain, observed),
         "threshold": threshold,
         "labels": list(labels),
         "training": training,
@@ -92,6 +95,18 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
         )
     write_atomic(Path(path), data)
     return data
+
+
+def feature_entries(names: Sequence[str], domain: Sequence[dict] | None,
+                    observed: np.ndarray | None) -> list[dict[str, Any]]:
+    """The manifest's features: name, domain bounds (None: unbounded) and, if known, the training range."""
+    domain = domain or [{} for _ in names]
+    entries = [{"name": n, "min": d.get("min"), "max": d.get("max")} for n, d in zip(names, domain)]
+    if observed is not None:
+        x = np.asarray(observed, np.float32)
+        for entry, lo, hi in zip(entries, x.min(axis=0), x.max(axis=0)):
+            entry["observed"] = [shortest_float32(lo), shortest_float32(hi)]
+    return entries
 
 
 def write_atomic(path: Path, data: bytes) -> None:

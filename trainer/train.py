@@ -1,8 +1,7 @@
-"""Train the lecture's logistic regression: hours studied -> probability of passing."""
+"""Fit a model with full-batch SGD on BCELoss, seeded, and measure it (accuracy, log loss)."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -11,6 +10,9 @@ import numpy as np
 import torch
 
 from edge_predict.errors import EdgePredictError
+
+from .data import data_sha256, lecture_data  # noqa: F401  (re-exported: older imports use train.*)
+from .models import DEFAULT_HIDDEN, LogisticRegression, Standardized, build_model, standardization  # noqa: F401
 
 
 class TrainingError(EdgePredictError):
@@ -24,17 +26,9 @@ class TrainConfig:
     epochs: int = 1000
     lr: float = 0.01
     seed: int = 0
-
-
-class LogisticRegression(torch.nn.Module):
-    """sigmoid(w . x + b): the probability of the positive label."""
-
-    def __init__(self, n_features: int = 1):
-        super().__init__()
-        self.linear = torch.nn.Linear(n_features, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.linear(x))
+    model: str = "logistic"
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
+    standardize: bool = False
 
 
 @dataclass
@@ -42,34 +36,26 @@ class TrainResult:
     model: torch.nn.Module
     config: TrainConfig
     losses: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
 
     @property
     def final_loss(self) -> float:
         return self.losses[-1]
 
 
-def lecture_data() -> tuple[np.ndarray, np.ndarray]:
-    """The lecture's four students: hours studied (x) and whether they passed (y), float32."""
-    x = np.array([[1.0], [2.0], [3.0], [4.0]], dtype=np.float32)
-    y = np.array([[0.0], [0.0], [1.0], [1.0]], dtype=np.float32)
-    return x, y
-
-
-def data_sha256(x: np.ndarray, y: np.ndarray) -> str:
-    """A fingerprint of the training data as the model saw it (little-endian float32)."""
-    digest = hashlib.sha256()
-    for array in (x, y):
-        digest.update(repr(array.shape).encode())
-        digest.update(np.ascontiguousarray(array, dtype="<f4").tobytes())
-    return digest.hexdigest()
-
-
 def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
-          on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
-    """Full-batch SGD on BCELoss, seeded so the same inputs give the same weights bit for bit."""
+          on_epoch: Callable[[int, float], None] | None = None,
+          x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> TrainResult:
+    """Full-batch SGD on BCELoss, seeded so the same inputs give the same weights bit for bit.
+
+    With `x_val`/`y_val`, the validation loss is recorded after every epoch too (never trained on).
+    """
     torch.manual_seed(config.seed)
-    torch.set_num_threads(1)  # a 1-feature model gains nothing from threads, and one thread is reproducible
-    model = LogisticRegression(x.shape[1])
+    torch.set_num_threads(1)  # these models are tiny: threads only add noise, and one thread is reproducible
+    model = build_model(config.model, x.shape[1], config.hidden)
+    if config.standardize:
+        # Learned on the training rows only; inside the module, so the export scales raw inputs itself.
+        model = Standardized(model, *standardization(x))
     inputs, targets = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.float32))
     loss_fn = torch.nn.BCELoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
@@ -85,7 +71,27 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
                 f"training diverged at epoch {epoch} (loss {value}); lower --lr (now {config.lr:g})"
             )
         result.losses.append(value)
+        if x_val is not None:
+            result.val_losses.append(bce(model, x_val, y_val))
         if on_epoch is not None:
             on_epoch(epoch, value)
     model.eval()
     return result
+
+
+def bce(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """BCELoss of `model` on (x, y), without touching gradients."""
+    with torch.no_grad():
+        return float(torch.nn.functional.binary_cross_entropy(
+            model(torch.from_numpy(np.asarray(x, np.float32))), torch.from_numpy(np.asarray(y, np.float32))))
+
+
+def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy at `threshold` and log loss (natural log, probabilities clipped to [1e-7, 1 - 1e-7])."""
+    with torch.no_grad():
+        p = model(torch.from_numpy(np.asarray(x, np.float32))).numpy().reshape(-1).astype(np.float64)
+    t = np.asarray(y, np.float64).reshape(-1)
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    accuracy = float(np.mean((p >= threshold) == (t == 1)))
+    log_loss = float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+    return {"accuracy": round(accuracy, 6), "log_loss": round(log_loss, 6)}

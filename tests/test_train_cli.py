@@ -1,0 +1,115 @@
+"""The edge-train command: tables, progress output, report files, one-line errors."""
+
+import hashlib
+import json
+import struct
+
+import pytest
+
+from edge_predict import Predictor
+from edge_predict.trainer.cli import cli
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FIGURE_PIXELS = (700, 450)  # report.py draws 7 x 4.5 inches at 100 dpi
+
+
+def train(runner, *args):
+    return runner.invoke(cli, list(args))
+
+
+def png_size(path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_lecture_report_has_loss_fit_and_json(cli_runner, tmp_path):
+    out, report = tmp_path / "m.onnx", tmp_path / "report"
+    result = train(cli_runner, "--epochs", "50", "--out", str(out), "--report", str(report), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in report.iterdir()) == ["fit.png", "loss.png", "report.json"]
+    assert png_size(report / "loss.png") == FIGURE_PIXELS and png_size(report / "fit.png") == FIGURE_PIXELS
+    doc = json.loads((report / "report.json").read_text())
+    assert doc["model"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert doc["config"]["epochs"] == 50 and doc["data"]["source"] == "lecture"
+    assert set(doc["metrics"]) == {"train"}
+
+
+def test_table_report_has_validation_and_file_sha256(cli_runner, tmp_path, diabetes_path):
+    report = tmp_path / "report"
+    result = train(cli_runner, "--data", str(diabetes_path), "--val-fraction", "0.2", "--epochs", "50",
+                   "--lr", "0.5", "--out", str(tmp_path / "d.onnx"), "--report", str(report), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    # fit.png draws one feature against the probability; an 8-feature model has no such picture.
+    assert sorted(p.name for p in report.iterdir()) == ["loss.png", "report.json"]
+    doc = json.loads((report / "report.json").read_text())
+    assert doc["data"]["sha256"] == hashlib.sha256(diabetes_path.read_bytes()).hexdigest()
+    assert set(doc["metrics"]) == {"train", "validation"}
+    assert set(doc["final_loss"]) == {"train", "validation"}
+
+
+def test_report_is_byte_identical_across_runs(cli_runner, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        args = ["--epochs", "20", "--out", str(tmp_path / f"{name}.onnx"), "--report", str(tmp_path / name), "-q"]
+        assert train(cli_runner, *args).exit_code == 0
+        runs.append({p.name: p.read_bytes() for p in (tmp_path / name).glob("*.png")})
+    assert runs[0] == runs[1]
+
+
+def test_without_a_terminal_progress_is_a_few_plain_lines(cli_runner, tmp_path):
+    result = train(cli_runner, "--epochs", "200", "--out", str(tmp_path / "m.onnx"))
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert epochs[0].startswith("epoch  20/200  loss ") and epochs[-1].startswith("epoch 200/200  loss ")
+    assert len(epochs) == 10
+
+
+def test_quiet_prints_no_progress(cli_runner, tmp_path):
+    result = train(cli_runner, "--epochs", "200", "--out", str(tmp_path / "m.onnx"), "--quiet")
+    assert result.exit_code == 0
+    assert not [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert result.stdout.splitlines()[0].startswith("train:      4 rows, accuracy ")
+
+
+@pytest.mark.parametrize("domain, refused", [("none", False), ("observed", True)])
+def test_domain_option_decides_what_the_runtime_refuses(cli_runner, tmp_path, domain, refused):
+    table = tmp_path / "t.csv"
+    table.write_text("hours,passed\n1,0\n2,0\n3,1\n4,1\n")
+    out = tmp_path / "m.onnx"
+    result = train(cli_runner, "--data", str(table), "--domain", domain, "--out", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    predictor = Predictor.from_path(out)
+    assert predictor.manifest["features"][0]["observed"] == [1.0, 4.0]
+    if refused:
+        with pytest.raises(ValueError, match="outside the model's domain"):
+            predictor.predict_proba([7.0])
+    else:
+        assert predictor.predict([7.0]).tolist() == [1]
+
+
+def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
+    out = tmp_path / "m.onnx"
+    result = train(cli_runner, "--data", str(diabetes_path), "--labels", "healthy,diabetic", "--epochs", "5",
+                   "--out", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert Predictor.from_path(out).labels == ("healthy", "diabetic")
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--label", "x"], 2, "edge-train: error: --label needs --data"),
+    (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: label '2' in column 2 (passed) is not 0 or 1"),
+    (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
+    (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),
+    (["--labels", "yes"], 2, "edge-train: error: Invalid value for --labels: 'yes' is not two different names"),
+    (["--val-fraction", "0.1"], 2, "edge-train: error: --val-fraction 0.1 of 4 rows leaves no training or no"),
+])
+def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, args, code, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hours,passed\n1,0\n2,2\n")
+    args = [a.format(bad=bad, missing=tmp_path / "missing.csv") for a in args]
+    result = train(cli_runner, *args, "--out", str(tmp_path / "m.onnx"), "-q")
+    assert result.exit_code == code, result.stdout
+    assert result.stderr.startswith(message.format(bad=bad))
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()

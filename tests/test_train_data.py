@@ -1,0 +1,89 @@
+"""edge-train's table reader: header or not, gzip, label column, 0/1 labels, seeded split."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from edge_predict import InputError
+from edge_predict.trainer.data import read_table, split
+
+DIABETES_ROWS, DIABETES_FEATURES = 759, 8
+
+
+def write(tmp_path, text, name="t.csv"):
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz"])
+def test_header_names_the_features(tmp_path, name):
+    table = read_table(write(tmp_path, "age,bmi,sick\n1,2,0\n3,4,1\n", name))
+    assert table.feature_names == ("age", "bmi") and table.label_name == "sick"
+    np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(table.y, [[0], [1]])
+
+
+def test_without_header_features_are_x0_x1(tmp_path):
+    table = read_table(write(tmp_path, "# comment\n1,2,0\n\n3,4,1.0\n"))
+    assert table.feature_names == ("x0", "x1")
+    np.testing.assert_array_equal(table.y, [[0], [1]])
+
+
+@pytest.mark.parametrize("label, names, y", [
+    ("sick", ("age", "bmi"), [0, 1]),
+    ("age", ("bmi", "sick"), [1, 0]),
+    ("1", ("bmi", "sick"), [1, 0]),
+    ("3", ("age", "bmi"), [0, 1]),
+])
+def test_label_by_name_or_column_number(tmp_path, label, names, y):
+    table = read_table(write(tmp_path, "age,bmi,sick\n1,2,0\n0,4,1\n"), label)
+    assert table.feature_names == names
+    np.testing.assert_array_equal(table.y.reshape(-1), y)
+
+
+@pytest.mark.parametrize("text, label, message", [
+    ("a,b\n1,0\n2,2\n", None, " line 3: label '2' in column 2 (b) is not 0 or 1"),
+    ("1,0\n2,yes\n", None, " line 2: label 'yes' in column 2 (column 2) is not 0 or 1"),
+    ("a,b\n1,0\nx,1\n", None, " line 3, column 1 (a): 'x' is not a number"),
+    ("a,b\n1,0\n1,2,1\n", None, " line 3: 3 columns, but the first line has 2"),
+    ("a,b\n1,1\n2,1\n", None, ": every label is 1; a classifier needs rows of both 0 and 1"),
+    ("a,b\n1,0\n", "c", ": no label column 'c'; use a header name (a,b) or a column number from 1 to 2"),
+    ("\n# nothing\n", None, ": the data file has no rows"),
+])
+def test_bad_tables_are_input_errors_naming_the_row(tmp_path, text, label, message):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        read_table(path, label)
+    assert str(info.value).startswith(f"{path}{message}")
+
+
+def test_diabetes_reads_as_documented(diabetes_path):
+    table = read_table(diabetes_path)
+    assert table.x.shape == (DIABETES_ROWS, DIABETES_FEATURES)
+    assert table.feature_names == tuple(f"x{i}" for i in range(DIABETES_FEATURES))
+    assert table.x.min() >= -1 and table.x.max() <= 1
+    assert set(np.unique(table.y)) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("fraction, n_val", [(0.2, 152), (0.5, 380), (0.01, 8)])
+def test_split_is_seeded_and_disjoint(diabetes_path, fraction, n_val):
+    table = read_table(diabetes_path)
+    fit, val = split(table, fraction, seed=0)
+    again, _ = split(table, fraction, seed=0)
+    other, _ = split(table, fraction, seed=1)
+    assert len(val.x) == n_val and len(fit.x) == DIABETES_ROWS - n_val
+    np.testing.assert_array_equal(fit.x, again.x)
+    assert not np.array_equal(fit.x, other.x)
+    rows = {tuple(r) for r in np.concatenate([fit.x, val.x])}
+    assert len(rows) == len({tuple(r) for r in table.x})
+
+
+def test_zero_fraction_keeps_every_row_for_training(diabetes_path):
+    table = read_table(diabetes_path)
+    fit, val = split(table, 0.0, seed=0)
+    assert fit is table and val is None
