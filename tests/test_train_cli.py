@@ -1,5 +1,6 @@
 """The edge-train command: tables, progress output, report files, one-line errors."""
 
+import gzip
 import hashlib
 import json
 import struct
@@ -88,6 +89,25 @@ def test_domain_option_decides_what_the_runtime_refuses(cli_runner, tmp_path, do
         assert predictor.predict([7.0]).tolist() == [1]
 
 
+@pytest.mark.parametrize("name, model", [("my.table.csv.gz", "my.table.onnx"), ("t.csv", "t.onnx"), ("t", "t.onnx")])
+def test_model_is_named_after_the_table(cli_runner, tmp_path, monkeypatch, name, model):
+    table = tmp_path / name
+    table.write_bytes(gzip.compress(b"1,0\n2,1\n") if name.endswith(".gz") else b"1,0\n2,1\n")
+    monkeypatch.chdir(tmp_path)
+    assert train(cli_runner, "--data", str(table), "--epochs", "5", "-q").exit_code == 0
+    assert (tmp_path / model).exists()
+
+
+def test_one_feature_table_gets_a_fit_picture(cli_runner, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("dose,cured\n0.1,0\n0.4,0\n0.5,1\n0.9,1\n0.2,0\n0.8,1\n")
+    report = tmp_path / "report"
+    result = train(cli_runner, "--data", str(table), "--val-fraction", "0.34", "--lr", "1", "--out",
+                   str(tmp_path / "m.onnx"), "--report", str(report), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert png_size(report / "fit.png") == FIGURE_PIXELS
+
+
 def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
     out = tmp_path / "m.onnx"
     result = train(cli_runner, "--data", str(diabetes_path), "--labels", "healthy,diabetic", "--epochs", "5",
@@ -98,6 +118,7 @@ def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
 
 @pytest.mark.parametrize("args, code, message", [
     (["--label", "x"], 2, "edge-train: error: --label needs --data"),
+    (["--domain", "observed"], 2, "edge-train: error: --domain needs --data"),
     (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: label '2' in column 2 (passed) is not 0 or 1"),
     (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
     (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),

@@ -32,13 +32,14 @@ def _hidden(ctx, param, value: str) -> tuple[int, ...]:
               help="Names printed for label 0 and 1. Default: fail,pass for the lecture, 0,1 with --data.")
 @click.option("--model", "kind", type=click.Choice(["logistic", "mlp"]), default="logistic", show_default=True,
               help="logistic: sigmoid(Linear); mlp: Linear+sigmoid layers sized by --hidden.")
-@click.option("--hidden", default="6,4", show_default=True, callback=_hidden, help="mlp hidden layer sizes.")
+@click.option("--hidden", default="6,4", show_default=True, callback=_hidden, metavar="SIZES",
+              help="mlp hidden layer sizes.")
 @click.option("--standardize", is_flag=True, help="Scale features by the training rows' mean/std, inside the graph.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Hold out this fraction of rows (shuffled by --seed) for validation.")
 @click.option("--domain", type=click.Choice(["none", "observed"]), default="none", show_default=True,
-              help="With --data: values the runtime refuses. none: any finite number; observed: outside the "
-                   "training range.")
+              help="With --data: what the runtime refuses. none: only NaN/inf; observed: values outside the "
+                   "table's range.")
 @click.option("--epochs", type=click.IntRange(min=1), default=1000, show_default=True, help="Full-batch SGD steps.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="SGD learning rate.")
@@ -60,8 +61,8 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     \b
     Examples:
       edge-train                      # the lecture model into models/default.onnx
-      edge-train --data diabetes.csv.gz --val-fraction 0.2 --standardize --lr 0.1 --out diabetes.onnx
-      edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --lr 1 --epochs 2000 --report report/
+      edge-train --data diabetes.csv.gz --val-fraction 0.2 --standardize --lr 0.5 --report report/
+      edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --standardize --lr 0.5 --epochs 2000
     """
     from edge_predict import Predictor
     from edge_predict.predictor import default_model_path
@@ -71,8 +72,8 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     from .run import export_fitted, fit
     from .train import TrainConfig
 
-    if label is not None and data is None:
-        raise click.UsageError("--label needs --data")
+    if data is None and (label is not None or domain != "none"):
+        raise click.UsageError(f"{'--label' if label is not None else '--domain'} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException("--report needs matplotlib; install the train extra: pip install 'edge-predict[train]'")
     table = read_table(data, label) if data else lecture_table()
@@ -89,7 +90,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     for part, values in fitted.metrics.items():
         rows = len((fitted.fit if part == "train" else fitted.val).x)
         click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}")
-    out = out or (Path(data.name.split(".")[0] + ".onnx") if data else default_model_path())
+    out = out or (Path(_stem(data.name) + ".onnx") if data else default_model_path())
     opset = opset or OPSET
     model_bytes = export_fitted(fitted, out, opset=opset)
     summary = f"final loss {fitted.result.final_loss:.6f}"
@@ -111,6 +112,13 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         paths = write_report(report, fitted, model_bytes, config=options, data=source,
                              marks=() if data else LECTURE_MARKS)
         click.echo("report: " + ", ".join(str(p) for p in paths))
+
+
+def _stem(name: str) -> str:
+    """diabetes.csv.gz -> diabetes: the name of the model trained on it."""
+    for suffix in (".gz", ".csv", ".txt"):
+        name = name[: -len(suffix)] if name.endswith(suffix) and len(name) > len(suffix) else name
+    return name
 
 
 @contextmanager

@@ -78,8 +78,8 @@ def plot_fit(fitted: Fitted, marks: Sequence[float] = ()):
     if crossing.size:
         at = float(grid[crossing[0]])
         ax.axvline(at, color="gray", linestyle=":", linewidth=1)
-        ax.annotate(f"p = {t:g} at {name} ≈ {at:.2f}", (at, 0.02), xytext=(4, 0), textcoords="offset points",
-                    color="gray")
+        ax.annotate(f"p = {t:g} at {name} ≈ {at:.3g}", (at, t), xytext=(6, -16), textcoords="offset points",
+                    color="gray", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9}, zorder=5)
     for x, p in zip(marks, _proba(fitted.result.model, marks)):
         verdict, right = ("pass", True) if p >= t else ("fail", False)
         ax.plot([x], [p], marker="o", markersize=9, color="tab:red", zorder=4)
@@ -88,7 +88,7 @@ def plot_fit(fitted: Fitted, marks: Sequence[float] = ()):
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9}, zorder=5)
     ax.set(xlabel=name, ylabel="probability", ylim=(-0.05, 1.05),
            title=f"{fitted.result.config.model}: p({fitted.table.label_name}) vs {name}")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     ax.grid(alpha=0.3)
     return fig
 
