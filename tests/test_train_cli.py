@@ -122,7 +122,7 @@ def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
     (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: label '2' in column 2 (passed) is not 0 or 1"),
     (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
     (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),
-    (["--labels", "yes"], 2, "edge-train: error: Invalid value for --labels: 'yes' is not two different names"),
+    (["--labels", "yes"], 2, "edge-train: error: Invalid value for '--labels': 'yes' is not two different names"),
     (["--val-fraction", "0.1"], 2, "edge-train: error: --val-fraction 0.1 of 4 rows leaves no training or no"),
 ])
 def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, args, code, message):

@@ -23,12 +23,19 @@ def _hidden(ctx, param, value: str) -> tuple[int, ...]:
     return sizes
 
 
+def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
+    names = None if value is None else tuple(n.strip() for n in value.split(","))
+    if names is not None and (len(names) != 2 or not all(names) or names[0] == names[1]):
+        raise click.BadParameter(f"{value!r} is not two different names such as no,yes")
+    return names
+
+
 @click.command(name="edge-train", cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV table to train on (.gz: gzip), header optional. Default: the lecture's 4 students.")
 @click.option("--label", metavar="COLUMN", default=None,
               help="Label column (0/1): a header name or a column number from 1. Default: the last column.")
-@click.option("--labels", metavar="NEG,POS", default=None,
+@click.option("--labels", metavar="NEG,POS", default=None, callback=_labels,
               help="Names printed for label 0 and 1. Default: fail,pass for the lecture, 0,1 with --data.")
 @click.option("--model", "kind", type=click.Choice(["logistic", "mlp"]), default="logistic", show_default=True,
               help="logistic: sigmoid(Linear); mlp: Linear+sigmoid layers sized by --hidden.")
@@ -67,7 +74,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     from edge_predict import Predictor
     from edge_predict.predictor import default_model_path
 
-    from .data import data_sha256, file_sha256, lecture_table, observed_domain, read_table
+    from .data import lecture_table, observed_domain, read_table
     from .export import OPSET
     from .run import export_fitted, fit
     from .train import TrainConfig
@@ -80,10 +87,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     if data and domain == "observed":
         table = observed_domain(table)
     if labels is not None:
-        names = tuple(n.strip() for n in labels.split(","))
-        if len(names) != 2 or not all(names) or names[0] == names[1]:
-            raise click.BadParameter(f"{labels!r} is not two different names such as no,yes", param_hint="--labels")
-        table = dataclasses.replace(table, labels=names)
+        table = dataclasses.replace(table, labels=labels)
     config = TrainConfig(epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize)
     with _progress(epochs, quiet) as on_epoch:
         fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
@@ -106,10 +110,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
                    for k, v in params.items()}
         options.update(model=options.pop("kind"), opset=opset, out=str(out))
-        source = {"source": str(data) if data else "lecture", "rows": len(table.x),
-                  "features": list(table.feature_names), "label": table.label_name,
-                  "sha256": file_sha256(data) if data else None, "table_sha256": data_sha256(table.x, table.y)}
-        paths = write_report(report, fitted, model_bytes, config=options, data=source,
+        paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
                              marks=() if data else LECTURE_MARKS)
         click.echo("report: " + ", ".join(str(p) for p in paths))
 

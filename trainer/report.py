@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .data import data_sha256, file_sha256
 from .export import write_atomic
 from .run import Fitted
 
@@ -20,8 +21,15 @@ _PNG_METADATA = {"Software": None}
 
 
 def write_report(directory: str | Path, fitted: Fitted, model_bytes: bytes, *, config: dict[str, Any],
-                 data: dict[str, Any], marks: Sequence[float] = ()) -> list[Path]:
-    """Write the report files into `directory` (created if needed); return their paths."""
+                 data_file: Path | None = None, marks: Sequence[float] = ()) -> list[Path]:
+    """Write the report files into `directory` (created if needed); return their paths.
+
+    `config` is the run's options as given; `data_file` the table read (None: the lecture data).
+    """
+    table = fitted.table
+    data = {"source": str(data_file) if data_file else table.source, "rows": len(table.x),
+            "features": list(table.feature_names), "label": table.label_name,
+            "sha256": file_sha256(data_file) if data_file else None, "table_sha256": data_sha256(table.x, table.y)}
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = [_save(plot_loss(fitted), directory / "loss.png")]
