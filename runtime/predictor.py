@@ -118,7 +118,9 @@ class Predictor:
         return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input_name: x})[0].reshape(-1)
+        proba = self._session.run(None, {self._input_name: x})[0].reshape(-1)
+        # onnxruntime's Sigmoid returns 1.0000001 for some logits in [17.48, 18); a probability never exceeds 1
+        return np.clip(proba, 0.0, 1.0, out=proba)
 
     def check_input(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
