@@ -1,9 +1,13 @@
-"""The committed default model verifies, and re-exporting it gives the same bytes."""
+"""The committed default model verifies, re-exporting it gives the same bytes, and its sha256 is checkable."""
 
 import hashlib
+import json
+
+import pytest
 
 from conftest import DEFAULT_MODEL, export_lecture
 from edge_predict import Predictor
+from edge_predict.cli import cli
 from edge_predict.manifest import METADATA_KEY
 
 
@@ -32,3 +36,35 @@ def test_manifest_has_the_documented_keys():
     assert len(manifest["golden"]["inputs"]) >= 8
     assert set(manifest["training"]) >= {"epochs", "lr", "seed", "final_loss", "data_sha256"}
     assert METADATA_KEY == "edge_predict"
+
+
+@pytest.mark.parametrize("seed, same", [(0, True), (1, False)])
+def test_training_and_exporting_again_gives_the_committed_bytes_only_with_its_seed(tmp_path, seed, same):
+    from edge_predict.trainer.train import TrainConfig, lecture_data, train
+
+    x, y = lecture_data()
+    data = export_lecture(train(x, y, TrainConfig(seed=seed)), x, y, tmp_path / "again.onnx")
+    assert (hashlib.sha256(data).hexdigest() == sha256_of(DEFAULT_MODEL)) is same
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_info_shows_the_files_sha256(cli_runner):
+    result = cli_runner.invoke(cli, ["info", "-f", "json", "-m", str(DEFAULT_MODEL)])
+    assert json.loads(result.stdout)["sha256"] == sha256_of(DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("given", [str.lower, str.upper, lambda h: f"  {h}\n"], ids=["lower", "upper", "spaces"])
+def test_verify_accepts_the_sha256_in_any_case(cli_runner, given):
+    result = cli_runner.invoke(cli, ["verify", "--sha256", given(sha256_of(DEFAULT_MODEL)), "-m", str(DEFAULT_MODEL)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("ok: ")
+
+
+@pytest.mark.parametrize("wrong", ["0" * 64, "abc", "", "z" * 64], ids=["other", "short", "empty", "not-hex"])
+def test_verify_refuses_any_other_sha256(cli_runner, wrong):
+    result = cli_runner.invoke(cli, ["verify", "--sha256", wrong, "-m", str(DEFAULT_MODEL)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"edge-predict: error: {DEFAULT_MODEL}: sha256 is {sha256_of(DEFAULT_MODEL)}, expected")

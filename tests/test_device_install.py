@@ -1,0 +1,94 @@
+"""The device install, for real: the wheel in a fresh virtualenv without torch or onnx scores like torch."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import DEFAULT_MODEL, REPO, torch_proba
+from parity import ATOL
+
+# Nothing of the test process may leak into the device environment.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+DEVICE_SCRIPT = r"""
+import hashlib, json
+missing = []
+for name in ("torch", "onnx"):
+    try:
+        __import__(name)
+    except ImportError:
+        missing.append(name)
+import edge_predict
+from edge_predict import Predictor
+predictor = Predictor.default()
+print(json.dumps({"missing": missing, "file": edge_predict.__file__, "sha256": predictor.sha256,
+                  "p": [float(v) for v in predictor.predict_proba([1.0, 7.0])]}))
+"""
+
+
+def run(*args, cwd):
+    """Run a command with no stdin (CI has none); fail with its output if it fails."""
+    done = subprocess.run([str(a) for a in args], cwd=cwd, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel built from a copy of the working tree (so the build writes nothing into the repository)."""
+    work = tmp_path_factory.mktemp("wheel")
+    src = work / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", src, cwd=work)
+    (path,) = (work / "dist").glob("edge_predict-*.whl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def device(wheel):
+    """A new virtualenv (no system site-packages) with only the wheel and its declared dependencies."""
+    env = wheel.parent.parent / "device"
+    run(sys.executable, "-m", "venv", env, cwd=wheel.parent.parent)
+    run(env / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def report(device):
+    """What the Python API says inside the device environment."""
+    return json.loads(run(device / "bin" / "python", "-c", DEVICE_SCRIPT, cwd=device))
+
+
+def test_wheel_ships_the_default_model_and_nothing_of_the_tests(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert archive.read("edge_predict/models/default.onnx") == DEFAULT_MODEL.read_bytes()
+    assert [n for n in names if n.startswith("tests/") or "conftest" in n or "/test_" in n] == []
+
+
+def test_device_has_no_torch_and_no_onnx(device, report):
+    assert report["missing"] == ["torch", "onnx"]
+    assert report["file"].startswith(str(device))
+
+
+def test_device_verify_passes_on_the_packaged_model(device):
+    out = run(device / "bin" / "edge-predict", "verify", cwd=device)
+    assert out.startswith("ok: ")
+    assert out.strip().endswith(hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest())
+
+
+def test_device_api_and_cli_give_torchs_probabilities(device, report, lecture):
+    api = report["p"]
+    lines = run(device / "bin" / "edge-predict", "predict", "1", "7", "--format", "json", cwd=device).splitlines()
+    cli = [json.loads(line)["probability"] for line in lines]
+    np.testing.assert_array_equal(np.float32(cli), np.float32(api))
+    np.testing.assert_allclose(np.float32(api), torch_proba(lecture[0].model, [1.0, 7.0]), rtol=0, atol=ATOL)
