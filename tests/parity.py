@@ -58,7 +58,7 @@ def logistic(w: np.ndarray, b: float):
     """A torch LogisticRegression with exactly these float32 weights and bias."""
     import torch
 
-    from edge_predict.trainer.train import LogisticRegression
+    from edge_predict.trainer.models import LogisticRegression
 
     model = LogisticRegression(len(w))
     with torch.no_grad():
