@@ -67,4 +67,5 @@ def test_verify_accepts_the_sha256_in_any_case(cli_runner, given):
 def test_verify_refuses_any_other_sha256(cli_runner, wrong):
     result = cli_runner.invoke(cli, ["verify", "--sha256", wrong, "-m", str(DEFAULT_MODEL)])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"edge-predict: error: {DEFAULT_MODEL}: sha256 is {sha256_of(DEFAULT_MODEL)}, expected")
+    expected = f"edge-predict: error: {DEFAULT_MODEL}: sha256 is {sha256_of(DEFAULT_MODEL)}, expected"
+    assert result.stderr.startswith(expected)

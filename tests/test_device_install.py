@@ -33,12 +33,12 @@ print(json.dumps({"missing": missing, "file": edge_predict.__file__, "sha256": p
 """
 
 
-def run(*args, cwd):
-    """Run a command with no stdin (CI has none); fail with its output if it fails."""
+def run(*args, cwd, code=0):
+    """Run a command with no stdin (CI has none); fail with its output unless it exits `code`."""
     done = subprocess.run([str(a) for a in args], cwd=cwd, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    assert done.returncode == code, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout if code == 0 else done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,9 @@ def test_device_api_and_cli_give_torchs_probabilities(device, report, lecture):
     cli = [json.loads(line)["probability"] for line in lines]
     np.testing.assert_array_equal(np.float32(cli), np.float32(api))
     np.testing.assert_allclose(np.float32(api), torch_proba(lecture[0].model, [1.0, 7.0]), rtol=0, atol=ATOL)
+
+
+def test_device_edge_train_says_in_one_line_that_torch_is_missing(device):
+    err = run(device / "bin" / "edge-train", cwd=device, code=1)
+    assert err.startswith("edge-train: error: torch is not installed; install the train extra")
+    assert len(err.splitlines()) == 1
