@@ -54,6 +54,8 @@ def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Probability at or above which a sample gets the positive label.")
 @click.option("--opset", type=click.IntRange(min=7), default=None, help="ONNX opset (default: 17).")
+@click.option("--atol", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+              help="Largest |onnxruntime - torch| accepted on the golden vectors (stored; verify uses it).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the .onnx model (default: the packaged models/default.onnx; with --data, "
                    "NAME.onnx in the current directory).")
@@ -62,7 +64,7 @@ def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
 def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
-        out, report, quiet) -> None:
+        atol, out, report, quiet) -> None:
     """Train a classifier with torch, export it to ONNX, check it with onnxruntime.
 
     \b
@@ -96,7 +98,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}")
     out = out or (Path(_stem(data.name) + ".onnx") if data else default_model_path())
     opset = opset or OPSET
-    model_bytes = export_fitted(fitted, out, opset=opset)
+    model_bytes = export_fitted(fitted, out, opset=opset, atol=atol)
     summary = f"final loss {fitted.result.final_loss:.6f}"
     if not data:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])

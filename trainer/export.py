@@ -91,7 +91,8 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
     if not diff <= atol:
         raise ExportError(
             f"onnxruntime disagrees with torch on the golden vectors: largest difference {diff:.3g} "
-            f"> {atol:g}; nothing was written"
+            f"> {atol:g}; nothing was written. With large unscaled features the two sum in float32 in "
+            "different orders: train with --standardize, or accept the difference with --atol"
         )
     write_atomic(Path(path), data)
     return data

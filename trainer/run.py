@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .data import Table, data_sha256, split
-from .export import OPSET, export_model, golden_inputs
+from .export import OPSET, PARITY_ATOL, export_model, golden_inputs
 from .train import TrainConfig, TrainResult, evaluate, train
 
 
@@ -62,12 +62,13 @@ def training_record(fitted: Fitted) -> dict[str, Any]:
     return record
 
 
-def export_fitted(fitted: Fitted, path: str | os.PathLike, *, opset: int = OPSET) -> bytes:
+def export_fitted(fitted: Fitted, path: str | os.PathLike, *, opset: int = OPSET,
+                  atol: float = PARITY_ATOL) -> bytes:
     """Export the fitted model with its manifest and golden vectors; verified, then written atomically."""
     return export_model(
         fitted.result.model, path, feature_names=fitted.table.feature_names, training=training_record(fitted),
         golden_x=golden_inputs(fitted.fit.x), threshold=fitted.threshold, labels=fitted.table.labels,
         domain=fitted.table.domain,
-        observed=fitted.fit.x, opset=opset,
+        observed=fitted.fit.x, opset=opset, atol=atol,
     )
 
