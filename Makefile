@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test clean
+.PHONY: export test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ export: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Minutes, not seconds: builds the wheel and a torch-free device env in bench/.work/, writes bench/results.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis bench/.work
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

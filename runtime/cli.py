@@ -98,7 +98,8 @@ def predict(values, input_path, fmt, threshold, model, threads) -> None:
 
     Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
     """
-    from .tabular import Writer, read_batches, samples_from_args
+    from .output import Writer
+    from .tabular import read_batches, samples_from_args
 
     for value in values:
         if value.startswith("--") or (value.startswith("-") and value[1:2].isalpha()):

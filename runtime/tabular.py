@@ -1,9 +1,8 @@
-"""Reading samples from text (CSV or bare numbers) in chunks, and writing scored rows."""
+"""Reading samples from text (CSV or bare numbers) in chunks; output.py writes the scored rows."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from dataclasses import dataclass
 from typing import IO, Iterator, Sequence
@@ -99,46 +98,3 @@ def _header_order(first: tuple[int, str], feature_names: Sequence[str]) -> list[
             f"{','.join(feature_names)!r} (any order); fix the header or drop it"
         )
     return [fields.index(name) for name in feature_names]
-
-
-def format_probabilities(p: np.ndarray) -> list[str]:
-    """Shortest decimal text of each float32 probability that reads back as the same float32."""
-    p = np.asarray(p, dtype=np.float32)
-    out = [f"{v:.6g}" for v in p.tolist()]
-    for digits in (7, 8, 9):
-        back = np.array(out, dtype=np.float64).astype(np.float32)
-        wrong = np.flatnonzero(back != p)
-        if wrong.size == 0:
-            break
-        for i in wrong.tolist():
-            out[i] = f"{float(p[i]):.{digits}g}"
-    return out
-
-
-class Writer:
-    """Writes scored rows as text (a table), json (one object per line) or csv, streaming."""
-
-    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], labels: Sequence[str]):
-        self.out, self.fmt, self.names, self.labels = out, fmt, list(feature_names), list(labels)
-        self._started = False
-
-    def write(self, batch: Batch, proba: np.ndarray, predicted: np.ndarray) -> None:
-        if not self._started:
-            self._started = True
-            if self.fmt == "csv":
-                self.out.write(",".join(self.names + ["probability", "label"]) + "\n")
-            elif self.fmt == "text":
-                self.out.write("  ".join([f"{n:>12}" for n in self.names] + ["probability", "label"]) + "\n")
-        labels = [self.labels[i] for i in predicted.tolist()]
-        if self.fmt == "text":
-            lines = ["  ".join([f"{t:>12}" for t in text] + [f"{p:>11.6f}", label])
-                     for text, p, label in zip(batch.texts, proba.tolist(), labels)]
-        elif self.fmt == "csv":
-            lines = [",".join(text) + f",{p},{label}"
-                     for text, p, label in zip(batch.texts, format_probabilities(proba), labels)]
-        else:
-            lines = [
-                f'{{"input":{json.dumps(dict(zip(self.names, row)))},"probability":{p},"label":{json.dumps(label)}}}'
-                for row, p, label in zip(batch.values.tolist(), format_probabilities(proba), labels)
-            ]
-        self.out.write("\n".join(lines) + "\n")

@@ -1,0 +1,107 @@
+"""The benchmark's report: the machine, the Markdown table, the targets of issue #5, and the JSON."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+
+def machine(repo: Path) -> dict:
+    """What the figures were measured on, and how busy it was."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kib = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                    if line.startswith("MemTotal")), 0)
+    commit = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip()
+    versions = {}
+    for name in ("onnxruntime", "numpy", "click", "torch"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            "versions": versions, "commit": commit, "load_average_start": list(os.getloadavg())}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as stream:
+            return stream.read()
+    except OSError:
+        return ""
+
+
+def _find(rows: list[dict], workload: str, competitor: str) -> dict | None:
+    return next((r for r in rows if r["workload"].startswith(workload) and r["competitor"] == competitor), None)
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """Issue #5's targets, each with what was measured and whether it is met."""
+    out = []
+
+    def add(name, value, limit, text, higher_is_better=False):
+        if value is not None:
+            met = value >= limit if higher_is_better else value <= limit
+            out.append({"target": name, "measured": text.format(value), "met": met})
+
+    cli = _find(rows, "1.", "edge-predict predict 7")
+    torch = _find(rows, "1.", "torch script")
+    if cli:
+        add("CLI cold start <= 1.2x raw onnxruntime script", cli["ratio"], 1.2, "{:.2f}x")
+        add("CLI cold start >= 8x faster than torch", torch and torch["median"] / cli["median"], 8, "{:.1f}x", True)
+        add("CLI peak RSS <= 60 MiB", cli["peak_mib"], 60, "{:.1f} MiB")
+    batch1 = _find(rows, "2.", "Predictor.predict_proba")
+    add("batch-1 predict_proba <= 1.5x raw session.run (same options)", batch1 and batch1["ratio"], 1.5, "{:.2f}x")
+    biggest = [r for r in rows if r["workload"].startswith("3.") and r["competitor"] == "Predictor.predict_proba"]
+    if biggest:
+        row = biggest[-1]
+        add(f"{row['workload'][3:]}: predict_proba <= 1.1x raw", row["ratio"], 1.1, "{:.2f}x")
+    scored = _find(rows, "4.", "edge-predict --input F --format csv")
+    add("file to CSV <= 0.4x the naive numpy script", scored and scored["ratio"], 0.4, "{:.2f}x")
+    memory = [r for r in rows if r["workload"].startswith("4b.")]
+    if len(memory) >= 2:
+        growth = memory[-1]["peak_mib"] / memory[0]["peak_mib"]
+        add(f"CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)", growth, 1.1,
+            "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)")
+    return out
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def markdown(result: dict) -> str:
+    """The whole report as Markdown: machine, table, targets, command."""
+    m = result["machine"]
+    v = m["versions"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
+        f"Python {m['python']}, onnxruntime {v['onnxruntime']}, numpy {v['numpy']}, torch {v['torch']}; "
+        f"commit {m['commit']}; load average {m['load_average_start'][0]:.2f} at the start, "
+        f"{m['load_average_end'][0]:.2f} at the end (a shared machine: read the ratios).",
+        "",
+        f"Command: `{result['command']}` ({result['mode']} mode). Competitors interleaved, medians and minimums "
+        "of the repetitions (n); ratio = median of the paired per-repetition ratios to the reference.",
+        "",
+        "| workload | competitor | median | min | ratio to reference | peak RSS | n |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        unit = r["unit"]
+        ratio = "reference" if r["competitor"] == r["reference"] else (
+            f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—")
+        peak = f"{r['peak_mib']:.1f} MiB" if r.get("peak_mib") else "—"
+        lines.append(f"| {r['workload']} | {r['competitor']} | {_num(r['median'])} {unit} | {_num(r['min'])} {unit} "
+                     f"| {ratio} | {peak} | {r['n']} |")
+    lines += ["", "| target (issue #5) | measured | met |", "|---|---:|:---:|"]
+    lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |" for t in result["targets"]]
+    return "\n".join(lines) + "\n"

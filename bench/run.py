@@ -1,0 +1,69 @@
+"""`make bench`: edge-predict against raw onnxruntime, torch and a naive script; see bench/results.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import envs
+import report
+import workloads
+
+HERE = Path(__file__).resolve().parent
+FULL = {"reps": 15, "warm_reps": 9, "file_reps": 5, "budget": 0.1, "batches": [1, 1000, 1_000_000],
+        "file_lines": 1_000_000, "memory_lines": [100_000, 10_000_000]}
+QUICK = {"reps": 2, "warm_reps": 2, "file_reps": 2, "budget": 0.002, "batches": [1, 1000],
+         "file_lines": 2000, "memory_lines": [1000, 10_000]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and 2 repetitions: checks the harness")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    work = HERE / ".work"
+    work.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = envs.REPO / "models" / "default.onnx"
+
+    started = time.perf_counter()
+    result = {"mode": "quick" if args.quick else "full",
+              "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else ""),
+              "machine": report.machine(envs.REPO)}
+    _say("building the wheel and the device environment (no torch)")
+    wheel = envs.build_wheel(work)
+    device = envs.device_env(work, wheel)
+    weights = envs.torch_weights(model, work)
+    rows = envs.footprint(device, wheel)
+    _say("1. cold start")
+    rows += workloads.cold_start(device, model, weights, plan["reps"])
+    _say("2-3. warm latency and throughput")
+    rows += workloads.warm(model, weights, plan["batches"], plan["warm_reps"], plan["budget"])
+    _say("4. files")
+    rows += workloads.files(device, model, envs.hours_file(work, plan["file_lines"]), work, plan["file_reps"])
+    rows += workloads.memory(device, [envs.hours_file(work, n) for n in plan["memory_lines"]], work)
+    _say("6. session options")
+    rows += workloads.session_options(model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
+                                      plan["budget"])
+    result["machine"]["load_average_end"] = list(os.getloadavg())
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["rows"] = sorted(rows, key=lambda r: r["workload"].split(".")[0])
+    result["targets"] = report.targets(result["rows"])
+    text = report.markdown(result)
+    (args.out / "results.md").write_text(text)
+    (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(text)
+    return 0
+
+
+def _say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
