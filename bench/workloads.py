@@ -19,6 +19,7 @@ def _rows(workload: str, unit: str, scale: float, samples: dict, reference: str,
     stats = summary(samples, reference)
     return [{"workload": workload, "competitor": name, "unit": unit, "median": s["median"] * scale,
              "min": s["min"] * scale, "ratio": s["ratio"], "reference": reference, "n": s["n"],
+             "samples": [v * scale for v in samples[name]],
              **((extra or {}).get(name, {}))} for name, s in stats.items()]
 
 

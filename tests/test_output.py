@@ -1,0 +1,57 @@
+"""Printed probabilities: every one reads back as exactly the float32 the model computed, shortest if possible."""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from edge_predict.output import Writer, format_probabilities
+from edge_predict.tabular import Batch
+
+
+def read_back(texts):
+    """What a CSV or JSON reader gets: a float64, then the float32 the user compares."""
+    return np.array([float(t) for t in texts], dtype=np.float64).astype(np.float32)
+
+
+def all_float32_in(lo: float, hi: float, n: int, seed: int) -> np.ndarray:
+    """n float32 bit patterns drawn uniformly between lo and hi (so every exponent is covered)."""
+    bits = np.array([lo, hi], np.float32).view(np.uint32).astype(np.int64)
+    return np.random.default_rng(seed).integers(bits[0], bits[1] + 1, n).astype(np.uint32).view(np.float32)
+
+
+SPECIALS = np.array([0.0, 1.0, 0.5, 0.1, 1e-4, 9.99999e-5, 1e-5, 1e-30, 1.4e-45, 1.1754944e-38,
+                     np.nextafter(np.float32(1), np.float32(0)), np.nextafter(np.float32(1e-4), np.float32(1))],
+                    dtype=np.float32)
+
+
+@pytest.mark.parametrize("p", [SPECIALS, all_float32_in(0, 1, 200_000, 0), all_float32_in(1e-4, 1, 200_000, 1),
+                               (1 / (1 + np.exp(-np.linspace(-30, 30, 100_001)))).astype(np.float32)],
+                         ids=["specials", "every exponent in [0, 1]", "[1e-4, 1)", "sigmoid outputs"])
+def test_probabilities_read_back_exactly(p):
+    np.testing.assert_array_equal(read_back(format_probabilities(p)), p)
+
+
+def test_probabilities_are_the_shortest_that_read_back():
+    p = all_float32_in(1e-4, 1, 100_000, 2)
+    shortest = [np.format_float_positional(v, unique=True, trim="-") for v in p]  # numpy's Dragon4
+    mismatched = [(a, b) for a, b in zip(format_probabilities(p), shortest) if len(a) > len(b)]
+    assert mismatched == []
+
+
+@pytest.mark.parametrize("p, text", [(0.0, "0"), (1.0, "1"), (0.5, "0.5"), (1e-5, "1e-05"), (0.4229534, "0.4229534")])
+def test_probability_text(p, text):
+    assert format_probabilities(np.float32([p])) == [text]
+
+
+@given(st.floats(0, 1, width=32))
+def test_any_probability_reads_back(p):
+    assert read_back(format_probabilities(np.float32([p])))[0] == np.float32(p)
+
+
+def test_csv_rows_echo_the_input_text():
+    out = io.StringIO()
+    batch = Batch(np.array([[1.0], [7.0]]), [("1",), ("7.00",)], ["line 2", "line 3"])
+    Writer(out, "csv", ["hours"], ["fail", "pass"]).write(batch, np.float32([0.4229534, 0.9558091]), np.array([0, 1]))
+    assert out.getvalue() == "hours,probability,label\n1,0.4229534,fail\n7.00,0.9558091,pass\n"
