@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,12 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def build_wheel(work: Path) -> Path:
-    """Build the edge-predict wheel from this checkout (no isolation: setuptools is already here)."""
-    dist = work / "dist"
-    for old in dist.glob("*.whl"):
-        old.unlink()
+    """Build the edge-predict wheel from a copy of this checkout, so the build writes nothing into it."""
+    src, dist = work / "src", work / "dist"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(dist, ignore_errors=True)
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    str(REPO), "-w", str(dist)], check=True, capture_output=True)
+                    str(src), "-w", str(dist)], check=True, capture_output=True)
     return next(dist.glob("edge_predict-*.whl"))
 
 
@@ -39,7 +42,7 @@ def device_env(work: Path, wheel: Path) -> Path:
         (env / ".ready").touch()
     for stale in work.glob("device-*"):  # keep one device env, not one per wheel ever built
         if stale != env:
-            subprocess.run(["rm", "-rf", str(stale)], check=True)
+            shutil.rmtree(stale)
     return env
 
 

@@ -1,0 +1,55 @@
+"""predict_proba's fast paths (float32 arrays, small batches, one-pass domain check) decide as the slow path does."""
+
+import numpy as np
+import pytest
+
+from edge_predict import InputError, Predictor
+
+F32_MAX = float(np.finfo(np.float32).max)
+SIZES = [1, 64, 65, 100_000]  # Python check up to 64 values, numpy above
+
+
+@pytest.fixture(scope="module")
+def predictor(model_path):
+    return Predictor.from_path(model_path)  # domain of hours: [0, inf)
+
+
+def batch(n: int, last: float, dtype=np.float32) -> np.ndarray:
+    x = np.full((n, 1), 3.0, dtype)
+    x[-1, 0] = last
+    return x
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("value", [0.0, -0.0, 1e-45, 7.0, F32_MAX])
+def test_values_in_the_domain_are_scored(predictor, n, value):
+    p = predictor.predict_proba(batch(n, value))
+    assert p.shape == (n,) and np.all((p >= 0) & (p <= 1))
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("value, message", [
+    (float("nan"), "hours is NaN"), (float("inf"), "hours is infinite"), (-float("inf"), "hours is infinite"),
+    (-1.0, "hours = -1 is outside the model's domain"), (-1e-45, "hours = -1.4013e-45 is outside the model's domain"),
+])
+def test_values_outside_are_named(predictor, n, value, message):
+    with pytest.raises(InputError) as info:
+        predictor.predict_proba(batch(n, value))
+    assert str(info.value).startswith(f"sample {n - 1}, {message}")
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_float64_beyond_float32_overflows(predictor, n):
+    with pytest.raises(InputError) as info:
+        predictor.predict_proba(batch(n, 1e39, np.float64))
+    assert str(info.value).startswith(f"sample {n - 1}, hours = 1e+39 overflows float32")
+
+
+@pytest.mark.parametrize("x", [np.asfortranarray(np.ones((3, 1), np.float32))[::2], np.ones((4, 1), ">f4")])
+def test_arrays_that_need_a_copy_score_like_a_plain_one(predictor, x):
+    np.testing.assert_array_equal(predictor.predict_proba(x), predictor.predict_proba(np.ascontiguousarray(x, "<f4")))
+
+
+def test_a_float32_array_is_scored_without_a_copy(predictor):
+    x = batch(10, 7.0)
+    assert predictor.check_input(x) is x
