@@ -74,6 +74,9 @@ def scorers(model: Path, weights: Path):
     options.intra_op_num_threads = options.inter_op_num_threads = 1  # what Predictor uses
     same = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
+    # One thread, like Predictor: torch's default leaves OpenMP threads spin-waiting after each call,
+    # which slows whichever competitor runs next on a small machine.
+    torch.set_num_threads(1)
     module = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
     module.load_state_dict(torch.load(weights))
 
