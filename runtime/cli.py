@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
+import os
+import re
 import sys
 from typing import Any
 
@@ -91,15 +92,17 @@ def cli() -> None:
               show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Label 'pass' at or above this probability (default: the model's).")
+@click.option("-k", "--keep-going", is_flag=True,
+              help="Report each bad row on stderr and score the rest; exit 2 at the end if any was skipped.")
 @model_option
 @threads_option
-def predict(values, input_path, fmt, threshold, model, threads) -> None:
+def predict(values, input_path, fmt, threshold, keep_going, model, threads) -> None:
     """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
 
     Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
     """
     from .output import Writer
-    from .tabular import read_batches, samples_from_args
+    from .tabular import open_input, read_batches, samples_from_args
 
     for value in values:
         if value.startswith("--") or (value.startswith("-") and value[1:2].isalpha()):
@@ -109,34 +112,77 @@ def predict(values, input_path, fmt, threshold, model, threads) -> None:
                                "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
     predictor = _load(model, threads, threshold)
     writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.labels)
-    if values:
-        batches = iter([samples_from_args(values, predictor.feature_names)])
-        _score(predictor, batches, writer)
-    elif input_path == "-":
-        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
-        _score(predictor, read_batches(stdin, predictor.feature_names), writer)
-    else:
-        try:
-            with open(input_path, encoding="utf-8-sig", newline=None) as stream:
-                _score(predictor, read_batches(stream, predictor.feature_names), writer)
-        except FileNotFoundError:
-            raise InputError(f"{input_path}: no such input file") from None
-        except IsADirectoryError:
-            raise InputError(f"{input_path}: is a directory, not an input file") from None
-        except PermissionError:
-            raise InputError(f"{input_path}: permission denied") from None
+    skipped = _Skipped() if keep_going else None
+    try:
+        if values:
+            scored = _score(predictor, iter([samples_from_args(values, predictor.feature_names, skipped)]),
+                            writer, skipped)
+        else:
+            with open_input(input_path) as stream:
+                scored = _score(predictor, read_batches(stream, predictor.feature_names, on_error=skipped),
+                                writer, skipped)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed()
+    if skipped:
+        raise InputError(f"skipped {skipped.count} bad row{'s' if skipped.count > 1 else ''} (each named above); "
+                         f"scored {scored}")
 
 
-def _score(predictor, batches, writer) -> None:
+class _Skipped:
+    """--keep-going: collects bad rows as they are found and reports them on stderr in input order."""
+
+    def __init__(self):
+        self.pending, self.count = [], 0
+
+    def __call__(self, error: InputError) -> None:
+        self.pending.append(error)
+        self.count += 1
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def report(self) -> None:
+        # Parse errors arrive while a chunk is read, domain errors once it is checked: sort by position.
+        for error in sorted(self.pending, key=lambda e: int(re.match(r"\w+ (\d+)", str(e)).group(1))):
+            click.echo(f"edge-predict: skipped {error}", err=True)
+        self.pending.clear()
+
+
+def _score(predictor, batches, writer, skipped: _Skipped | None = None) -> int:
+    """Score and write each batch; return how many rows were scored."""
+    scored = 0
     for batch in batches:
         try:
             x = predictor.check_input(batch.values)
         except InputError as exc:
-            if getattr(exc, "row", None) is None:
+            if exc.row is None:
                 raise
-            raise InputError(f"{batch.where[exc.row]}, {exc.detail}") from None
-        proba = predictor._run(x)
-        writer.write(batch, proba, (proba >= predictor.threshold).astype("int64"))
+            if skipped is None:
+                raise batch.locate(exc) from None
+            errors = predictor._value_errors(batch.values)
+            for error in errors:
+                skipped(batch.locate(error))
+            batch = batch.drop([error.row for error in errors])
+            x = predictor.check_input(batch.values) if batch.where else None
+        if skipped is not None:
+            skipped.report()
+        if x is not None:
+            proba = predictor._run(x)
+            writer.write(batch, proba, (proba >= predictor.threshold).astype("int64"))
+            scored += len(batch.where)
+    if skipped is not None:
+        skipped.report()
+    return scored
+
+
+def _stdout_closed() -> None:
+    """The reader of our output went away (e.g. `| head -1`): stop quietly, as cat or seq would."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush cannot fail again
+    except (OSError, ValueError):  # stdout is not a real file (e.g. under a test runner)
+        pass
+    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
 @cli.command()
@@ -200,7 +246,10 @@ def verify(expected_sha, model, threads) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    cli.main(argv, prog_name="edge-predict")
+    try:
+        cli.main(argv, prog_name="edge-predict")
+    except KeyboardInterrupt:  # Ctrl-C outside a command (while starting up): still quiet
+        sys.exit(130)
 
 
 if __name__ == "__main__":

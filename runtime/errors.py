@@ -1,5 +1,7 @@
 """The error tree of edge-predict: one base, a few specific errors, each with its CLI exit code."""
 
+from __future__ import annotations
+
 
 class EdgePredictError(Exception):
     """Base of every error edge-predict raises on purpose."""
@@ -11,6 +13,13 @@ class InputError(EdgePredictError, ValueError):
     """The data to score is not what the model expects (exit code 2)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, row: int | None = None, col: int | None = None,
+                 problem: str | None = None):
+        super().__init__(message)
+        # Where a bad value sits in X and what is wrong with it, so a caller that knows where the
+        # row came from (a line of a file, a command-line argument) can name that place instead.
+        self.row, self.col, self.problem = row, col, problem
 
 
 class ModelError(EdgePredictError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -199,23 +200,31 @@ class Predictor:
             return x, np.ascontiguousarray(x, dtype=np.float32)
 
     def _raise_bad_value(self, x: np.ndarray, x32: np.ndarray) -> None:
-        bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        name, value = self.feature_names[col], x[row, col]
-        if np.isnan(value):
-            what = "is NaN"
-        elif np.isinf(value):
-            what = "is infinite"
-        elif abs(float(value)) > _F32_MAX:
-            what = f"= {float(value)!r} overflows float32 (largest {_F32_MAX:.4g})"
+        raise self._value_errors(x, first_only=True)[0]
+
+    def _value_errors(self, x: np.ndarray, first_only: bool = False) -> list[InputError]:
+        """One InputError per row of `x` holding a non-finite or out-of-domain value (its first such column)."""
+        x = np.asarray(x).reshape(len(x), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x32 = x.astype(np.float32)
+            bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
+        rows = np.flatnonzero(bad.any(axis=1))
+        cols = bad.argmax(axis=1)
+        return [self._value_error(r, int(cols[r]), float(x[r, cols[r]])) for r in rows[:1 if first_only else None].tolist()]
+
+    def _value_error(self, row: int, col: int, value: float) -> InputError:
+        if math.isnan(value):
+            problem = "is NaN; expected a finite number"
+        elif math.isinf(value):
+            problem = "is infinite; expected a finite number"
+        elif abs(value) > _F32_MAX:
+            problem = f"overflows float32 (largest {_F32_MAX:.4g})"
         else:
             lo, hi = self._manifest.domain[col]
             bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
-            what = f"= {float(value):g} is outside the model's domain (expected {bounds})"
-        detail = f"{name} {what}"
-        error = InputError(f"sample {row}, {detail}")
-        error.row, error.detail = row, detail  # lets the CLI name the line or argument instead
-        raise error
+            problem = f"is outside the model's domain (expected {bounds})"
+        name = self.feature_names[col]
+        return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

@@ -42,10 +42,10 @@ def test_predict_applies_threshold(predictor):
     ([[1.0, 2.0]], "X has 2 features per sample, but the model expects 1 (hours)"),
     (np.zeros((2, 1, 1)), "X has 3 dimensions"),
     ([], "X has no samples"),
-    ([1.0, float("nan")], "sample 1, hours is NaN"),
-    ([float("inf")], "sample 0, hours is infinite"),
-    ([1e39], "sample 0, hours = 1e+39 overflows float32"),
-    ([-1.0], "sample 0, hours = -1 is outside the model's domain (expected >= 0)"),
+    ([1.0, float("nan")], "sample 1, hours: nan is NaN; expected a finite number"),
+    ([float("inf")], "sample 0, hours: inf is infinite; expected a finite number"),
+    ([1e39], "sample 0, hours: 1e+39 overflows float32 (largest 3.403e+38)"),
+    ([-1.0], "sample 0, hours: -1 is outside the model's domain (expected >= 0)"),
 ])
 def test_bad_input_is_an_input_error_that_says_what_to_fix(predictor, X, message):
     with pytest.raises(InputError) as info:

@@ -89,9 +89,9 @@ def test_verify_checks_sha256(cli_runner, model_path, expected):
 
 @pytest.mark.parametrize("args, code, message", [
     (["predict", "abc"], 2, "edge-predict: error: argument 1, hours: 'abc' is not a number"),
-    (["predict", "-1"], 2, "edge-predict: error: argument 1, hours = -1 is outside the model's domain"),
-    (["predict", "--", "-1"], 2, "edge-predict: error: argument 1, hours = -1 is outside the model's domain"),
-    (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number; use '.'"),
+    (["predict", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+    (["predict", "--", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+    (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number (expected a decimal"),
     (["predict"], 2, "edge-predict: error: nothing to score"),
     (["predict", "--fromat", "json", "1"], 2, "edge-predict: error: No such option: --fromat"),
     (["predict", "-f", "xml", "1"], 2, "edge-predict: error: Invalid value for '-f' / '--format'"),

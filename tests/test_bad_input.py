@@ -1,0 +1,164 @@
+"""Bad data, from arguments, files and stdin: one line naming where and what was expected, exit 2."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from edge_predict import InputError
+from edge_predict.cli import cli
+from edge_predict import tabular
+from edge_predict.tabular import parse_number
+
+EM_SPACE_7 = "\u20037"
+EXPECTED = "(expected a decimal number such as 7, -0.5 or 2.5e3"
+
+
+def invoke(runner, model_path, *args, input=None):
+    result = runner.invoke(cli, ["predict", "--model", str(model_path), *args], input=input)
+    assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.mark.parametrize("arg, message", [
+    ("abc", f"argument 1, hours: 'abc' is not a number {EXPECTED})"),
+    ("", f"argument 1, hours: an empty value is not a number {EXPECTED})"),
+    ("nan", "argument 1, hours: 'nan' is NaN; expected a finite number"),
+    ("NaN", "argument 1, hours: 'NaN' is NaN; expected a finite number"),
+    ("inf", "argument 1, hours: 'inf' is infinite; expected a finite number"),
+    ("+Infinity", "argument 1, hours: '+Infinity' is infinite; expected a finite number"),
+    ("3.5e38", "argument 1, hours: '3.5e38' overflows float32 (largest 3.403e+38)"),
+    ("1e400", "argument 1, hours: '1e400' overflows float32 (largest 3.403e+38)"),
+    ("0x1A", f"argument 1, hours: '0x1A' is not a number {EXPECTED}; hexadecimal is not accepted)"),
+    ("1,5", f"argument 1, hours: '1,5' is not a number {EXPECTED}; use '.' as the decimal point)"),
+    ("1_000", f"argument 1, hours: '1_000' is not a number {EXPECTED}; write digits without '_')"),
+    ("\u0661\u0662", f"argument 1, hours: '\u0661\u0662' is not a number {EXPECTED}; use the ASCII digits 0-9)"),
+    ("\uff17", f"argument 1, hours: '\uff17' is not a number {EXPECTED}; use the ASCII digits 0-9)"),
+    ("\u20037", f"argument 1, hours: {EM_SPACE_7!r} is not a number {EXPECTED})"),
+    ("-1", "argument 1, hours: '-1' is outside the model's domain (expected >= 0)"),
+    ("-0.001", "argument 1, hours: '-0.001' is outside the model's domain (expected >= 0)"),
+])
+def test_bad_argument_is_named(cli_runner, model_path, arg, message):
+    result = invoke(cli_runner, model_path, "1", arg)
+    assert result.exit_code == 2
+    assert result.stderr == f"edge-predict: error: {message.replace('argument 1', 'argument 2')}\n"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("arg", ["7", "7.", ".5", "+7", "-0", "1e3", "2.5E-1", " 7 ", "0007"])
+def test_accepted_number_grammar(cli_runner, model_path, arg):
+    result = invoke(cli_runner, model_path, arg, "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hours\n1\nx\n", f"line 3, column 1 (hours): 'x' is not a number {EXPECTED})"),
+    ("1\n\n2\n-3\n", "line 4, column 1 (hours): '-3' is outside the model's domain (expected >= 0)"),
+    ("1\nnan\n", "line 2, column 1 (hours): 'nan' is NaN; expected a finite number"),
+    ("1\n-inf\n", "line 2, column 1 (hours): '-inf' is infinite; expected a finite number"),
+    ("1\n1e39\n", "line 2, column 1 (hours): '1e39' overflows float32 (largest 3.403e+38)"),
+    ("1\n1,5\n", "line 2: '1,5' is not a number; use '.' as the decimal point"),
+    ("1\n1,2,3\n", "line 2: 3 columns, but the model expects 1 (column 1 (hours))"),
+    ("hours\n1,\n", "line 2: 2 columns, but the model expects 1 (column 1 (hours))"),
+    ("hours\n,\n", "line 2: 2 columns, but the model expects 1 (column 1 (hours))"),
+    ("hours\n \t\n1 2\n", f"line 3, column 1 (hours): '1 2' is not a number {EXPECTED})"),
+    ("minutes\n1\n", "line 1: header 'minutes' does not match the model's features 'hours' (any order)"),
+    ("hours,extra\n1,2\n", "line 1: header 'hours,extra' does not match the model's features 'hours'"),
+    ("# only a comment\n\nhours\n", "line 3: a header but no samples after it"),
+    ("", "the input has no samples (it is empty or only blank/comment lines)"),
+    ("\n\n# x\n", "the input has no samples (it is empty or only blank/comment lines)"),
+    ("0x10\n", f"line 1, column 1 (hours): '0x10' is not a number {EXPECTED}; hexadecimal is not accepted)"),
+])
+def test_bad_line_is_named(cli_runner, model_path, text, message):
+    result = invoke(cli_runner, model_path, "-i", "-", input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"edge-predict: error: {message}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("data", [b"hours\r\n1\r\n7\r\n", b"\xef\xbb\xbfhours\n1\n7\n", b"\xef\xbb\xbf1\r\n7",
+                                  b"# scores\n\n1\n   \n# more\n7\n", b"hours\r1\r7\r"])
+def test_crlf_bom_blank_and_comment_lines_are_accepted(cli_runner, model_path, data):
+    result = invoke(cli_runner, model_path, "-i", "-", "-f", "csv", input=data)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == ["1,0.4229534,fail", "7,0.9558091,pass"]
+
+
+def test_bytes_that_are_not_utf8_name_the_line(cli_runner, model_path):
+    result = invoke(cli_runner, model_path, "-i", "-", input=b"hours\n1\n2\xe9\n")
+    assert result.exit_code == 2
+    assert result.stderr == "edge-predict: error: line 3: bytes that are not UTF-8 (b'2\\xe9'); save the input as UTF-8\n"
+
+
+@pytest.mark.parametrize("name, message", [("nope.csv", "no such input file"),
+                                           (".", "is a directory, not an input file"),
+                                           ("locked.csv", "permission denied; check the file's permissions")])
+def test_missing_directory_and_unreadable_input_files(cli_runner, model_path, tmp_path, monkeypatch, name, message):
+    locked = tmp_path / "locked.csv"
+    locked.write_text("1\n")
+    locked.chmod(0)
+    if name == "locked.csv" and os.access(locked, os.R_OK):  # root reads anything: make open() refuse as it would for a user
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(tabular, "open", refuse, raising=False)
+    path = tmp_path / name
+    result = invoke(cli_runner, model_path, "-i", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"edge-predict: error: {path}: {message}\n"
+
+
+def test_keep_going_reports_each_bad_row_and_scores_the_rest(cli_runner, model_path):
+    result = invoke(cli_runner, model_path, "-i", "-", "-f", "csv", "--keep-going",
+                    input="hours\n1\nx\n-1\n\xff\n7\n".encode("latin-1"))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == ["hours,probability,label", "1,0.4229534,fail", "7,0.9558091,pass"]
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[1] for line in lines[:3]] == [" skipped line 3, column 1 (hours)",
+                                                           " skipped line 4, column 1 (hours)", " skipped line 5"]
+    assert lines[3] == "edge-predict: error: skipped 3 bad rows (each named above); scored 2"
+
+
+def test_keep_going_without_bad_rows_exits_0(cli_runner, model_path):
+    result = invoke(cli_runner, model_path, "-k", "1", "7")
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("token, value", [("7", 7.0), (" -2.5e-1\t", -0.25), (".5", 0.5), ("5.", 5.0), ("-Inf", float("-inf"))])
+def test_parse_number_grammar(token, value):
+    assert parse_number(token, "here") == value
+
+
+@pytest.mark.parametrize("token", ["1_0", "0x1", "\u0667", "1e", "e1", "--1", "1.2.3", "+", ".", "1 000", "\x00"])
+def test_parse_number_refuses(token):
+    with pytest.raises(InputError, match="^here: .* is not a number"):
+        parse_number(token, "here")
+
+
+def _cli(*args):
+    return [sys.executable, "-c", "from edge_predict.cli import main; main()", *args]
+
+
+def test_output_into_a_closed_pipe_is_quiet(model_path, tmp_path):
+    """`edge-predict ... | head -1`: no BrokenPipe traceback, the exit a closed pipe gives (141)."""
+    source = tmp_path / "long.csv"
+    source.write_text("1\n" * 200_000)
+    proc = subprocess.Popen(_cli("predict", "-i", str(source), "--model", str(model_path)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like head -1
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (141, b"")
+
+
+def test_ctrl_c_during_a_long_file_exits_130_quietly(model_path, tmp_path):
+    source = tmp_path / "long.csv"
+    source.write_text("1\n" * 300_000)
+    proc = subprocess.Popen(_cli("predict", "-i", str(source), "-f", "csv", "--model", str(model_path)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"hours,probability,label\n"  # it is scoring: interrupt it now
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip() == b""
