@@ -79,8 +79,9 @@ def open_input(path: str) -> Iterator[IO[str]]:
         yield stream
 
 
-def parse_number(token: str, where: str) -> float:
+def parse_number(token: str, where: str, column: str | None = None) -> float:
     """A number in the accepted grammar, or InputError naming where the bad token is and what was expected."""
+    where = where if column is None else f"{where}, {column}"
     text = token.strip(_SPACE)
     if _NUMBER.fullmatch(text):
         value = float(text)

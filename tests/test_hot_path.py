@@ -29,8 +29,8 @@ def test_values_in_the_domain_are_scored(predictor, n, value):
 
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("value, message", [
-    (float("nan"), "hours is NaN"), (float("inf"), "hours is infinite"), (-float("inf"), "hours is infinite"),
-    (-1.0, "hours = -1 is outside the model's domain"), (-1e-45, "hours = -1.4013e-45 is outside the model's domain"),
+    (float("nan"), "hours: nan is NaN"), (float("inf"), "hours: inf is infinite"), (-float("inf"), "hours: -inf is infinite"),
+    (-1.0, "hours: -1 is outside the model's domain"), (-1e-45, "hours: -1.4013e-45 is outside the model's domain"),
 ])
 def test_values_outside_are_named(predictor, n, value, message):
     with pytest.raises(InputError) as info:
@@ -42,7 +42,7 @@ def test_values_outside_are_named(predictor, n, value, message):
 def test_float64_beyond_float32_overflows(predictor, n):
     with pytest.raises(InputError) as info:
         predictor.predict_proba(batch(n, 1e39, np.float64))
-    assert str(info.value).startswith(f"sample {n - 1}, hours = 1e+39 overflows float32")
+    assert str(info.value).startswith(f"sample {n - 1}, hours: 1e+39 overflows float32")
 
 
 @pytest.mark.parametrize("x", [np.asfortranarray(np.ones((3, 1), np.float32))[::2], np.ones((4, 1), ">f4")])
