@@ -14,6 +14,7 @@ from . import __version__
 from .errors import EdgePredictError, InputError, VerificationError
 
 MODEL_ENV = "EDGE_PREDICT_MODEL"
+MAX_BYTES_ENV = "EDGE_PREDICT_MAX_MODEL_BYTES"
 
 
 def _fail(prog: str, message: str, code: int) -> None:
@@ -54,16 +55,39 @@ class OneLineCommand(click.Command):
 
 
 def _load(model: str | None, threads: int | None, threshold: float | None = None):
-    from .predictor import Predictor
+    from .modelfile import DEFAULT_MAX_BYTES
+    from .predictor import Predictor, _default_model_file
 
-    if model:
-        return Predictor.from_path(model, threads=threads, threshold=threshold)
-    return Predictor.default(threads=threads, threshold=threshold)
+    max_bytes = click.get_current_context().meta.get("max_model_bytes") or DEFAULT_MAX_BYTES
+    return Predictor.from_path(model or _default_model_file(), threads=threads, threshold=threshold,
+                               max_bytes=max_bytes)
 
 
-model_option = click.option(
-    "-m", "--model", envvar=MODEL_ENV, default=None, metavar="PATH",
-    help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.")
+class ByteSize(click.ParamType):
+    """A size in bytes: 1000000, 512K, 64M, 1G (K, M, G are powers of 1024)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*([0-9]+)\s*([kmg]?)i?b?\s*", str(value), re.IGNORECASE)
+        if not match or int(match.group(1)) == 0:
+            self.fail(f"{value!r} is not a size such as 1000000, 512K, 64M or 1G", param, ctx)
+        return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+
+
+def model_option(command):
+    """--model PATH and --max-model-bytes SIZE, for every command that loads a model."""
+    command = click.option(
+        "--max-model-bytes", type=ByteSize(), envvar=MAX_BYTES_ENV, default=None, expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__("max_model_bytes", value),
+        help=f"Refuse model files larger than this (default 256M; ${MAX_BYTES_ENV}).")(command)
+    return click.option(
+        "-m", "--model", envvar=MODEL_ENV, default=None, metavar="PATH",
+        help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.")(command)
+
+
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime intra-op threads (default 1).")
 

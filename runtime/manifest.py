@@ -30,8 +30,9 @@ class Manifest:
         """Parse and check the manifest JSON found in model `source`."""
         if text is None:
             raise ModelError(
-                f"{source}: no edge-predict manifest (metadata key {METADATA_KEY!r}); "
-                "export the model with edge-train or edge_predict.trainer.export_model"
+                f"{source}: no edge-predict manifest (metadata key {METADATA_KEY!r}); a plain ONNX model has no "
+                "golden vectors or feature domains, so it is not scored: export it with edge-train or "
+                "edge_predict.trainer.export_model"
             )
         try:
             raw = json.loads(text)

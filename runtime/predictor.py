@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import onnxruntime as ort
 
 from .errors import InputError, ModelError
 from .manifest import METADATA_KEY, Manifest
+from .modelfile import DEFAULT_MAX_BYTES, ModelFacts, check_size, scan
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,31 +65,32 @@ class Predictor:
 
     # -- named constructors -------------------------------------------------------------------
     @classmethod
-    def from_path(cls, path: str | os.PathLike, *, threads: int | None = None,
-                  threshold: float | None = None) -> "Predictor":
-        """Load the model file at `path`."""
+    def from_path(cls, path: str | os.PathLike, *, threads: int | None = None, threshold: float | None = None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
+        """Load the model file at `path` (refused if larger than `max_bytes`)."""
         path = os.fspath(path)
         try:
             with open(path, "rb") as stream:
-                data = stream.read()
+                data = stream.read(max_bytes + 1)  # never more: the file may be huge, or /dev/zero
         except FileNotFoundError as exc:
             raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
         except IsADirectoryError as exc:
             raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
         except OSError as exc:
             raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
-        return cls.from_bytes(data, source=str(path), threads=threads, threshold=threshold)
+        return cls.from_bytes(data, source=str(path), threads=threads, threshold=threshold, max_bytes=max_bytes)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
-                   threshold: float | None = None) -> "Predictor":
-        """Load a model from the bytes of an .onnx file."""
-        if not data:
-            raise ModelError(f"{source}: the model file is empty; re-export or re-copy it")
-        session = _make_session(data, source, threads)
+                   threshold: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
+        """Load a model from the bytes of an .onnx file; only self-contained models (no external data)."""
+        check_size(len(data), max_bytes, source)
+        facts = scan(data, source)  # before onnxruntime sees the bytes: it must never open another file
+        session = _make_session(data, source, threads, facts)
+        _check_signature(session, source)
         text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         manifest = Manifest.from_json(text, source)
-        _check_signature(session, manifest, source)
+        _check_width(session, manifest, source)
         return cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
 
     @classmethod
@@ -235,12 +238,12 @@ class Predictor:
 
 
 def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) -> Predictor:
-    return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold)
+    return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold, max_bytes=len(data))
 
 
-def _make_session(data: bytes, source: str, threads: int | None) -> ort.InferenceSession:
+def _make_session(data: bytes, source: str, threads: int | None, facts: ModelFacts) -> ort.InferenceSession:
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: warnings would break the one-line error contract
+    options.log_severity_level = 4  # fatal only: onnxruntime's own log lines would break the one-line contract
     # Defaults measured by `make bench` (README, Benchmarks): one thread is as fast at batch 1 and fastest at
     # 1e6 rows on a small shared CPU; with more threads, spin-waiting only burns the cores others need.
     options.intra_op_num_threads = 1 if threads is None else int(threads)
@@ -249,11 +252,27 @@ def _make_session(data: bytes, source: str, threads: int | None) -> ort.Inferenc
     try:
         return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own pybind classes; one boundary wraps them all
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{source}: onnxruntime cannot load this model ({first})") from exc
+        raise ModelError(_load_failure(str(exc), source, facts)) from exc
 
 
-def _check_signature(session: ort.InferenceSession, manifest: Manifest, source: str) -> None:
+def _load_failure(text: str, source: str, facts: ModelFacts) -> str:
+    """One line on why onnxruntime refused the model, and what to do when the cause is a version."""
+    ir = re.search(r"max supported IR version: (\d+)", text)
+    if ir:
+        return (f"{source}: the model is ONNX IR version {facts.ir_version}, but onnxruntime {ort.__version__} "
+                f"reads IR versions up to {ir.group(1)}; upgrade onnxruntime (pip install -U onnxruntime) "
+                "or re-export the model with an older onnx (edge-train --opset 17)")
+    opset = re.search(r"support for domain (\S+) is till opset (\d+)", text)
+    if opset:
+        needed = facts.opsets.get(opset.group(1), "?")
+        return (f"{source}: the model needs opset {needed} of {opset.group(1)}, but onnxruntime {ort.__version__} "
+                f"supports up to opset {opset.group(2)}; upgrade onnxruntime (pip install -U onnxruntime) "
+                f"or re-export the model with edge-train --opset {min(int(opset.group(2)), 17)}")
+    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return f"{source}: onnxruntime cannot load this model ({first}); re-export or re-copy it"
+
+
+def _check_signature(session: ort.InferenceSession, source: str) -> None:
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(
@@ -266,7 +285,13 @@ def _check_signature(session: ort.InferenceSession, manifest: Manifest, source: 
             f"{source}: input {arg.name!r} is {arg.type} of rank {len(arg.shape)}, "
             "but edge-predict expects a float32 tensor of shape (batch, features)"
         )
-    width = arg.shape[1]
+    if outputs[0].type != "tensor(float)":
+        raise ModelError(f"{source}: output {outputs[0].name!r} is {outputs[0].type}, but edge-predict "
+                         "expects float32 probabilities")
+
+
+def _check_width(session: ort.InferenceSession, manifest: Manifest, source: str) -> None:
+    width = session.get_inputs()[0].shape[1]
     if isinstance(width, int) and width != len(manifest.feature_names):
         raise ModelError(
             f"{source}: the graph takes {width} features but the manifest names "
