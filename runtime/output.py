@@ -8,6 +8,7 @@ from typing import IO, Sequence
 import numpy as np
 
 _DECIMALS = 12  # 9 significant digits (always enough for a float32) after up to 3 leading zeros
+_WIDTH = 16  # "0." and 12 decimals, or the longest %.9g of a tiny float32 ("1.17549435e-38")
 _POW10 = 10.0 ** np.arange(_DECIMALS + 1)
 # the four ASCII digits of 0000..9999 as one little-endian uint32 each: one gather writes four characters
 _DIGITS4 = (np.arange(10000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + ord("0")).astype(np.uint8)
@@ -20,6 +21,11 @@ def format_probabilities(p: np.ndarray) -> list[str]:
     Vectorized for the usual 1e-4 <= p < 1 ("0.ddd"); 0, 1 and tiny values are formatted one by one.
     "Reads back" means float32(float(text)), what every CSV and JSON reader does.
     """
+    return probability_chars(p).view(f"S{_WIDTH}").reshape(-1).astype(f"U{_WIDTH}").tolist()
+
+
+def probability_chars(p: np.ndarray) -> np.ndarray:
+    """format_probabilities as a (n, 16) matrix of ASCII codes, each row padded with NULs."""
     p32 = np.asarray(p, dtype=np.float32).reshape(-1)
     p64 = p32.astype(np.float64)
     places = _decimals_needed(p32, p64)
@@ -29,14 +35,43 @@ def format_probabilities(p: np.ndarray) -> list[str]:
     q = (np.rint(p64 * _POW10[places]) * _POW10[_DECIMALS - places]).astype(np.int64)
     digits = np.stack([_DIGITS4[q // 100000000 % 10000], _DIGITS4[q // 10000 % 10000], _DIGITS4[q % 10000]],
                       axis=1).view(np.uint8)
-    digits *= np.arange(_DECIMALS) < places[:, None]  # NUL after the last needed decimal: "S" drops it
-    chars = np.empty((p32.size, 2 + _DECIMALS), np.uint8)
+    digits *= np.arange(_DECIMALS) < places[:, None]  # NUL after the last needed decimal
+    chars = np.zeros((p32.size, _WIDTH), np.uint8)
     chars[:, :2] = (ord("0"), ord("."))
-    chars[:, 2:] = digits
-    out = chars.view(f"S{2 + _DECIMALS}").reshape(-1).astype(f"U{2 + _DECIMALS}").tolist()
+    chars[:, 2:2 + _DECIMALS] = digits
     for i in np.flatnonzero(~fast).tolist():
-        out[i] = _shortest(p32[i])
-    return out
+        text = _shortest(p32[i]).encode()
+        chars[i] = 0
+        chars[i, :len(text)] = np.frombuffer(text, np.uint8)
+    return chars
+
+
+def csv_rows(fields: Sequence[str], p: np.ndarray, predicted: np.ndarray, labels: Sequence[str]) -> str | None:
+    """'field,probability,label' lines, built as one numpy buffer of bytes; None if a field is not plain ASCII.
+
+    Joining a million f-strings costs more than scoring them; here no per-row Python object is made.
+    """
+    joined = "\n".join(fields) + "\n"
+    if not joined.isascii() or "\0" in joined:
+        return None
+    text = np.frombuffer(joined.encode("ascii"), np.uint8)
+    ends = np.flatnonzero(text == ord("\n"))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts
+    width = int(lengths.max())
+    if len(ends) != len(p) or width > 64:  # a field with a line break, or so long the matrix gets wide
+        return None
+    columns = np.arange(width)
+    field_chars = text[np.minimum(starts[:, None] + columns, len(text) - 1)]
+    field_chars *= columns < lengths[:, None]
+    names = [label.encode() for label in labels]
+    label_table = np.zeros((len(names), max(map(len, names))), np.uint8)
+    for i, name in enumerate(names):
+        label_table[i, :len(name)] = np.frombuffer(name, np.uint8)
+    comma = np.full((len(p), 1), ord(","), np.uint8)
+    rows = np.concatenate([field_chars, comma, probability_chars(p), comma, label_table[predicted],
+                           np.full((len(p), 1), ord("\n"), np.uint8)], axis=1)
+    return rows[rows != 0].tobytes().decode("ascii")  # NULs pad the fixed-width columns; dropping them joins
 
 
 def _decimals_needed(p32: np.ndarray, p64: np.ndarray) -> np.ndarray:
@@ -78,16 +113,26 @@ class Writer:
                 self.out.write(",".join(self.names + ["probability", "label"]) + "\n")
             elif self.fmt == "text":
                 self.out.write("  ".join([f"{n:>12}" for n in self.names] + ["probability", "label"]) + "\n")
+        if self.fmt == "csv":
+            self.out.write(self._csv(batch, proba, predicted))
+            return
         labels = np.array(self.labels, dtype=object)[predicted].tolist()
         if self.fmt == "text":
             lines = ["  ".join([f"{t:>12}" for t in text] + [f"{p:>11.6f}", label])
                      for text, p, label in zip(batch.texts, proba.tolist(), labels)]
-        elif self.fmt == "csv":
-            fields = [t[0] for t in batch.texts] if len(self.names) == 1 else map(",".join, batch.texts)
-            lines = [f"{t},{p},{label}" for t, p, label in zip(fields, format_probabilities(proba), labels)]
         else:
             lines = [
                 f'{{"input":{json.dumps(dict(zip(self.names, row)))},"probability":{p},"label":{json.dumps(label)}}}'
                 for row, p, label in zip(batch.values.tolist(), format_probabilities(proba), labels)
             ]
         self.out.write("\n".join(lines) + "\n")
+
+    def _csv(self, batch, proba: np.ndarray, predicted: np.ndarray) -> str:
+        fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings
+        if fields is None:
+            fields = [t[0] for t in batch.texts] if len(self.names) == 1 else list(map(",".join, batch.texts))
+        rows = csv_rows(fields, proba, predicted, self.labels)
+        if rows is None:  # a field that is not plain ASCII: row by row
+            labels = np.array(self.labels, dtype=object)[predicted].tolist()
+            rows = "".join(f"{t},{p},{label}\n" for t, p, label in zip(fields, format_probabilities(proba), labels))
+        return rows

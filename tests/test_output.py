@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from edge_predict.output import Writer, format_probabilities
+from edge_predict.output import Writer, csv_rows, format_probabilities
 from edge_predict.tabular import Batch
 
 
@@ -55,3 +55,25 @@ def test_csv_rows_echo_the_input_text():
     batch = Batch(np.array([[1.0], [7.0]]), [("1",), ("7.00",)], ["line 2", "line 3"])
     Writer(out, "csv", ["hours"], ["fail", "pass"]).write(batch, np.float32([0.4229534, 0.9558091]), np.array([0, 1]))
     assert out.getvalue() == "hours,probability,label\n1,0.4229534,fail\n7.00,0.9558091,pass\n"
+
+
+@pytest.mark.parametrize("fields", [["1", "7.00", "1e-3"], ["1,2", "3.5,4", "-1e5,0"], ["é", "1", "2"]],
+                         ids=["one column", "two columns", "not ASCII: row by row"])
+def test_csv_rows_match_row_by_row_formatting(fields):
+    p = np.float32([0.4229534, 1.0, 1e-30])
+    predicted = np.array([0, 1, 0])
+    expected = "".join(f"{f},{t},{label}\n"
+                       for f, t, label in zip(fields, format_probabilities(p), ["no", "yes!", "no"]))
+    out = io.StringIO()
+    batch = Batch(np.zeros((3, 1)), [tuple(f.split(",")) for f in fields], ["line 1", "line 2", "line 3"])
+    Writer(out, "csv", ["a", "b"][:fields[0].count(",") + 1], ["no", "yes!"]).write(batch, p, predicted)
+    assert out.getvalue().split("\n", 1)[1] == expected
+
+
+def test_csv_rows_on_many_random_rows_match_row_by_row():
+    rng = np.random.default_rng(3)
+    fields = ["".join(rng.choice(list("0123456789.e-"), n)) for n in rng.integers(1, 30, 10_000)]
+    p = all_float32_in(0, 1, 10_000, 4)
+    predicted = rng.integers(0, 2, 10_000)
+    expected = "".join(f"{f},{t},{('fail', 'pass')[c]}\n" for f, t, c in zip(fields, format_probabilities(p), predicted))
+    assert csv_rows(fields, p, predicted, ["fail", "pass"]) == expected

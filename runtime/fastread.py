@@ -1,0 +1,79 @@
+"""The reader's fast path: a block of lines that are all plain numbers is parsed at once."""
+
+from __future__ import annotations
+
+import re
+from typing import IO, Iterator, Sequence
+
+import numpy as np
+
+BLOCK_CHARS = 1 << 19  # text per block: ~100,000 short lines, so memory stays flat on any file size
+# The only characters a plain-number line can hold. Anything else (spaces, '#', ',', the letters of nan
+# and inf, a BOM, stray bytes) sends the whole block to the line-by-line reader, which knows the rules.
+_PLAIN = re.compile(r"[0-9.eE+\-\n]*")
+
+
+class LineNumbers(Sequence[str]):
+    """'line N' for `count` consecutive lines from `first`: made when asked for, not 100,000 at once."""
+
+    def __init__(self, first: int, count: int):
+        self._first, self._count = first, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return f"line {self._first + i}"
+
+
+class OneColumn(Sequence[tuple[str]]):
+    """A one-feature batch's texts: row i is (lines[i],), without building 100,000 one-tuples."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines  # the Writer joins these directly
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [(line,) for line in self.lines[i]]
+        return (self.lines[i],)
+
+
+def blocks(stream: IO[str], lineno: int) -> Iterator[tuple[int, str]]:
+    """(number of its first line, text) of whole lines of `stream`, about BLOCK_CHARS at a time."""
+    while True:
+        text = stream.read(BLOCK_CHARS)
+        if not text:
+            return
+        if not text.endswith("\n"):
+            text += stream.readline()  # finish the last line: a block never splits one
+        yield lineno, text
+        lineno += text.count("\n") + (not text.endswith("\n"))
+
+
+def plain_numbers(text: str) -> tuple[np.ndarray, list[str]] | None:
+    """The values (n, 1) and lines of `text` if each line is one number in plain decimal; else None.
+
+    On these characters float() takes exactly the decimal numbers the line reader accepts, and the same
+    text gives the same float. '', '1.2.3', '1e400' and the like return None: the line reader names them.
+    """
+    if not _PLAIN.fullmatch(text):
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    try:
+        values = np.array(list(map(float, lines)), dtype=np.float64)
+    except ValueError:
+        return None
+    if not np.isfinite(values).all():
+        return None
+    return values.reshape(-1, 1), lines
