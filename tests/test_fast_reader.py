@@ -1,0 +1,65 @@
+"""The reader's fast path (whole blocks of plain numbers) reads exactly what the line-by-line path reads."""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from edge_predict import InputError, fastread
+from edge_predict.tabular import _content_lines, _header_order, parse_rows, read_batches
+
+TOKENS = ["7", "0", "12.5", "+.5", "5.", "1e3", "2E-2", "-1", "1e400", "1e-400", "", "  ", "# note", " 3 ",
+          "1.2.3", "nan", "inf", "e5", "1e", "+", "1,5", "1_0", "٣", "\t4\t", "0x1", "hours"]
+
+
+def line_by_line(text: str):
+    """The reference: the reader as it was before the fast path, every line through parse_rows."""
+    content = _content_lines(io.StringIO(text))
+    first = next(content, None)
+    if first is None:
+        raise InputError("the input has no samples (it is empty or only blank/comment lines)")
+    order = _header_order(first, ["hours"])
+    rows = list(content) if order is not None else [first, *content]
+    if not rows:
+        raise InputError(f"line {first[0]}: a header but no samples after it")
+    return parse_rows(((f"line {n}", line) for n, line in rows), [0], ("column 1 (hours)",))
+
+
+def fast(text: str):
+    batches = list(read_batches(io.StringIO(text), ["hours"]))
+    values = np.concatenate([b.values for b in batches]) if batches else np.empty((0, 1))
+    texts = [t for b in batches for t in b.texts]
+    return values, texts, [w for b in batches for w in b.where]
+
+
+def outcome(read, text):
+    try:
+        batch = read(text)
+    except InputError as exc:
+        return str(exc)
+    if isinstance(batch, tuple):
+        values, texts, where = batch
+    else:
+        values, texts, where = batch.values, batch.texts, batch.where
+    return [repr(v) for v in values.ravel().tolist()], list(texts), list(where)  # repr: NaN equals NaN, -0.0 is kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.booleans(), st.integers(2, 40))
+def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
+    text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"
+    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # small blocks: many boundaries
+    try:
+        got = outcome(fast, text)
+    finally:
+        fastread.BLOCK_CHARS = saved
+    assert got == outcome(line_by_line, text)
+
+
+@pytest.mark.parametrize("text, where", [("hours\n1\n2\n", ["line 2", "line 3"]), ("1\n2", ["line 1", "line 2"]),
+                                         ("# c\n\n7\n", ["line 3"])])
+def test_plain_blocks_take_the_fast_path(text, where):
+    (batch,) = read_batches(io.StringIO(text), ["hours"])
+    assert isinstance(batch.texts, fastread.OneColumn)
+    assert list(batch.where) == where
