@@ -66,17 +66,35 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
         loss.backward()
         optimizer.step()
         value = float(loss.item())
-        if not math.isfinite(value) or not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise TrainingError(
-                f"training diverged at epoch {epoch} (loss {value}); lower --lr (now {config.lr:g})"
-            )
         result.losses.append(value)
+        _check_diverged(result, model, epoch)
         if x_val is not None:
             result.val_losses.append(bce(model, x_val, y_val))
         if on_epoch is not None:
             on_epoch(epoch, value)
     model.eval()
+    if result.losses[-1] > result.losses[0]:
+        _diverged(result, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})")
     return result
+
+
+# BCELoss clamps log(0) to -100, so a learning rate far too large does not make the loss NaN: the weights
+# blow up, the sigmoid saturates and the loss sticks at tens. Converging runs may overshoot for a few epochs
+# (lecture data, lr 3-10: at most 9 epochs above the first loss); stuck runs never come back down.
+PATIENCE = 100
+
+
+def _check_diverged(result: TrainResult, model: torch.nn.Module, epoch: int) -> None:
+    value = result.losses[-1]
+    if not math.isfinite(value) or not all(torch.isfinite(p).all() for p in model.parameters()):
+        _diverged(result, f"the loss or the weights are not finite at epoch {epoch} (loss {value})")
+    if epoch > PATIENCE and min(result.losses[-PATIENCE:]) > result.losses[0]:
+        _diverged(result, f"the loss rose from {result.losses[0]:.4g} to {value:.4g} and stayed above its start "
+                          f"for {PATIENCE} epochs (epoch {epoch})")
+
+
+def _diverged(result: TrainResult, why: str) -> None:
+    raise TrainingError(f"training diverged: {why}; lower --lr (now {result.config.lr:g}); nothing was written")
 
 
 def bce(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:

@@ -1,0 +1,140 @@
+"""Exports never leave a broken model: SIGKILL at random moments, failed checks, diverging training."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from edge_predict import Predictor
+from edge_predict.trainer.export import ExportError, export_model, golden_inputs
+from edge_predict.trainer.train import TrainConfig, TrainingError, lecture_data, train
+
+KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
+
+# Imports torch and warms up the exporter once, then forks one exporter per round: each child writes model A, B, A, B, ... to the
+# target until the test SIGKILLs it, so every kill costs milliseconds, not a fresh interpreter.
+EXPORTER = r"""
+import os, sys
+from edge_predict.trainer.export import export_model, golden_inputs
+from edge_predict.trainer.train import TrainConfig, lecture_data, train
+target = sys.argv[1]
+x, y = lecture_data()
+models = [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]
+export_model(models[0], sys.argv[2], feature_names=["hours"], training={}, golden_x=golden_inputs(x))  # warm up
+for _ in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        for i in range(10**9):
+            export_model(models[i % 2], target, feature_names=["hours"], training={"seed": i % 2},
+                         golden_x=golden_inputs(x), domain=[{"min": 0.0}])
+    print(pid, flush=True)
+    os.waitpid(pid, 0)
+    print("reaped", flush=True)
+"""
+
+
+def export(model, path, seed):
+    x, _ = lecture_data()
+    return export_model(model, path, feature_names=["hours"], training={"seed": seed},
+                        golden_x=golden_inputs(x), domain=[{"min": 0.0}])
+
+
+@pytest.fixture(scope="module")
+def models():
+    x, y = lecture_data()
+    return [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]
+
+
+def test_sigkill_at_random_moments_leaves_the_old_or_the_new_model(tmp_path, models):
+    target = tmp_path / "m.onnx"
+    versions = {export(m, tmp_path / f"v{seed}.onnx", seed): seed for seed, m in enumerate(models)}
+    assert len(versions) == 2
+    export(models[0], target, 0)
+    rng = random.Random(6)
+    seen, stale = set(), 0
+    proc = subprocess.Popen([sys.executable, "-c", EXPORTER, str(target), str(tmp_path / "warm" / "up.onnx")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(KILLS):
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            child = int(proc.stdout.readline())
+            subprocess.run(["sleep", f"{rng.uniform(0.0, 0.4):.3f}"], check=True)
+            os.kill(child, signal.SIGKILL)
+            assert proc.stdout.readline() == "reaped\n"
+            data = target.read_bytes()
+            assert data in versions, "the target is neither the old model nor the new one"
+            assert Predictor.from_bytes(data).verify() <= 1e-6
+            seen.add(versions[data])
+            stale += any(p.suffix == ".tmp" for p in tmp_path.iterdir())
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    print(f"{KILLS} kills: target held versions {sorted(seen)}; a temporary file was left {stale} times")
+    export(models[1], target, 1)  # a normal run afterwards removes what killed runs left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "v0.onnx", "v1.onnx", "warm"]
+
+
+def test_failed_parity_check_writes_nothing(tmp_path, models, monkeypatch):
+    target = tmp_path / "m.onnx"
+    old = export(models[0], target, 0)
+    monkeypatch.setattr(Predictor, "verify", lambda self: 0.5)
+    with pytest.raises(ExportError, match="^onnxruntime disagrees with torch on the golden vectors: largest "
+                                          "difference 0.5 > 1e-06; nothing was written"):
+        export(models[1], target, 1)
+    assert target.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_failed_write_leaves_no_temporary_file(tmp_path, models, monkeypatch):
+    target = tmp_path / "m.onnx"
+    old = export(models[0], target, 0)
+
+    def replace_fails(src, dst):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "replace", replace_fails)
+    with pytest.raises(OSError, match="No space left"):
+        export(models[1], target, 1)
+    assert target.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_live_writers_temporary_files_are_left_alone(tmp_path, models):
+    target = tmp_path / "m.onnx"
+    mine = tmp_path / f".m.onnx.{os.getpid()}.abc.tmp"  # a live process's: this very one
+    dead = tmp_path / ".m.onnx.999999999.abc.tmp"  # beyond any pid_max: its writer is gone
+    other = tmp_path / ".other.onnx.999999999.abc.tmp"  # another target's
+    for path in (mine, dead, other):
+        path.write_bytes(b"partial")
+    export(models[0], target, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.onnx", mine.name, other.name])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "1e6"], "edge-train: error: training diverged: the loss rose from 0.73 to 50 and stayed above "
+                      "its start for 100 epochs (epoch 101); lower --lr (now 1e+06); nothing was written"),
+    (["--lr", "1e6", "--epochs", "50"], "edge-train: error: training diverged: the loss ended above where it "
+                                        "started (0.73 -> 50); lower --lr (now 1e+06); nothing was written"),
+    (["--lr", "30"], "edge-train: error: training diverged: the loss rose from 0.73 to 37.22"),
+])
+def test_diverging_training_stops_and_writes_nothing(cli_runner, tmp_path, args, message):
+    from edge_predict.trainer.cli import cli
+
+    result = cli_runner.invoke(cli, [*args, "--out", str(tmp_path / "m.onnx")], prog_name="edge-train")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("lr", [3.0, 10.0])
+def test_large_but_converging_learning_rates_are_not_divergence(lr):
+    result = train(*lecture_data(), TrainConfig(lr=lr))
+    assert max(result.losses) > result.losses[0] > result.final_loss  # overshoots, then converges
+
+
+def test_non_finite_weights_are_divergence():
+    with pytest.raises(TrainingError, match="^training diverged: the loss or the weights are not finite at epoch 1"):
+        train(*lecture_data(), TrainConfig(lr=float("inf")))
