@@ -10,9 +10,16 @@ import numpy as np
 _DECIMALS = 12  # 9 significant digits (always enough for a float32) after up to 3 leading zeros
 _WIDTH = 16  # "0." and 12 decimals, or the longest %.9g of a tiny float32 ("1.17549435e-38")
 _POW10 = 10.0 ** np.arange(_DECIMALS + 1)
-# the four ASCII digits of 0000..9999 as one little-endian uint32 each: one gather writes four characters
-_DIGITS4 = (np.arange(10000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + ord("0")).astype(np.uint8)
-_DIGITS4 = _DIGITS4.view("<u4").ravel()
+_DIGITS4 = None  # made on first use: 'predict 7' in the text format never needs it, and it costs 1 ms
+
+
+def _digits4() -> np.ndarray:
+    """The four ASCII digits of 0000..9999 as one little-endian uint32 each: one gather writes four characters."""
+    global _DIGITS4
+    if _DIGITS4 is None:
+        table = (np.arange(10000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + ord("0")).astype(np.uint8)
+        _DIGITS4 = table.view("<u4").ravel()
+    return _DIGITS4
 
 
 def format_probabilities(p: np.ndarray) -> list[str]:
@@ -33,7 +40,8 @@ def probability_chars(p: np.ndarray) -> np.ndarray:
     places = np.minimum(places, _DECIMALS)
     # the shortest rounding, scaled to exactly 12 decimals so every row has the same digit layout
     q = (np.rint(p64 * _POW10[places]) * _POW10[_DECIMALS - places]).astype(np.int64)
-    digits = np.stack([_DIGITS4[q // 100000000 % 10000], _DIGITS4[q // 10000 % 10000], _DIGITS4[q % 10000]],
+    table = _digits4()
+    digits = np.stack([table[q // 100000000 % 10000], table[q // 10000 % 10000], table[q % 10000]],
                       axis=1).view(np.uint8)
     digits *= np.arange(_DECIMALS) < places[:, None]  # NUL after the last needed decimal
     chars = np.zeros((p32.size, _WIDTH), np.uint8)
