@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test bench clean
+.PHONY: export test fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ export: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# 10,000 arbitrary command lines and stdins through the CLI (make test runs 300); prints the count.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 # Minutes, not seconds: builds the wheel and a torch-free device env in bench/.work/, writes bench/results.md.
 bench: $(STAMP)

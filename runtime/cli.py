@@ -17,8 +17,17 @@ MODEL_ENV = "EDGE_PREDICT_MODEL"
 MAX_BYTES_ENV = "EDGE_PREDICT_MAX_MODEL_BYTES"
 
 
+# Every character str.splitlines() breaks at: a path or a value may hold one, a message must not.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(message: str) -> str:
+    """`message` with its line breaks escaped, so it prints as exactly one line."""
+    return message.translate(_LINE_BREAKS)
+
+
 def _fail(prog: str, message: str, code: int) -> None:
-    click.echo(f"{prog}: error: {message}", err=True)
+    click.echo(f"{prog}: error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -35,6 +44,9 @@ def run_group_main(command: click.Command, args, prog: str, standalone_mode: boo
         _fail(prog, str(exc), exc.exit_code)
     except click.Abort:
         sys.exit(130)
+    except Exception as exc:  # a bug: still one line and exit 1, never a traceback on an unattended device
+        _fail(prog, f"unexpected {type(exc).__name__}: {exc} (a bug in {prog}; please report it with the command "
+                    "that caused it)", 1)
     if not standalone_mode:
         return rv
     sys.exit(rv if isinstance(rv, int) else 0)
@@ -169,7 +181,7 @@ class _Skipped:
     def report(self) -> None:
         # Parse errors arrive while a chunk is read, domain errors once it is checked: sort by position.
         for error in sorted(self.pending, key=lambda e: int(re.match(r"\w+ (\d+)", str(e)).group(1))):
-            click.echo(f"edge-predict: skipped {error}", err=True)
+            click.echo(f"edge-predict: skipped {one_line(str(error))}", err=True)
         self.pending.clear()
 
 
