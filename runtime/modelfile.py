@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .errors import ModelError
 
 DEFAULT_MAX_BYTES = 256 * 2**20  # far above any model meant for a small device; raise it with max_bytes
-_MAX_DEPTH = 64  # nested graphs deeper than this are refused rather than walked
+_MAX_DEPTH = 100  # protobuf's own default nesting limit: onnxruntime cannot parse deeper messages either
 
 # Message kinds, and for each the fields (number -> kind) that hold messages worth descending into.
 MODEL, GRAPH, NODE, ATTRIBUTE, TENSOR, SPARSE, FUNCTION, TRAINING, OPSET, ENTRY = range(10)
