@@ -59,6 +59,12 @@ class OneLineErrors(click.Group):
         return run_group_main(self, args, prog_name or self.name, standalone_mode,
                               complete_var=complete_var, **extra)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # before click turns it into a plain exit 1
+            _stdout_closed()
+
 
 class OneLineCommand(click.Command):
     """The same for a single command (edge-train)."""
@@ -286,6 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(argv, prog_name="edge-predict")
     except KeyboardInterrupt:  # Ctrl-C outside a command (while starting up): still quiet
         sys.exit(130)
+    finally:
+        try:
+            sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe prints "Exception ignored"
+        except BrokenPipeError:
+            _stdout_closed()
 
 
 if __name__ == "__main__":

@@ -162,3 +162,13 @@ def test_ctrl_c_during_a_long_file_exits_130_quietly(model_path, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip() == b""
+
+
+@pytest.mark.parametrize("args, code", [(["info"], 141), (["verify"], 141), (["predict", "1", "7", "-f", "json"], 141),
+                                        (["--help"], 1)])  # help is click's own: it exits 1, also quietly
+def test_any_output_into_an_already_closed_pipe_is_quiet(args, code):
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte is written
+    proc = subprocess.run(_cli(*args), stdout=write, stderr=subprocess.PIPE, timeout=60)
+    os.close(write)
+    assert (proc.returncode, proc.stderr) == (code, b"")
