@@ -42,7 +42,6 @@ def _plain_predict(args: list[str]) -> str | None:
         return None
     if any(name.startswith("EDGE_PREDICT_") for name in os.environ):
         return None
-    from .errors import EdgePredictError
     from .output import Writer
     from .predictor import Predictor, _default_model_file
     from .tabular import samples_from_args
@@ -51,7 +50,7 @@ def _plain_predict(args: list[str]) -> str | None:
         predictor = Predictor.from_path(_default_model_file())
         batch = samples_from_args(args[1:], predictor.feature_names)
         proba = predictor.predict_proba(batch.values)
-    except EdgePredictError:
+    except Exception:  # bad input, a bad model, or a bug: the full CLI meets it again and words it
         return None
     out = io.StringIO()
     Writer(out, "text", predictor.feature_names, predictor.labels).write(
