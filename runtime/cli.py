@@ -3,73 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-from typing import Any
 
 import click
 
 from . import __version__
-from .errors import EdgePredictError, InputError, VerificationError
+from .boundary import OneLineErrors, one_line, stdout_closed
+from .errors import InputError, VerificationError
 
 MODEL_ENV = "EDGE_PREDICT_MODEL"
 MAX_BYTES_ENV = "EDGE_PREDICT_MAX_MODEL_BYTES"
-
-
-# Every character str.splitlines() breaks at: a path or a value may hold one, a message must not.
-_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
-
-
-def one_line(message: str) -> str:
-    """`message` with its line breaks escaped, so it prints as exactly one line."""
-    return message.translate(_LINE_BREAKS)
-
-
-def _fail(prog: str, message: str, code: int) -> None:
-    click.echo(f"{prog}: error: {one_line(message)}", err=True)
-    sys.exit(code)
-
-
-def run_group_main(command: click.Command, args, prog: str, standalone_mode: bool = True, **extra: Any):
-    """Run a click command so every error ends as one line on stderr with a documented exit code."""
-    try:
-        rv = click.Command.main(command, args, prog, standalone_mode=False, **extra)
-    except click.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        _fail(prog, exc.format_message() + hint, exc.exit_code)
-    except click.ClickException as exc:
-        _fail(prog, exc.format_message(), exc.exit_code)
-    except EdgePredictError as exc:
-        _fail(prog, str(exc), exc.exit_code)
-    except click.Abort:
-        sys.exit(130)
-    except Exception as exc:  # a bug: still one line and exit 1, never a traceback on an unattended device
-        _fail(prog, f"unexpected {type(exc).__name__}: {exc} (a bug in {prog}; please report it with the command "
-                    "that caused it)", 1)
-    if not standalone_mode:
-        return rv
-    sys.exit(rv if isinstance(rv, int) else 0)
-
-
-class OneLineErrors(click.Group):
-    """A click group whose main() never shows a traceback or a multi-line usage error."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        return run_group_main(self, args, prog_name or self.name, standalone_mode,
-                              complete_var=complete_var, **extra)
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:  # before click turns it into a plain exit 1
-            _stdout_closed()
-
-
-class OneLineCommand(click.Command):
-    """The same for a single command (edge-train)."""
-
-    main = OneLineErrors.main
 
 
 def _load(model: str | None, threads: int | None, threshold: float | None = None):
@@ -165,7 +109,7 @@ def predict(values, input_path, fmt, threshold, keep_going, model, threads) -> N
                                 writer, skipped)
         sys.stdout.flush()
     except BrokenPipeError:
-        _stdout_closed()
+        stdout_closed()
     if skipped:
         raise InputError(f"skipped {skipped.count} bad row{'s' if skipped.count > 1 else ''} (each named above); "
                          f"scored {scored}")
@@ -202,7 +146,7 @@ def _score(predictor, batches, writer, skipped: _Skipped | None = None) -> int:
                 raise
             if skipped is None:
                 raise batch.locate(exc) from None
-            errors = predictor._value_errors(batch.values)
+            errors = predictor.input_errors(batch.values)
             for error in errors:
                 skipped(batch.locate(error))
             batch = batch.drop([error.row for error in errors])
@@ -216,15 +160,6 @@ def _score(predictor, batches, writer, skipped: _Skipped | None = None) -> int:
     if skipped is not None:
         skipped.report()
     return scored
-
-
-def _stdout_closed() -> None:
-    """The reader of our output went away (e.g. `| head -1`): stop quietly, as cat or seq would."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush cannot fail again
-    except (OSError, ValueError):  # stdout is not a real file (e.g. under a test runner)
-        pass
-    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
 @cli.command()
@@ -296,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe prints "Exception ignored"
         except BrokenPipeError:
-            _stdout_closed()
+            stdout_closed()
 
 
 if __name__ == "__main__":

@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(table)
         sys.stdout.flush()
     except BrokenPipeError:
-        from .cli import _stdout_closed
+        from .boundary import stdout_closed
 
-        _stdout_closed()
+        stdout_closed()
 
 
 def _plain_predict(args: list[str]) -> str | None:

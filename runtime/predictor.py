@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -13,13 +12,12 @@ import onnxruntime as ort
 
 from .errors import InputError, ModelError
 from .manifest import METADATA_KEY, Manifest
+from .validation import SMALL, InputCheck
 from .modelfile import DEFAULT_MAX_BYTES, ModelFacts, check_size, scan
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-_F32_MAX = float(np.finfo(np.float32).max)
-_F32 = np.dtype(np.float32)
 _ONE_BITS = int(np.float32(1.0).view(np.uint32))
 _SMALL = 64  # up to this many values, checking them as Python floats beats numpy's per-call overhead
 
@@ -51,17 +49,7 @@ class Predictor:
         self._input_name = session.get_inputs()[0].name
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
-        self._n_features = len(manifest.feature_names)
-        self._mins = np.array([lo if lo is not None else -np.inf for lo, _ in manifest.domain], np.float32)
-        self._maxs = np.array([hi if hi is not None else np.inf for _, hi in manifest.domain], np.float32)
-        # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
-        self._lo = np.maximum(self._mins, -_F32_MAX)
-        self._hi = np.minimum(self._maxs, _F32_MAX)
-        self._lo_list, self._hi_list = self._lo.tolist(), self._hi.tolist()
-        # Where every domain is [0, hi], one pass decides: as uint32 the bit patterns of 0.0..hi are 0..bits(hi),
-        # and those of negatives, NaN and inf all lie above. (-0.0 also does; the two-pass check accepts it.)
-        one_pass = set(self._lo_list) == {0.0} and len(set(self._hi_list)) == 1
-        self._max_bits = int(self._hi.view(np.uint32)[0]) if one_pass else None
+        self._check = InputCheck(manifest.feature_names, manifest.domain)
 
     # -- named constructors -------------------------------------------------------------------
     @classmethod
@@ -129,8 +117,7 @@ class Predictor:
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of the positive label (labels[1]) per sample: float32 array of shape (n,)."""
-        x = self.check_input(X)
-        return self._run(x)
+        return self._run(self._check(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """0/1 per sample (index into `labels`): 1 where probability >= threshold; int64, shape (n,)."""
@@ -146,7 +133,7 @@ class Predictor:
     def _run(self, x: np.ndarray) -> np.ndarray:
         proba = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0].reshape(-1)
         # onnxruntime's Sigmoid returns 1.0000001 for some logits in [17.48, 18); a probability never exceeds 1
-        if proba.size <= _SMALL:
+        if proba.size <= SMALL:
             in_range = all(0.0 <= v <= 1.0 for v in proba.tolist())  # a tenth of np.clip's 2 µs on one value
         else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
             in_range = proba.view(np.uint32).max() <= _ONE_BITS
@@ -154,80 +141,11 @@ class Predictor:
 
     def check_input(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
-        if (type(X) is np.ndarray and X.dtype is _F32 and X.ndim == 2 and X.shape[1] == self._n_features
-                and X.shape[0] and X.flags.c_contiguous):
-            x = x32 = X  # already what the session takes: no conversion, no copy
-        else:
-            x, x32 = self._convert(X)
-        if not self._in_domain(x32):
-            self._raise_bad_value(x, x32)
-        return x32
+        return self._check(X)
 
-    def _in_domain(self, x32: np.ndarray) -> bool:
-        """True if every value is finite, within float32 and within its feature's domain."""
-        if x32.size <= _SMALL:
-            lo, hi = self._lo_list, self._hi_list
-            return all(a <= v <= b for row in x32.tolist() for v, a, b in zip(row, lo, hi))
-        if self._max_bits is not None and x32.view(np.uint32).max() <= self._max_bits:
-            return True
-        # min and max propagate NaN, and NaN fails both comparisons
-        if self._n_features == 1:
-            return bool(x32.min() >= self._lo[0] and x32.max() <= self._hi[0])
-        return bool((x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all())
-
-    def _convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
-        x = np.asarray(X)
-        if x.dtype.kind not in "iuf":
-            raise InputError(
-                f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
-            )
-        k = self._n_features
-        if x.ndim == 0 or (x.ndim == 1 and k == 1):
-            x = x.reshape(-1, 1)
-        elif x.ndim == 1:
-            raise InputError(
-                f"X is 1-D with {x.shape[0]} values, but the model expects 2-D samples of {k} features "
-                f"({', '.join(self.feature_names)}); pass a list of rows, e.g. X.reshape(1, -1) for one sample"
-            )
-        elif x.ndim != 2:
-            raise InputError(f"X has {x.ndim} dimensions, but the model expects a 2-D array (samples, features)")
-        if x.shape[1] != k:
-            raise InputError(
-                f"X has {x.shape[1]} features per sample, but the model expects {k} "
-                f"({', '.join(self.feature_names)})"
-            )
-        if x.shape[0] == 0:
-            raise InputError("X has no samples; pass at least one")
-        with np.errstate(over="ignore"):  # overflow becomes inf and is reported by the domain check
-            return x, np.ascontiguousarray(x, dtype=np.float32)
-
-    def _raise_bad_value(self, x: np.ndarray, x32: np.ndarray) -> None:
-        raise self._value_errors(x, first_only=True)[0]
-
-    def _value_errors(self, x: np.ndarray, first_only: bool = False) -> list[InputError]:
-        """One InputError per row of `x` holding a non-finite or out-of-domain value (its first such column)."""
-        x = np.asarray(x).reshape(len(x), -1)
-        with np.errstate(over="ignore", invalid="ignore"):
-            x32 = x.astype(np.float32)
-            bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
-        rows = np.flatnonzero(bad.any(axis=1))
-        cols = bad.argmax(axis=1)
-        return [self._value_error(r, int(cols[r]), float(x[r, cols[r]])) for r in rows[:1 if first_only else None].tolist()]
-
-    def _value_error(self, row: int, col: int, value: float) -> InputError:
-        if math.isnan(value):
-            problem = "is NaN; expected a finite number"
-        elif math.isinf(value):
-            problem = "is infinite; expected a finite number"
-        elif abs(value) > _F32_MAX:
-            problem = f"overflows float32 (largest {_F32_MAX:.4g})"
-        else:
-            lo, hi = self._manifest.domain[col]
-            bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
-            problem = f"is outside the model's domain (expected {bounds})"
-        name = self.feature_names[col]
-        return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
+    def input_errors(self, X: Any) -> list[InputError]:
+        """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
+        return self._check.errors(X)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

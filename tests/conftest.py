@@ -15,7 +15,8 @@ DEFAULT_MODEL = REPO / "models" / "default.onnx"
 @pytest.fixture(scope="session")
 def lecture():
     """The default model trained with the default config (torch), and its training data."""
-    from edge_predict.trainer.train import TrainConfig, lecture_data, train
+    from edge_predict.trainer.data import lecture_data
+    from edge_predict.trainer.train import TrainConfig, train
 
     x, y = lecture_data()
     return train(x, y, TrainConfig()), x, y

@@ -40,7 +40,8 @@ def test_manifest_has_the_documented_keys():
 
 @pytest.mark.parametrize("seed, same", [(0, True), (1, False)])
 def test_training_and_exporting_again_gives_the_committed_bytes_only_with_its_seed(tmp_path, seed, same):
-    from edge_predict.trainer.train import TrainConfig, lecture_data, train
+    from edge_predict.trainer.data import lecture_data
+    from edge_predict.trainer.train import TrainConfig, train
 
     x, y = lecture_data()
     data = export_lecture(train(x, y, TrainConfig(seed=seed)), x, y, tmp_path / "again.onnx")

@@ -3,10 +3,9 @@
 import json
 import random
 
-import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from edge_predict import ModelError, Predictor
 from edge_predict.cli import cli

@@ -10,7 +10,8 @@ import pytest
 
 from edge_predict import Predictor
 from edge_predict.trainer.export import ExportError, export_model, golden_inputs
-from edge_predict.trainer.train import TrainConfig, TrainingError, lecture_data, train
+from edge_predict.trainer.data import lecture_data
+from edge_predict.trainer.train import TrainConfig, TrainingError, train
 
 KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
 
@@ -19,7 +20,8 @@ KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
 EXPORTER = r"""
 import os, sys
 from edge_predict.trainer.export import export_model, golden_inputs
-from edge_predict.trainer.train import TrainConfig, lecture_data, train
+from edge_predict.trainer.data import lecture_data
+from edge_predict.trainer.train import TrainConfig, train
 target = sys.argv[1]
 x, y = lecture_data()
 models = [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]

@@ -3,7 +3,8 @@
 import torch
 
 from conftest import torch_proba
-from edge_predict.trainer.train import TrainConfig, lecture_data, train
+from edge_predict.trainer.data import lecture_data
+from edge_predict.trainer.train import TrainConfig, train
 
 
 def test_default_model_fails_1h_and_passes_7h(lecture):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from edge_predict.cli import OneLineCommand
+from edge_predict.boundary import OneLineCommand
 
 
 def _hidden(ctx, param, value: str) -> tuple[int, ...]:

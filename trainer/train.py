@@ -11,8 +11,7 @@ import torch
 
 from edge_predict.errors import EdgePredictError
 
-from .data import data_sha256, lecture_data  # noqa: F401  (re-exported: older imports use train.*)
-from .models import DEFAULT_HIDDEN, LogisticRegression, Standardized, build_model, standardization  # noqa: F401
+from .models import DEFAULT_HIDDEN, Standardized, build_model, standardization
 
 
 class TrainingError(EdgePredictError):
