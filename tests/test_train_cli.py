@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from edge_predict import Predictor
+from conftest import REPO
 from edge_predict.trainer.cli import cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -134,3 +135,12 @@ def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, arg
     assert result.stderr.startswith(message.format(bad=bad))
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_make_export_reproduces_the_committed_model_and_report(cli_runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the same relative paths as the Makefile, so report.json records the same
+    result = train(cli_runner, "--out", "models/default.onnx", "--report", "docs/report")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "models/default.onnx").read_bytes() == (REPO / "models/default.onnx").read_bytes()
+    fresh = json.loads((tmp_path / "docs/report/report.json").read_text())
+    assert fresh == json.loads((REPO / "docs/report/report.json").read_text())
