@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -51,7 +52,8 @@ def model_option(command):
 
 
 threads_option = click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="onnxruntime intra-op threads (default 1).")
+    "--threads", type=click.IntRange(min=1, max=os.cpu_count() or 1), default=None,
+    help="onnxruntime intra-op threads, at most this machine's CPUs (default 1).")
 
 
 @click.group(name="edge-predict", cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})

@@ -164,6 +164,10 @@ def _make_session(data: bytes, source: str, threads: int | None, facts: ModelFac
     options.log_severity_level = 4  # fatal only: onnxruntime's own log lines would break the one-line contract
     # Defaults measured by `make bench` (README, Benchmarks): one thread is as fast at batch 1 and fastest at
     # 1e6 rows on a small shared CPU; with more threads, spin-waiting only burns the cores others need.
+    cpus = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= cpus:  # thousands of threads take minutes to start
+        raise ValueError(f"threads={threads!r}: expected 1 to {cpus} (this machine's CPUs); "
+                         "more threads than CPUs only slow onnxruntime down")
     options.intra_op_num_threads = 1 if threads is None else int(threads)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")

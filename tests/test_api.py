@@ -1,5 +1,6 @@
 """The Python API: input shapes it accepts, errors that tell the fix, read-only facts, pickling."""
 
+import os
 import pickle
 
 import numpy as np
@@ -90,3 +91,9 @@ def test_bad_model_files_are_model_errors(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(ModelError, match=message):
         Predictor.from_path(path)
+
+
+@pytest.mark.parametrize("threads", [0, -1, (os.cpu_count() or 1) + 1])
+def test_thread_count_outside_one_to_cpus_is_refused(threads):
+    with pytest.raises(ValueError, match=rf"threads={threads}: expected 1 to {os.cpu_count() or 1}"):
+        Predictor.default(threads=threads)

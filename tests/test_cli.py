@@ -94,6 +94,7 @@ def test_verify_checks_sha256(cli_runner, model_path, expected):
     (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number (expected a decimal"),
     (["predict"], 2, "edge-predict: error: nothing to score"),
     (["predict", "--fromat", "json", "1"], 2, "edge-predict: error: No such option: --fromat"),
+    (["predict", "7", "--threads", "100000"], 2, "edge-predict: error: Invalid value for '--threads': 100000 is not in the range 1<=x<="),
     (["predict", "-f", "xml", "1"], 2, "edge-predict: error: Invalid value for '-f' / '--format'"),
     (["predict", "1", "--model", "/nonexistent.onnx"], 1, "edge-predict: error: /nonexistent.onnx: no such model file"),
     (["frobnicate"], 2, "edge-predict: error: No such command 'frobnicate'"),
