@@ -79,7 +79,8 @@ def cli() -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="Label 'pass' at or above this probability (default: the model's).")
+              help="Give the positive label ('pass' for the default model) at or above this probability "
+                   "(default: the model's threshold).")
 @click.option("-k", "--keep-going", is_flag=True,
               help="Report each bad row on stderr and score the rest; exit 2 at the end if any was skipped.")
 @model_option
