@@ -1,7 +1,15 @@
 """edge-predict: score an exported PyTorch model on CPU devices with onnxruntime alone."""
 
-from .errors import EdgePredictError, InputError, ModelError, VerificationError
-from .predictor import Predictor
+import os
+
+# onnxruntime >= 1.29 starts opt-out telemetry when it is imported: it writes a device id and an event
+# database under ~/.cache and tries to upload them. An unattended device should do neither (and a read-only
+# home makes onnxruntime print warnings), so it is off unless the user chose otherwise: ORT_DISABLE_TELEMETRY=0.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+# The imports below come after that setting on purpose: it must precede onnxruntime's import.
+from .errors import EdgePredictError, InputError, ModelError, VerificationError  # noqa: E402
+from .predictor import Predictor  # noqa: E402
 
 __version__ = "0.1.0"
 
