@@ -203,15 +203,23 @@ def _feature_text(feature: dict) -> str:
     return text
 
 
+def _sha256_text(ctx, param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise click.BadParameter(f"{value!r} is not a sha256: expected 64 hex digits, as 'edge-predict info' prints")
+    return value.strip().lower()
+
+
 @cli.command()
-@click.option("--sha256", "expected_sha", metavar="HEX", default=None,
-              help="Also require the model file to have this sha256.")
+@click.option("--sha256", "expected_sha", metavar="HEX", default=None, callback=_sha256_text,
+              help="Also require the model file to have this sha256 (64 hex digits).")
 @model_option
 @threads_option
 def verify(expected_sha, model, threads) -> None:
     """Prove this device computes what torch computed: score the model's golden vectors."""
     predictor = _load(model, threads)
-    if expected_sha is not None and predictor.sha256 != expected_sha.strip().lower():
+    if expected_sha is not None and predictor.sha256 != expected_sha:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
     diff = predictor.verify()
     atol = predictor.manifest["golden"]["atol"]
