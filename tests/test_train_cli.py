@@ -5,6 +5,7 @@ import hashlib
 import json
 import struct
 
+import numpy as np
 import pytest
 
 from edge_predict import Predictor
@@ -144,3 +145,14 @@ def test_make_export_reproduces_the_committed_model_and_report(cli_runner, tmp_p
     assert (tmp_path / "models/default.onnx").read_bytes() == (REPO / "models/default.onnx").read_bytes()
     fresh = json.loads((tmp_path / "docs/report/report.json").read_text())
     assert fresh == json.loads((REPO / "docs/report/report.json").read_text())
+
+
+def test_fit_png_marks_the_threshold_where_the_model_crosses_it(lecture):
+    from edge_predict.trainer.report import threshold_crossing
+
+    model = lecture[0].model
+    w, b = model.linear.weight.item(), model.linear.bias.item()
+    grid = np.linspace(0.4, 7.6, 401)  # the plot's grid for the lecture: steps of 0.018
+    curve = 1 / (1 + np.exp(-(w * grid + b)))
+    assert threshold_crossing(grid, curve, 0.5) == pytest.approx(-b / w, abs=1e-3)
+    assert threshold_crossing(grid, curve, 0.999) is None

@@ -82,9 +82,8 @@ def plot_fit(fitted: Fitted, marks: Sequence[float] = ()):
                    zorder=3, label="validation rows")
     t = fitted.threshold
     ax.axhline(t, color="gray", linestyle="--", linewidth=1, label=f"threshold {t:g}")
-    crossing = np.flatnonzero(np.diff(np.sign(curve - t)))
-    if crossing.size:
-        at = float(grid[crossing[0]])
+    at = threshold_crossing(grid, curve, t)
+    if at is not None:
         ax.axvline(at, color="gray", linestyle=":", linewidth=1)
         ax.annotate(f"p = {t:g} at {name} ≈ {at:.3g}", (at, t), xytext=(6, -16), textcoords="offset points",
                     color="gray", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9}, zorder=5)
@@ -106,6 +105,16 @@ def _proba(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
         return np.empty(0, np.float32)
     with torch.no_grad():
         return model(torch.as_tensor(np.asarray(x, np.float32).reshape(-1, 1))).numpy().reshape(-1)
+
+
+def threshold_crossing(grid: np.ndarray, curve: np.ndarray, t: float) -> float | None:
+    """Where `curve` (sampled on `grid`) first crosses `t`, interpolated between the two samples around it."""
+    crossing = np.flatnonzero(np.diff(np.sign(curve - t)))
+    if not crossing.size:
+        return None
+    ys, xs = curve[crossing[0]:crossing[0] + 2], grid[crossing[0]:crossing[0] + 2]
+    order = np.argsort(ys)
+    return float(np.interp(t, ys[order], xs[order]))
 
 
 def _figure():
