@@ -10,7 +10,12 @@ from pathlib import Path
 
 import click
 
+from edge_predict import __version__
 from edge_predict.boundary import OneLineCommand
+
+# edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
+TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
+                    f"or pip install 'edge_predict-{__version__}-py3-none-any.whl[train]'")
 
 
 def _hidden(ctx, param, value: str) -> tuple[int, ...]:
@@ -84,7 +89,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     if data is None and (label is not None or domain != "none"):
         raise click.UsageError(f"{'--label' if label is not None else '--domain'} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
-        raise click.ClickException("--report needs matplotlib; install the train extra: pip install 'edge-predict[train]'")
+        raise click.ClickException(f"--report needs matplotlib; {TRAIN_EXTRA_HINT}")
     table = read_table(data, label) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
@@ -149,7 +154,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        click.echo("edge-train: error: torch is not installed; install the train extra: "
-                   "pip install 'edge-predict[train]'", err=True)
+        click.echo(f"edge-train: error: torch is not installed; {TRAIN_EXTRA_HINT}", err=True)
         sys.exit(1)
     cli.main(argv, prog_name="edge-train")
