@@ -44,6 +44,12 @@ class ModelFacts:
     external: list[tuple[str, str]] = field(default_factory=list)  # (tensor name, location)
 
 
+def check_limit(max_bytes: int) -> None:
+    """Refuse a size limit below one byte: read(-1) would read the whole file, however large."""
+    if type(max_bytes) is not int or max_bytes < 1:
+        raise ValueError(f"max_bytes={max_bytes!r}: expected a whole number of bytes >= 1")
+
+
 def check_size(size: int, max_bytes: int, source: str) -> None:
     """Refuse an empty file or one over the size limit."""
     if size == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -10,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import onnxruntime as ort
 
-from .errors import InputError, ModelError
+from .errors import InputError, ModelError, VerificationError
 from .manifest import METADATA_KEY, Manifest
 from .validation import SMALL, InputCheck
-from .modelfile import DEFAULT_MAX_BYTES, ModelFacts, check_size, scan
+from .modelfile import DEFAULT_MAX_BYTES, ModelFacts, check_limit, check_size, scan
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 _ONE_BITS = int(np.float32(1.0).view(np.uint32))
-_SMALL = 64  # up to this many values, checking them as Python floats beats numpy's per-call overhead
+_OVERFLOW = "the input overflows float32 arithmetic inside the model"
 
 
 def default_model_path() -> "Path":
@@ -45,7 +46,7 @@ class Predictor:
         self._model_bytes = model_bytes
         self._source = source
         self._threads = threads
-        self._threshold = manifest.threshold if threshold is None else float(threshold)
+        self._threshold = manifest.threshold if threshold is None else _checked_threshold(threshold)
         self._input_name = session.get_inputs()[0].name
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
@@ -57,6 +58,7 @@ class Predictor:
                   max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
         """Load the model file at `path` (refused if larger than `max_bytes`)."""
         path = os.fspath(path)
+        check_limit(max_bytes)
         try:
             with open(path, "rb") as stream:
                 data = stream.read(max_bytes + 1)  # never more: the file may be huge, or /dev/zero
@@ -72,6 +74,7 @@ class Predictor:
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
                    threshold: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
         """Load a model from the bytes of an .onnx file; only self-contained models (no external data)."""
+        check_limit(max_bytes)
         check_size(len(data), max_bytes, source)
         facts = scan(data, source)  # before onnxruntime sees the bytes: it must never open another file
         session = _make_session(data, source, threads, facts)
@@ -127,17 +130,32 @@ class Predictor:
         """Score the golden vectors stored at export; return the largest absolute difference."""
         x = np.asarray(self._manifest.golden_inputs, dtype=np.float32)
         expected = np.asarray(self._manifest.golden_probabilities, dtype=np.float32)
-        got = self._run(x)
+        try:
+            got = self._run(x)
+        except InputError as exc:  # the manifest's own vectors: this device computes them wrong
+            raise VerificationError(f"{self._source}: golden vectors do not match: golden vector {exc.row} "
+                                    f"scores NaN on this device (expected {expected[exc.row]:g})") from None
         return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        proba = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0].reshape(-1)
+        try:  # free when nothing is raised (Python 3.11): the hot path pays nothing for it
+            out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)
+        except Exception as exc:  # onnxruntime's pybind classes never leave the library
+            raise ModelError(_run_failure(str(exc), self._source)) from exc
+        proba = out[0].reshape(-1)
         # onnxruntime's Sigmoid returns 1.0000001 for some logits in [17.48, 18); a probability never exceeds 1
         if proba.size <= SMALL:
             in_range = all(0.0 <= v <= 1.0 for v in proba.tolist())  # a tenth of np.clip's 2 µs on one value
         else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
             in_range = proba.view(np.uint32).max() <= _ONE_BITS
-        return proba if in_range else np.clip(proba, 0.0, 1.0, out=proba)
+        if in_range:
+            return proba
+        broken = np.flatnonzero(np.isnan(proba))  # only here: NaN fails the range check above too
+        if broken.size:
+            row = int(broken[0])
+            raise InputError(f"sample {row}: the model computed NaN ({_OVERFLOW})", row=row, col=0,
+                             problem=f"makes the model compute NaN ({_OVERFLOW})")
+        return np.clip(proba, 0.0, 1.0, out=proba)
 
     def check_input(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
@@ -157,6 +175,25 @@ class Predictor:
 
 def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) -> Predictor:
     return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold, max_bytes=len(data))
+
+
+def _checked_threshold(threshold: Any) -> float:
+    """`threshold` as a float, or ValueError if it is not a number in [0, 1]."""
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
+    return value
+
+
+def _run_failure(text: str, source: str) -> str:
+    return f"{source}: onnxruntime failed to score with this model ({_first_line(text)}); re-export or re-copy it"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
 
 
 def _make_session(data: bytes, source: str, threads: int | None, facts: ModelFacts) -> ort.InferenceSession:
@@ -190,8 +227,7 @@ def _load_failure(text: str, source: str, facts: ModelFacts) -> str:
         return (f"{source}: the model needs opset {needed} of {opset.group(1)}, but onnxruntime {ort.__version__} "
                 f"supports up to opset {opset.group(2)}; upgrade onnxruntime (pip install -U onnxruntime) "
                 f"or re-export the model with edge-train --opset {min(int(opset.group(2)), 17)}")
-    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return f"{source}: onnxruntime cannot load this model ({first}); re-export or re-copy it"
+    return f"{source}: onnxruntime cannot load this model ({_first_line(text)}); re-export or re-copy it"
 
 
 def _check_signature(session: ort.InferenceSession, source: str) -> None:

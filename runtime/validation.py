@@ -57,12 +57,16 @@ class InputCheck:
 
     def _convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
-        x = np.asarray(X)
+        k = self._n_features
+        try:
+            x = np.asarray(X)
+        except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")
+            raise InputError(f"X is ragged: rows of different lengths, but the model expects every sample to have "
+                             f"{k} features ({', '.join(self._names)})") from exc
         if x.dtype.kind not in "iuf":
             raise InputError(
                 f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
             )
-        k = self._n_features
         if x.ndim == 0 or (x.ndim == 1 and k == 1):
             x = x.reshape(-1, 1)
         elif x.ndim == 1:

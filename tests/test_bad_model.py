@@ -92,7 +92,7 @@ def bad_golden(manifest):
     (rank3_input, "input 'hours' is tensor(float) of rank 3, but edge-predict expects a float32 tensor"),
     (no_manifest, "no edge-predict manifest (metadata key 'edge_predict'); a plain ONNX model has no golden"),
     (lambda g: manifest_value(g, "{not json"), "the edge-predict manifest is corrupt (JSONDecodeError"),
-    (lambda g: manifest_value(g, lambda m: m.pop("golden")), "the edge-predict manifest is corrupt (KeyError"),
+    (lambda g: manifest_value(g, lambda m: m.pop("golden")), "the edge-predict manifest is invalid (golden is missing"),
     (new_ir, "the model is ONNX IR version 99, but onnxruntime "),
     (new_opset, "the model needs opset 40 of ai.onnx, but onnxruntime "),
 ], ids=["missing", "directory", "empty", "truncated", "random", "two-inputs", "int-input", "rank-3",
