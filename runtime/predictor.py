@@ -178,13 +178,13 @@ def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) ->
 
 
 def _checked_threshold(threshold: Any) -> float:
-    """`threshold` as a float, or ValueError if it is not a number in [0, 1]."""
+    """`threshold` as a float, or InputError (a ValueError; exit 2 in the CLI) if it is not in [0, 1]."""
     try:
         value = float(threshold)
     except (TypeError, ValueError):
         value = math.nan
     if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise ValueError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
+        raise InputError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
     return value
 
 

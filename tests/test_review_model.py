@@ -149,8 +149,14 @@ def test_onnxruntime_run_failure_is_a_model_error():
 
 @pytest.mark.parametrize("threshold", [math.nan, math.inf, -0.1, 7, "x", None.__class__])
 def test_threshold_outside_0_1_is_refused(threshold):
-    with pytest.raises(ValueError, match=r"^threshold=.*: expected a number in \[0, 1\] \(a probability\)$"):
+    with pytest.raises(InputError, match=r"^threshold=.*: expected a number in \[0, 1\] \(a probability\)$"):
         Predictor.from_bytes(two_feature_model(BASE), threshold=threshold)
+
+
+def test_nan_threshold_is_bad_input_in_the_cli(cli_runner, model_path):
+    result = cli_runner.invoke(cli, ["predict", "1", "--threshold", "nan", "--model", str(model_path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "unexpected" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("max_bytes", [-1, 0, 1.5, True])
