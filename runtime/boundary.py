@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 
@@ -67,8 +69,41 @@ class OneLineCommand(click.Command):
 
 def stdout_closed() -> None:
     """The reader of our output went away (e.g. `| head -1`): stop quietly, as cat or seq would."""
+    _stdout_to_devnull()
+    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+
+
+def _stdout_to_devnull() -> None:
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush cannot fail again
-    except (OSError, ValueError):  # stdout is not a real file (e.g. under a test runner)
+    except (AttributeError, OSError, ValueError):  # stdout is None, or not a real file (e.g. a test runner)
         pass
-    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+
+
+@contextmanager
+def writing_output(prog: str) -> Iterator[None]:
+    """Writes to stdout that fail end as one line: quiet exit 141 for a closed pipe, else exit 1 with why."""
+    try:
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        yield
+    except BrokenPipeError:
+        stdout_closed()
+    except OSError as exc:  # e.g. ENOSPC on a full disk or /dev/full, EBADF on a closed stdout
+        _stdout_to_devnull()
+        _fail(prog, f"cannot write the output: {exc.strerror or exc}", 1)
+
+
+class Stdout:
+    """sys.stdout (looked up at each call) whose write errors end the CLI through writing_output."""
+
+    def __init__(self, prog: str):
+        self.prog = prog
+
+    def write(self, text: str) -> int:
+        with writing_output(self.prog):
+            return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        with writing_output(self.prog):
+            sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -10,7 +11,7 @@ import sys
 import click
 
 from . import __version__
-from .boundary import OneLineErrors, one_line, stdout_closed
+from .boundary import OneLineErrors, Stdout, one_line, writing_output
 from .errors import InputError, VerificationError
 
 MODEL_ENV = "EDGE_PREDICT_MODEL"
@@ -37,7 +38,23 @@ class ByteSize(click.ParamType):
         match = re.fullmatch(r"\s*([0-9]+)\s*([kmg]?)i?b?\s*", str(value), re.IGNORECASE)
         if not match or int(match.group(1)) == 0:
             self.fail(f"{value!r} is not a size such as 1000000, 512K, 64M or 1G", param, ctx)
-        return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+        size = int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+        if size > sys.maxsize:  # a file offset cannot be larger; os.stat and reads would overflow
+            self.fail(f"{value!r} is too large: at most {sys.maxsize} bytes", param, ctx)
+        return size
+
+
+class Probability(click.FloatRange):
+    """A float in [0, 1]; FloatRange alone lets 'nan' through (every comparison with NaN is false)."""
+
+    def __init__(self):
+        super().__init__(0, 1)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number in the range 0<=x<=1", param, ctx)
+        return number
 
 
 def model_option(command):
@@ -78,7 +95,7 @@ def cli() -> None:
               help="Read samples from FILE, one per line ('-' for stdin): CSV with a header, or bare numbers.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+@click.option("--threshold", type=Probability(), default=None,
               help="Give the positive label ('pass' for the default model) at or above this probability "
                    "(default: the model's threshold).")
 @click.option("-k", "--keep-going", is_flag=True,
@@ -94,28 +111,36 @@ def predict(values, input_path, fmt, threshold, keep_going, model, threads) -> N
     from .tabular import open_input, read_batches, samples_from_args
 
     for value in values:
-        if value.startswith("--") or (value.startswith("-") and value[1:2].isalpha()):
+        if _looks_like_option(value):
             raise click.UsageError(f"No such option: {value}")
     if bool(values) == bool(input_path):
         raise click.UsageError("give numbers to score, or --input FILE, but not both" if values else
                                "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
     predictor = _load(model, threads, threshold)
-    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.labels)
+    out = Stdout("edge-predict")  # a closed pipe, a full disk or a closed stdout: one line, not a traceback
+    writer = Writer(out, fmt, predictor.feature_names, predictor.labels)
     skipped = _Skipped() if keep_going else None
-    try:
-        if values:
-            scored = _score(predictor, iter([samples_from_args(values, predictor.feature_names, skipped)]),
+    if values:
+        scored = _score(predictor, iter([samples_from_args(values, predictor.feature_names, skipped)]),
+                        writer, skipped)
+    else:
+        with open_input(input_path) as stream:
+            scored = _score(predictor, read_batches(stream, predictor.feature_names, on_error=skipped),
                             writer, skipped)
-        else:
-            with open_input(input_path) as stream:
-                scored = _score(predictor, read_batches(stream, predictor.feature_names, on_error=skipped),
-                                writer, skipped)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        stdout_closed()
+    out.flush()
     if skipped:
         raise InputError(f"skipped {skipped.count} bad row{'s' if skipped.count > 1 else ''} (each named above); "
                          f"scored {scored}")
+
+
+_NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+
+
+def _looks_like_option(value: str) -> bool:
+    """'--x' or '-x...', but not '-inf' or '-nan': those are numbers, and the number parser names them."""
+    if _NON_FINITE.fullmatch(value):
+        return False
+    return value.startswith("--") or (value.startswith("-") and value[1:2].isalpha())
 
 
 class _Skipped:
@@ -142,6 +167,8 @@ def _score(predictor, batches, writer, skipped: _Skipped | None = None) -> int:
     """Score and write each batch; return how many rows were scored."""
     scored = 0
     for batch in batches:
+        if not batch.where:  # every row of it was bad and skipped (-k): nothing to check or score
+            continue
         try:
             x = predictor.check_input(batch.values)
         except InputError as exc:
@@ -239,10 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # Ctrl-C outside a command (while starting up): still quiet
         sys.exit(130)
     finally:
-        try:
-            sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe prints "Exception ignored"
-        except BrokenPipeError:
-            stdout_closed()
+        if sys.stdout is not None:  # None when started with stdout closed; nothing was written then
+            with writing_output("edge-predict"):
+                sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe prints "Exception ignored"
 
 
 if __name__ == "__main__":

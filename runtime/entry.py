@@ -30,10 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sys.stdout.write(table)
         sys.stdout.flush()
-    except BrokenPipeError:
-        from .boundary import stdout_closed
+    except (AttributeError, OSError):  # stdout closed (None), a closed pipe, a full disk: the boundary words it
+        from .boundary import writing_output
 
-        stdout_closed()
+        with writing_output("edge-predict"):
+            raise
 
 
 def _plain_predict(args: list[str]) -> str | None:

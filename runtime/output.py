@@ -55,12 +55,13 @@ def probability_chars(p: np.ndarray) -> np.ndarray:
 
 
 def csv_rows(fields: Sequence[str], p: np.ndarray, predicted: np.ndarray, labels: Sequence[str]) -> str | None:
-    """'field,probability,label' lines, built as one numpy buffer of bytes; None if a field is not plain ASCII.
+    """'field,probability,label' lines, built as one numpy buffer of bytes; None if a field or label is not ASCII.
 
     Joining a million f-strings costs more than scoring them; here no per-row Python object is made.
     """
     joined = "\n".join(fields) + "\n"
-    if not joined.isascii() or "\0" in joined:
+    # labels too: the row bytes are decoded as ASCII at the end ('échec' would raise UnicodeDecodeError)
+    if not joined.isascii() or "\0" in joined or not all(label.isascii() for label in labels):
         return None
     text = np.frombuffer(joined.encode("ascii"), np.uint8)
     ends = np.flatnonzero(text == ord("\n"))
@@ -140,7 +141,7 @@ class Writer:
         if fields is None:
             fields = [t[0] for t in batch.texts] if len(self.names) == 1 else list(map(",".join, batch.texts))
         rows = csv_rows(fields, proba, predicted, self.labels)
-        if rows is None:  # a field that is not plain ASCII: row by row
+        if rows is None:  # a field or label that is not plain ASCII: row by row
             labels = np.array(self.labels, dtype=object)[predicted].tolist()
             rows = "".join(f"{t},{p},{label}\n" for t, p, label in zip(fields, format_probabilities(proba), labels))
         return rows
