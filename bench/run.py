@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    work = HERE / ".work"
+    # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
+    # directory; the full run reuses bench/.work/ while the wheel is unchanged
+    scratch = tempfile.TemporaryDirectory(prefix="edge-predict-bench-") if args.quick else None
+    work = Path(scratch.name) if scratch else HERE / ".work"
     work.mkdir(exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     model = envs.REPO / "models" / "default.onnx"
@@ -58,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.md").write_text(text)
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(text)
+    if scratch:
+        scratch.cleanup()
     return 0
 
 

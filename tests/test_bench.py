@@ -14,39 +14,52 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6."]
 
 
+WORK = BENCH.parent / ".work"  # the full run's reusable wheel and device venv
+
+
+def _entries(path: Path):
+    """What a run could have changed in `path`: its entries and its modification time (None if absent)."""
+    return (sorted(p.name for p in path.iterdir()), path.stat().st_mtime_ns) if path.exists() else None
+
+
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
+    before = _entries(WORK)
     subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(out)], check=True, capture_output=True)
-    return json.loads((out / "results.json").read_text()), (out / "results.md").read_text()
+    return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), before
+
+
+def test_quick_mode_writes_nothing_in_the_repository(quick):
+    assert _entries(WORK) == quick[2]
 
 
 @pytest.mark.parametrize("prefix", WORKLOADS)
 def test_every_workload_has_rows(quick, prefix):
-    result, _ = quick
+    result, _, _ = quick
     assert [r for r in result["rows"] if r["workload"].startswith(prefix + " ")]
 
 
 @pytest.mark.parametrize("key", ["workload", "competitor", "unit", "median", "min", "ratio", "reference", "n"])
 def test_every_row_has(quick, key):
-    result, _ = quick
+    result, _, _ = quick
     assert all(key in row for row in result["rows"])
 
 
 def test_each_reference_has_ratio_one(quick):
-    result, _ = quick
+    result, _, _ = quick
     refs = [r for r in result["rows"] if r["competitor"] == r["reference"]]
     assert refs and all(r["ratio"] == pytest.approx(1.0, abs=1e-12) for r in refs)
 
 
 def test_processes_report_peak_rss(quick):
-    result, _ = quick
+    result, _, _ = quick
     peaks = [r["peak_mib"] for r in result["rows"] if r["workload"].startswith(("1.", "4.", "4b."))]
     assert peaks and all(peak > 0 for peak in peaks)
 
 
 def test_targets_are_evaluated(quick):
-    result, _ = quick
+    result, _, _ = quick
     assert len(result["targets"]) == 7
     assert all(isinstance(t["met"], bool) for t in result["targets"])
 
@@ -54,10 +67,10 @@ def test_targets_are_evaluated(quick):
 @pytest.mark.parametrize("text", ["| workload | competitor | median | min | ratio to reference | peak RSS | n |",
                                   "| target (issue #5) | measured | met |", "Command: `make bench", "Measured "])
 def test_markdown_has(quick, text):
-    _, markdown = quick
+    _, markdown, _ = quick
     assert text in markdown
 
 
 def test_machine_is_described(quick):
-    result, _ = quick
+    result, _, _ = quick
     assert {"cpu", "cores", "memory_gib", "python", "versions", "load_average_start"} <= set(result["machine"])
