@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,24 @@ from edge_predict.boundary import OneLineCommand
 # edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
 TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
                     f"or pip install 'edge_predict-{__version__}-py3-none-any.whl[train]'")
+
+
+# Measured: torch 2.13's TorchScript exporter writes opsets 7 to 23 and fails at 24 ("Unsupported onnx_opset_version")
+MAX_OPSET = 23
+# torch.manual_seed and numpy's default_rng both take any integer in [0, 2**64 - 1]
+MAX_SEED = 2**64 - 1
+# In a non-editable install the packaged model lies in here; replacing it would change every edge-predict run
+_INSTALL_DIRS = {"site-packages", "dist-packages"}
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (NaN compares false with both bounds and slips through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def _hidden(ctx, param, value: str) -> tuple[int, ...]:
@@ -47,23 +66,26 @@ def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
 @click.option("--hidden", default="6,4", show_default=True, callback=_hidden, metavar="SIZES",
               help="mlp hidden layer sizes.")
 @click.option("--standardize", is_flag=True, help="Scale features by the training rows' mean/std, inside the graph.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+@click.option("--val-fraction", type=FiniteFloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Hold out this fraction of rows (shuffled by --seed) for validation.")
 @click.option("--domain", type=click.Choice(["none", "observed"]), default="none", show_default=True,
               help="With --data: what the runtime refuses. none: only NaN/inf; observed: values outside the "
                    "table's range.")
 @click.option("--epochs", type=click.IntRange(min=1), default=1000, show_default=True, help="Full-batch SGD steps.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="SGD learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds torch and the split; same seed, same file.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seeds torch and the split; same seed, same file.")
+@click.option("--threshold", type=FiniteFloatRange(0, 1), default=0.5, show_default=True,
               help="Probability at or above which a sample gets the positive label.")
-@click.option("--opset", type=click.IntRange(min=7), default=None, help="ONNX opset (default: 17).")
-@click.option("--atol", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+@click.option("--opset", type=click.IntRange(7, MAX_OPSET), default=None,
+              help=f"ONNX opset, 7 to {MAX_OPSET} (what torch 2.13 exports; default: 17).")
+@click.option("--atol", type=FiniteFloatRange(min=0, min_open=True), default=1e-6, show_default=True,
               help="Largest |onnxruntime - torch| accepted on the golden vectors (stored; verify uses it).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the .onnx model (default: the packaged models/default.onnx; with --data, "
-                   "NAME.onnx in the current directory).")
+                   "NAME.onnx in the current directory). Required when edge-predict is installed "
+                   "(not a source checkout).")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
               help="Write loss.png, fit.png (one-feature models) and report.json into DIR.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -90,6 +112,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         raise click.UsageError(f"{'--label' if label is not None else '--domain'} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException(f"--report needs matplotlib; {TRAIN_EXTRA_HINT}")
+    out = out or (Path(_stem(data.name) + ".onnx") if data else _packaged_model_path(default_model_path()))
     table = read_table(data, label) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
@@ -101,7 +124,6 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     for part, values in fitted.metrics.items():
         rows = len((fitted.fit if part == "train" else fitted.val).x)
         click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}")
-    out = out or (Path(_stem(data.name) + ".onnx") if data else default_model_path())
     opset = opset or OPSET
     model_bytes = export_fitted(fitted, out, opset=opset, atol=atol)
     summary = f"final loss {fitted.result.final_loss:.6f}"
@@ -120,6 +142,13 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
                              marks=() if data else LECTURE_MARKS)
         click.echo("report: " + ", ".join(str(p) for p in paths))
+
+
+def _packaged_model_path(path: Path) -> Path:
+    """The packaged model's path in a source checkout; a usage error where it belongs to an installed package."""
+    if _INSTALL_DIRS.intersection(path.parts):
+        raise click.UsageError("the packaged model is part of the installed edge-predict; pass --out PATH")
+    return path
 
 
 def _stem(name: str) -> str:

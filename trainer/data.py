@@ -12,6 +12,9 @@ import numpy as np
 from edge_predict.errors import InputError
 from edge_predict.tabular import _NUMBER, parse_number
 
+# The columns `edge-predict predict` appends to each row's features: a feature of the same name is ambiguous
+OUTPUT_COLUMNS = ("probability", "label")
+
 
 @dataclass(frozen=True)
 class Table:
@@ -72,6 +75,8 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
     names = header or [f"column {j + 1}" for j in range(width)]
     target = _label_index(label, header, width, path)
     features = [j for j in range(width) if j != target]
+    if header:
+        _check_header(header, [header[j] for j in features], f"{path} line {lines[0][0]}")
     if not features or not rows:
         raise InputError(f"{path}: need at least one feature column and one data row")
     x = np.empty((len(rows), len(features)), np.float32)
@@ -90,6 +95,17 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
         raise InputError(f"{path}: every label is {int(y[0, 0])}; a classifier needs rows of both 0 and 1")
     feature_names = tuple(header[j] for j in features) if header else tuple(f"x{i}" for i in range(len(features)))
     return Table(x, y, feature_names, names[target] if header else "label", str(path))
+
+
+def _check_header(header: list[str], feature_names: list[str], where: str) -> None:
+    """Refuse names the runtime could not tell apart: a repeated column, or a feature named like an output."""
+    for j, name in enumerate(header):
+        if name in header[:j]:
+            raise InputError(f"{where}: column name {name!r} appears twice; give every column its own name")
+    for name in OUTPUT_COLUMNS:
+        if name in feature_names:
+            raise InputError(f"{where}: a feature may not be named {name!r}, a column edge-predict's output "
+                             "adds; rename it")
 
 
 def _label_index(label: str | None, header: list[str] | None, width: int, path: Path) -> int:

@@ -79,10 +79,15 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
             "atol": atol,
         },
     }
+    try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it
+        text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise ExportError(f"the manifest holds a value that is not a finite number ({exc}); nothing was written") \
+            from None
     proto = to_onnx(model, len(feature_names), "features" if len(feature_names) > 1 else feature_names[0],
                     "probability", opset)
     entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    entry.key, entry.value = METADATA_KEY, text
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
@@ -95,7 +100,10 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
             f"> {atol:g}; nothing was written. With large unscaled features the two sum in float32 in "
             "different orders: train with --standardize, or accept the difference with --atol"
         )
-    write_atomic(Path(path), data)
+    try:
+        write_atomic(Path(path), data)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return data
 
 

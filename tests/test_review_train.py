@@ -1,0 +1,106 @@
+"""edge-train refuses what it used to accept or crash on: each case one line, a documented exit code."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from edge_predict.trainer.cli import MAX_OPSET, cli
+from edge_predict.trainer.data import read_table
+from edge_predict.trainer.export import ExportError, export_model
+
+FAST = ("--epochs", "5", "--quiet")
+
+
+def train(runner, *args):
+    return runner.invoke(cli, [*FAST, *args])
+
+
+@pytest.mark.parametrize("header, message", [
+    ("a,a,y", "line 1: column name 'a' appears twice"),
+    ("a,b,a", "line 1: column name 'a' appears twice"),
+    ("probability,b,y", "line 1: a feature may not be named 'probability'"),
+    ("a,label,y", "line 1: a feature may not be named 'label'"),
+])
+def test_header_names_the_runtime_cannot_tell_apart(cli_runner, tmp_path, header, message):
+    data = tmp_path / "t.csv"
+    data.write_text(f"{header}\n1,2,0\n3,4,1\n")
+    result = train(cli_runner, "--data", str(data), "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"edge-train: error: {data} {message}")
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "m.onnx").exists()
+
+
+def test_label_column_may_be_called_label(tmp_path):
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,label\n1,2,0\n3,4,1\n")
+    assert read_table(data).feature_names == ("a", "b")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--threshold", "nan"), ("--lr", "nan"), ("--lr", "inf"), ("--val-fraction", "nan"),
+    ("--atol", "nan"), ("--atol", "inf"),
+])
+def test_float_options_refuse_nan_and_inf(cli_runner, tmp_path, option, value):
+    result = train(cli_runner, option, value, "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"edge-train: error: Invalid value for '{option}': '{value}' is not a finite")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf")])
+def test_export_never_writes_a_non_finite_manifest(tmp_path, threshold):
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
+    out = tmp_path / "m.onnx"
+    with pytest.raises(ExportError, match="^the manifest holds a value that is not a finite number"):
+        export_model(model, out, feature_names=["x"], training={}, golden_x=np.zeros((1, 1)), threshold=threshold)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_packaged_model_of_an_install_is_not_replaced(cli_runner, tmp_path, monkeypatch):
+    packaged = tmp_path / "lib" / "site-packages" / "edge_predict" / "models" / "default.onnx"
+    monkeypatch.setattr("edge_predict.predictor.default_model_path", lambda: packaged)
+    result = train(cli_runner)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("edge-train: error: the packaged model is part of the installed edge-predict; "
+                                    "pass --out PATH")
+    assert not packaged.parent.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--seed", "-1", "--val-fraction", "0.5"), "Invalid value for '--seed': -1 is not in the range 0<=x<="),
+    (("--seed", "99999999999999999999999"), "Invalid value for '--seed': 99999999999999999999999 is not in"),
+    (("--opset", str(MAX_OPSET + 1)), f"Invalid value for '--opset': {MAX_OPSET + 1} is not in the range 7<=x<="),
+    (("--opset", "30"), "Invalid value for '--opset': 30 is not in the range 7<=x<="),
+])
+def test_out_of_range_integers_are_usage_errors(cli_runner, tmp_path, args, message):
+    result = train(cli_runner, *args, "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"edge-train: error: {message}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("seed", ["0", str(2**64 - 1)])
+def test_seed_range_ends_are_accepted(cli_runner, tmp_path, seed):
+    result = train(cli_runner, "--seed", seed, "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_highest_opset_exports(cli_runner, tmp_path):
+    out = tmp_path / "m.onnx"
+    result = train(cli_runner, "--opset", str(MAX_OPSET), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert f"opset {MAX_OPSET}," in result.stdout
+
+
+@pytest.mark.parametrize("where", ["/proc/x.onnx", "under a file"])
+def test_unwritable_out_is_one_line_exit_1(cli_runner, tmp_path, where):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = blocker / "m.onnx" if where == "under a file" else where
+    result = train(cli_runner, "--out", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"edge-train: error: cannot write {out}: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
