@@ -43,7 +43,7 @@ class Batch:
         if error.row is None:
             return error
         text = self.texts[error.row][error.col]
-        return InputError(f"{self.where[error.row]}, {self.columns[error.col]}: {text!r} {error.problem}",
+        return InputError(f"{self.where[error.row]}, {self.columns[error.col]}: {shown(text)} {error.problem}",
                           row=error.row, col=error.col, problem=error.problem)
 
     def drop(self, rows: Sequence[int]) -> "Batch":
@@ -86,10 +86,14 @@ def parse_number(token: str, where: str, column: str | None = None) -> float:
     if _NUMBER.fullmatch(text):
         value = float(text)
         if math.isinf(value) and "n" not in text.lower():  # e.g. 1e400: beyond even float64
-            raise InputError(f"{where}: {text!r} overflows float32 (largest {_F32_MAX:.4g})")
+            raise InputError(f"{where}: {shown(text)} overflows float32 (largest {_F32_MAX:.4g})")
         return value
-    shown = repr(text) if text else "an empty value"
-    raise InputError(f"{where}: {shown} is not a number ({EXPECTED}{_hint(text)})")
+    raise InputError(f"{where}: {shown(text) if text else 'an empty value'} is not a number ({EXPECTED}{_hint(text)})")
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """repr(text), cut to `limit` characters and '…': an error line must stay short whatever the input."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
 
 
 def _hint(text: str) -> str:
@@ -125,7 +129,7 @@ def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[st
             raw = line.encode("utf-8", "surrogateescape")[:40]
             raise InputError(f"{where}: bytes that are not UTF-8 ({raw!r}); save the input as UTF-8") from None
         if split and len(order) == 1 and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", line):
-            raise InputError(f"{where}: {line!r} is not a number; use '.' as the decimal point") from None
+            raise InputError(f"{where}: {shown(line)} is not a number; use '.' as the decimal point") from None
         raise
 
 
@@ -167,7 +171,9 @@ def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int 
     numbers in the model's feature order. Blank lines and lines starting with '#' are skipped.
     A bad row raises InputError naming its line and column, or, with on_error, is handed to it and skipped.
     """
-    content = _content_lines(stream)
+    from .fastread import bounded_lines
+
+    content = _content_lines(bounded_lines(stream))
     first = next(content, None)
     if first is None:
         raise InputError("the input has no samples (it is empty or only blank/comment lines)")
@@ -213,7 +219,11 @@ def _block_chunks(stream: IO[str], first: tuple[int, str] | None, lineno: int, c
 
 def _content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
     """(line number, stripped text) of every line that is not blank or a '#' comment."""
+    from .fastread import MAX_LINE_CHARS, line_too_long
+
     for n, line in enumerate(lines, start=start):
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # cut by bounded_lines
+            raise line_too_long(n)
         text = line.strip(_SPACE)
         if n == 1:
             text = text.lstrip("\ufeff").strip(_SPACE)  # a BOM the stream's decoder did not remove
@@ -230,7 +240,7 @@ def _header_order(first: tuple[int, str], feature_names: Sequence[str]) -> list[
     if not any(f[:1].isalpha() and not _NUMBER.fullmatch(f) for f in fields):
         return None  # data; a bad number in it is reported as such
     raise InputError(
-        f"line {lineno}: header {','.join(fields)!r} does not match the model's features "
+        f"line {lineno}: header {shown(','.join(fields))} does not match the model's features "
         f"{','.join(feature_names)!r} (any order); fix the header or drop it"
     )
 
