@@ -22,6 +22,7 @@ def train(runner, *args):
     ("a,b,a", "line 1: column name 'a' appears twice"),
     ("probability,b,y", "line 1: a feature may not be named 'probability'"),
     ("a,label,y", "line 1: a feature may not be named 'label'"),
+    ("a,,y", "line 1: column 2 has no name"),
 ])
 def test_header_names_the_runtime_cannot_tell_apart(cli_runner, tmp_path, header, message):
     data = tmp_path / "t.csv"
@@ -104,3 +105,11 @@ def test_unwritable_out_is_one_line_exit_1(cli_runner, tmp_path, where):
     assert result.stderr.startswith(f"edge-train: error: cannot write {out}: ")
     assert len(result.stderr.splitlines()) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_unwritable_report_is_one_line_exit_1(cli_runner, tmp_path):
+    out = tmp_path / "m.onnx"
+    result = train(cli_runner, "--out", str(out), "--report", "/proc/r")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"edge-train: error: wrote {out}, but cannot write the report into /proc/r: ")
+    assert len(result.stderr.splitlines()) == 1

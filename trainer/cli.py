@@ -139,8 +139,12 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
         options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
                    for k, v in params.items()}
         options.update(model=options.pop("kind"), opset=opset, out=str(out))
-        paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
-                             marks=() if data else LECTURE_MARKS)
+        try:
+            paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
+                                 marks=() if data else LECTURE_MARKS)
+        except OSError as exc:
+            raise click.ClickException(f"wrote {out}, but cannot write the report into {report}: "
+                                       f"{exc.strerror or exc}") from None
         click.echo("report: " + ", ".join(str(p) for p in paths))
 
 

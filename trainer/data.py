@@ -100,6 +100,8 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
 def _check_header(header: list[str], feature_names: list[str], where: str) -> None:
     """Refuse names the runtime could not tell apart: a repeated column, or a feature named like an output."""
     for j, name in enumerate(header):
+        if not name:
+            raise InputError(f"{where}: column {j + 1} has no name; name every column or drop the header")
         if name in header[:j]:
             raise InputError(f"{where}: column name {name!r} appears twice; give every column its own name")
     for name in OUTPUT_COLUMNS:
