@@ -200,8 +200,8 @@ def info(fmt, model) -> None:
     predictor = _load(model, None)
     manifest = predictor.manifest
     if fmt == "json":
-        click.echo(json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": manifest},
-                              indent=2, sort_keys=True))
+        _echo(json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": manifest},
+                         indent=2, sort_keys=True))
         return
     golden = manifest["golden"]
     lines = [
@@ -216,7 +216,13 @@ def info(fmt, model) -> None:
         ("golden", f"{len(golden['inputs'])} vectors, atol {golden['atol']:g}"),
     ]
     for key, value in lines:
-        click.echo(f"{key + ':':<11}{value}")
+        _echo(f"{key + ':':<11}{value}")
+
+
+def _echo(text: str) -> None:
+    """click.echo to stdout, where a full disk or a closed stdout ends as one line (exit 1), not a bug report."""
+    with writing_output("edge-predict"):
+        click.echo(text)
 
 
 def _feature_text(feature: dict) -> str:
@@ -255,7 +261,7 @@ def verify(expected_sha, model, threads) -> None:
         raise VerificationError(
             f"{predictor.source}: golden vectors do not match: largest difference {diff:.3g} > atol {atol:g}"
         )
-    click.echo(f"ok: {count} golden vectors match (largest difference {diff:.3g} <= atol {atol:g}); "
+    _echo(f"ok: {count} golden vectors match (largest difference {diff:.3g} <= atol {atol:g}); "
                f"sha256 {predictor.sha256}")
 
 

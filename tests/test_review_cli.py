@@ -32,7 +32,7 @@ def test_csv_with_non_ascii_labels(cli_runner, accented_model, value, label):
 
 @pytest.mark.parametrize("redirect, reason", [("> /dev/full", "No space left on device"),
                                               (">&-", "Bad file descriptor")])
-@pytest.mark.parametrize("args", ["predict 7", "predict 7 -f csv"])  # the entry fast path, then click's
+@pytest.mark.parametrize("args", ["predict 7", "predict 7 -f csv", "info", "verify"])  # the entry fast path, then click
 def test_write_errors_are_one_line(args, redirect, reason):
     if redirect == "> /dev/full" and not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
