@@ -184,7 +184,12 @@ def _score(predictor, batches, writer, skipped: _Skipped | None = None) -> int:
         if skipped is not None:
             skipped.report()
         if x is not None:
-            proba = predictor._run(x)
+            try:
+                proba = predictor._run(x)
+            except InputError as exc:  # a whole sample the model could not score (NaN inside the graph)
+                if exc.row is None:
+                    raise
+                raise InputError(f"{batch.where[exc.row]}: this sample {exc.problem}") from None
             writer.write(batch, proba, (proba >= predictor.threshold).astype("int64"))
             scored += len(batch.where)
     if skipped is not None:

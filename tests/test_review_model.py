@@ -120,8 +120,8 @@ def test_nan_output_exits_2_in_the_cli(cli_runner, tmp_path):
     path.write_bytes(two_feature_model(BASE, shift=-3e38))
     result = cli_runner.invoke(cli, ["predict", "3e38,3e38", "-f", "json", "--model", str(path)])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.startswith("edge-predict: error: ")  # naming the sample, or its argument once located
-    assert result.stderr.endswith("NaN (the input overflows float32 arithmetic inside the model)\n")
+    assert result.stderr == ("edge-predict: error: argument 1: this sample makes the model compute NaN "
+                             "(the input overflows float32 arithmetic inside the model)\n")
 
 
 def test_nan_golden_vector_fails_verification(tmp_path):
