@@ -260,8 +260,8 @@ def verify(expected_sha, model, threads) -> None:
     if expected_sha is not None and predictor.sha256 != expected_sha:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
     diff = predictor.verify()
-    atol = predictor.manifest["golden"]["atol"]
-    count = len(predictor.manifest["golden"]["inputs"])
+    golden = predictor.manifest["golden"]
+    atol, count = golden["atol"], len(golden["inputs"])
     if not diff <= atol:
         raise VerificationError(
             f"{predictor.source}: golden vectors do not match: largest difference {diff:.3g} > atol {atol:g}"

@@ -11,7 +11,7 @@ from .errors import ModelError
 
 METADATA_KEY = "edge_predict"
 FORMAT_VERSION = 1
-_F32_MAX = 3.4028234663852886e38  # float32's largest finite value (numpy stays unimported here)
+F32_MAX = 3.4028234663852886e38  # float32's largest finite value (a literal: numpy stays unimported here)
 
 
 class _Invalid(Exception):
@@ -126,7 +126,7 @@ def _finite(value: Any) -> bool:
     if type(value) not in (int, float):
         return False
     try:
-        return abs(float(value)) <= _F32_MAX  # also False for NaN
+        return abs(float(value)) <= F32_MAX  # also False for NaN
     except OverflowError:  # an integer beyond any float
         return False
 

@@ -14,6 +14,7 @@ from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from .errors import InputError
+from .manifest import F32_MAX
 
 CHUNK_ROWS = 65536
 # The accepted number grammar, ASCII only. float() alone would also take '1_000', fullwidth or
@@ -24,7 +25,6 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
 _SPACE = " \t\r\n"  # stripped around lines and fields; any other whitespace is an error
 EXPECTED = "expected a decimal number such as 7, -0.5 or 2.5e3"
-_F32_MAX = float(np.finfo(np.float32).max)
 
 OnError = Optional[Callable[[InputError], None]]
 
@@ -86,7 +86,7 @@ def parse_number(token: str, where: str, column: str | None = None) -> float:
     if _NUMBER.fullmatch(text):
         value = float(text)
         if math.isinf(value) and "n" not in text.lower():  # e.g. 1e400: beyond even float64
-            raise InputError(f"{where}: {shown(text)} overflows float32 (largest {_F32_MAX:.4g})")
+            raise InputError(f"{where}: {shown(text)} overflows float32 (largest {F32_MAX:.4g})")
         return value
     raise InputError(f"{where}: {shown(text) if text else 'an empty value'} is not a number ({EXPECTED}{_hint(text)})")
 

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import InputError
+from .manifest import F32_MAX
 
-_F32_MAX = float(np.finfo(np.float32).max)
 _F32 = np.dtype(np.float32)
 SMALL = 64  # up to this many values, checking them as Python floats beats numpy's per-call overhead
 
@@ -24,8 +24,8 @@ class InputCheck:
         self._mins = np.array([lo if lo is not None else -np.inf for lo, _ in domain], np.float32)
         self._maxs = np.array([hi if hi is not None else np.inf for _, hi in domain], np.float32)
         # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
-        self._lo = np.maximum(self._mins, -_F32_MAX)
-        self._hi = np.minimum(self._maxs, _F32_MAX)
+        self._lo = np.maximum(self._mins, -F32_MAX)
+        self._hi = np.minimum(self._maxs, F32_MAX)
         self._lo_list, self._hi_list = self._lo.tolist(), self._hi.tolist()
         # Where every domain is [0, hi], one pass decides: as uint32 the bit patterns of 0.0..hi are 0..bits(hi),
         # and those of negatives, NaN and inf all lie above. (-0.0 also does; the two-pass check accepts it.)
@@ -101,8 +101,8 @@ class InputCheck:
             problem = "is NaN; expected a finite number"
         elif math.isinf(value):
             problem = "is infinite; expected a finite number"
-        elif abs(value) > _F32_MAX:
-            problem = f"overflows float32 (largest {_F32_MAX:.4g})"
+        elif abs(value) > F32_MAX:
+            problem = f"overflows float32 (largest {F32_MAX:.4g})"
         else:
             lo, hi = self._domain[col]
             bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
