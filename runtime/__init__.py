@@ -7,9 +7,7 @@ import os
 # home makes onnxruntime print warnings), so it is off unless the user chose otherwise: ORT_DISABLE_TELEMETRY=0.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-# The imports below come after that setting on purpose: it must precede onnxruntime's import.
-from .errors import EdgePredictError, InputError, ModelError, VerificationError  # noqa: E402
-from .predictor import Predictor  # noqa: E402
+from .errors import EdgePredictError, InputError, ModelError, OutputError, VerificationError  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -17,7 +15,17 @@ __all__ = [
     "EdgePredictError",
     "InputError",
     "ModelError",
+    "OutputError",
     "Predictor",
     "VerificationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # Predictor imports onnxruntime and numpy: `edge-predict --help` and `--version` should not pay for them.
+    if name == "Predictor":
+        from .predictor import Predictor
+
+        return Predictor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

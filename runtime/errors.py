@@ -15,11 +15,12 @@ class InputError(EdgePredictError, ValueError):
     exit_code = 2
 
     def __init__(self, message: str, *, row: int | None = None, col: int | None = None,
-                 problem: str | None = None):
+                 problem: str | None = None, line: int | None = None):
         super().__init__(message)
-        # Where a bad value sits in X and what is wrong with it, so a caller that knows where the
-        # row came from (a line of a file, a command-line argument) can name that place instead.
-        self.row, self.col, self.problem = row, col, problem
+        # Where the bad value sits in X (row, col) and what is wrong with it (problem), so a caller that
+        # knows where the row came from can name that place; `line` is that place once known (a line of
+        # a file, or an argument's position on the command line).
+        self.row, self.col, self.problem, self.line = row, col, problem, line
 
 
 class ModelError(EdgePredictError):
@@ -30,5 +31,15 @@ class ModelError(EdgePredictError):
 
 class VerificationError(EdgePredictError):
     """The model's golden vectors or checksum do not match on this device (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, difference: float | None = None):
+        super().__init__(message)
+        self.difference = difference  # the largest golden-vector difference measured, when there was one
+
+
+class OutputError(EdgePredictError):
+    """The output cannot be written: a full disk, a closed stdout (exit code 1)."""
 
     exit_code = 1

@@ -28,25 +28,6 @@ def bounded_lines(stream: IO[str]) -> Iterator[str]:
     return iter(lambda: stream.readline(MAX_LINE_CHARS + 1), "")
 
 
-class LineNumbers(Sequence[str]):
-    """'line N' for `count` consecutive lines from `first`: made when asked for, not 100,000 at once."""
-
-    def __init__(self, first: int, count: int):
-        self._first, self._count = first, count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._count))]
-        if i < 0:
-            i += self._count
-        if not 0 <= i < self._count:
-            raise IndexError(i)
-        return f"line {self._first + i}"
-
-
 class OneColumn(Sequence[tuple[str]]):
     """A one-feature batch's texts: row i is (lines[i],), without building 100,000 one-tuples."""
 

@@ -5,33 +5,23 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from .errors import InputError, ModelError, VerificationError
-from .manifest import METADATA_KEY, Manifest
+from .manifest import Manifest
+from .modelfile import DEFAULT_MAX_BYTES, check_limit, check_size, scan
+from .session import check_signature, check_width, make_session, manifest_text, run_failure
 from .validation import SMALL, InputCheck
-from .modelfile import DEFAULT_MAX_BYTES, ModelFacts, check_limit, check_size, scan
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 _ONE_BITS = int(np.float32(1.0).view(np.uint32))
 _OVERFLOW = "the input overflows float32 arithmetic inside the model"
 
 
-def default_model_path() -> "Path":
+def default_model_path() -> str:
     """Where the model packaged with edge-predict lives."""
-    from pathlib import Path
-
-    return Path(_default_model_file())
-
-
-def _default_model_file() -> str:
-    from . import models  # pathlib stays unimported on the CLI's path: it costs ~3 ms at start-up
+    from . import models
 
     return os.path.join(os.path.dirname(models.__file__), "default.onnx")
 
@@ -39,8 +29,10 @@ def _default_model_file() -> str:
 class Predictor:
     """Scores samples with one edge-predict model; build it with from_path, from_bytes or default."""
 
-    def __init__(self, session: ort.InferenceSession, manifest: Manifest, model_bytes: bytes,
-                 *, source: str = "<bytes>", threads: int | None = None, threshold: float | None = None):
+    def __init__(self, session: Any, manifest: Manifest, model_bytes: bytes, *, source: str = "<bytes>",
+                 threads: int | None = None, threshold: float | None = None):
+        import onnxruntime as ort
+
         self._session = session
         self._manifest = manifest
         self._model_bytes = model_bytes
@@ -54,10 +46,10 @@ class Predictor:
 
     # -- named constructors -------------------------------------------------------------------
     @classmethod
-    def from_path(cls, path: str | os.PathLike, *, threads: int | None = None, threshold: float | None = None,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
-        """Load the model file at `path` (refused if larger than `max_bytes`)."""
+    def from_path(cls, path: str | os.PathLike, **options: Any) -> "Predictor":
+        """Load the model file at `path`; options as for from_bytes."""
         path = os.fspath(path)
+        max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
         check_limit(max_bytes)
         try:
             with open(path, "rb") as stream:
@@ -68,26 +60,33 @@ class Predictor:
             raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
         except OSError as exc:
             raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
-        return cls.from_bytes(data, source=str(path), threads=threads, threshold=threshold, max_bytes=max_bytes)
+        return cls.from_bytes(data, source=str(path), **options)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
-                   threshold: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> "Predictor":
-        """Load a model from the bytes of an .onnx file; only self-contained models (no external data)."""
+                   threshold: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                   verify: bool = True) -> "Predictor":
+        """Load a model from the bytes of a self-contained .onnx file (no external data).
+
+        The golden vectors are scored before it is returned (VerificationError if this device computes them
+        differently); verify=False skips that, for callers that verify once and load many times.
+        """
         check_limit(max_bytes)
         check_size(len(data), max_bytes, source)
         facts = scan(data, source)  # before onnxruntime sees the bytes: it must never open another file
-        session = _make_session(data, source, threads, facts)
-        _check_signature(session, source)
-        text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        manifest = Manifest.from_json(text, source)
-        _check_width(session, manifest, source)
-        return cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
+        session = make_session(data, source, threads, facts)
+        check_signature(session, source)
+        manifest = Manifest.from_json(manifest_text(session, source), source)
+        check_width(session, len(manifest.feature_names), source)
+        predictor = cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
+        if verify:
+            predictor.verify()
+        return predictor
 
     @classmethod
-    def default(cls, *, threads: int | None = None, threshold: float | None = None) -> "Predictor":
+    def default(cls, **options: Any) -> "Predictor":
         """Load the model packaged with edge-predict (the lecture's hours -> pass model)."""
-        return cls.from_path(_default_model_file(), threads=threads, threshold=threshold)
+        return cls.from_path(default_model_path(), **options)
 
     # -- read-only facts ----------------------------------------------------------------------
     @property
@@ -109,7 +108,7 @@ class Predictor:
 
     @property
     def sha256(self) -> str:
-        import hashlib  # only here: it loads OpenSSL, ~3 MiB and ~2 ms the CLI's start-up does not need
+        import hashlib  # only here: the CLI's start-up does not need OpenSSL
 
         return hashlib.sha256(self._model_bytes).hexdigest()
 
@@ -126,26 +125,42 @@ class Predictor:
         """0/1 per sample (index into `labels`): 1 where probability >= threshold; int64, shape (n,)."""
         return (self.predict_proba(X) >= self._threshold).astype(np.int64)
 
+    def predict_table(self, X: Any) -> dict[str, np.ndarray]:
+        """The outputs per sample as named columns, as the CLI's CSV prints them: probability, label."""
+        proba = self.predict_proba(X)
+        return {"probability": proba, "label": np.asarray(self.labels)[(proba >= self._threshold).astype(np.int64)]}
+
+    def input_errors(self, X: Any) -> list[InputError]:
+        """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
+        return self._check.errors(X)
+
     def verify(self) -> float:
-        """Score the golden vectors stored at export; return the largest absolute difference."""
+        """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""
         x = np.asarray(self._manifest.golden_inputs, dtype=np.float32)
-        expected = np.asarray(self._manifest.golden_probabilities, dtype=np.float32)
+        expected = np.asarray(self._manifest.golden_probabilities, dtype=np.float64)
+        atol = self._manifest.golden_atol
         try:
-            got = self._run(x)
+            got = self._run(x).astype(np.float64)
         except InputError as exc:  # the manifest's own vectors: this device computes them wrong
             raise VerificationError(f"{self._source}: golden vectors do not match: golden vector {exc.row} "
-                                    f"scores NaN on this device (expected {expected[exc.row]:g})") from None
-        return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
+                                    f"scores NaN on this device (expected {expected[exc.row]:g})",
+                                    difference=math.inf) from None
+        diff = float(np.max(np.abs(got - expected)))
+        if not diff <= atol:
+            raise VerificationError(f"{self._source}: golden vectors do not match: largest difference {diff:.3g} > "
+                                    f"atol {atol:g}; this file or this device does not compute what torch computed",
+                                    difference=diff)
+        return diff
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         try:  # free when nothing is raised (Python 3.11): the hot path pays nothing for it
             out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
-            raise ModelError(_run_failure(str(exc), self._source)) from exc
+            raise run_failure(exc, self._source) from exc
         proba = out[0].reshape(-1)
         # onnxruntime's Sigmoid returns 1.0000001 for some logits in [17.48, 18); a probability never exceeds 1
         if proba.size <= SMALL:
-            in_range = all(0.0 <= v <= 1.0 for v in proba.tolist())  # a tenth of np.clip's 2 µs on one value
+            in_range = all(0.0 <= v <= 1.0 for v in proba.tolist())
         else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
             in_range = proba.view(np.uint32).max() <= _ONE_BITS
         if in_range:
@@ -153,17 +168,9 @@ class Predictor:
         broken = np.flatnonzero(np.isnan(proba))  # only here: NaN fails the range check above too
         if broken.size:
             row = int(broken[0])
-            raise InputError(f"sample {row}: the model computed NaN ({_OVERFLOW})", row=row, col=0,
+            raise InputError(f"sample {row}: the model computed NaN ({_OVERFLOW})", row=row,
                              problem=f"makes the model compute NaN ({_OVERFLOW})")
         return np.clip(proba, 0.0, 1.0, out=proba)
-
-    def check_input(self, X: Any) -> np.ndarray:
-        """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
-        return self._check(X)
-
-    def input_errors(self, X: Any) -> list[InputError]:
-        """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
-        return self._check.errors(X)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):
@@ -186,72 +193,3 @@ def _checked_threshold(threshold: Any) -> float:
     if not 0.0 <= value <= 1.0:  # also refuses NaN
         raise InputError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
     return value
-
-
-def _run_failure(text: str, source: str) -> str:
-    return f"{source}: onnxruntime failed to score with this model ({_first_line(text)}); re-export or re-copy it"
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
-
-
-def _make_session(data: bytes, source: str, threads: int | None, facts: ModelFacts) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 4  # fatal only: onnxruntime's own log lines would break the one-line contract
-    # Defaults measured by `make bench` (README, Benchmarks): one thread is as fast at batch 1 and fastest at
-    # 1e6 rows on a small shared CPU; with more threads, spin-waiting only burns the cores others need.
-    cpus = os.cpu_count() or 1
-    if threads is not None and not 1 <= threads <= cpus:  # thousands of threads take minutes to start
-        raise ValueError(f"threads={threads!r}: expected 1 to {cpus} (this machine's CPUs); "
-                         "more threads than CPUs only slow onnxruntime down")
-    options.intra_op_num_threads = 1 if threads is None else int(threads)
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own pybind classes; one boundary wraps them all
-        raise ModelError(_load_failure(str(exc), source, facts)) from exc
-
-
-def _load_failure(text: str, source: str, facts: ModelFacts) -> str:
-    """One line on why onnxruntime refused the model, and what to do when the cause is a version."""
-    ir = re.search(r"max supported IR version: (\d+)", text)
-    if ir:
-        return (f"{source}: the model is ONNX IR version {facts.ir_version}, but onnxruntime {ort.__version__} "
-                f"reads IR versions up to {ir.group(1)}; upgrade onnxruntime (pip install -U onnxruntime) "
-                "or re-export the model with an older onnx (edge-train --opset 17)")
-    opset = re.search(r"support for domain (\S+) is till opset (\d+)", text)
-    if opset:
-        needed = facts.opsets.get(opset.group(1), "?")
-        return (f"{source}: the model needs opset {needed} of {opset.group(1)}, but onnxruntime {ort.__version__} "
-                f"supports up to opset {opset.group(2)}; upgrade onnxruntime (pip install -U onnxruntime) "
-                f"or re-export the model with edge-train --opset {min(int(opset.group(2)), 17)}")
-    return f"{source}: onnxruntime cannot load this model ({_first_line(text)}); re-export or re-copy it"
-
-
-def _check_signature(session: ort.InferenceSession, source: str) -> None:
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelError(
-            f"{source}: the model has {len(inputs)} inputs and {len(outputs)} outputs, "
-            "but edge-predict scores models with exactly one of each"
-        )
-    arg = inputs[0]
-    if arg.type != "tensor(float)" or len(arg.shape) != 2:
-        raise ModelError(
-            f"{source}: input {arg.name!r} is {arg.type} of rank {len(arg.shape)}, "
-            "but edge-predict expects a float32 tensor of shape (batch, features)"
-        )
-    if outputs[0].type != "tensor(float)":
-        raise ModelError(f"{source}: output {outputs[0].name!r} is {outputs[0].type}, but edge-predict "
-                         "expects float32 probabilities")
-
-
-def _check_width(session: ort.InferenceSession, manifest: Manifest, source: str) -> None:
-    width = session.get_inputs()[0].shape[1]
-    if isinstance(width, int) and width != len(manifest.feature_names):
-        raise ModelError(
-            f"{source}: the graph takes {width} features but the manifest names "
-            f"{len(manifest.feature_names)}; re-export the model"
-        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +54,6 @@ def cli_runner():
     except TypeError:  # click >= 8.2 always keeps stderr apart
         return CliRunner()
 
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")

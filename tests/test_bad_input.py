@@ -9,8 +9,8 @@ import pytest
 
 from edge_predict import InputError
 from edge_predict.cli import cli
-from edge_predict import tabular
-from edge_predict.tabular import parse_number
+from edge_predict import source as tabular
+from edge_predict.numbers import parse_number
 
 EM_SPACE_7 = "\u20037"
 EXPECTED = "(expected a decimal number such as 7, -0.5 or 2.5e3"

@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from edge_predict import ModelError, Predictor
+from edge_predict import VerificationError, ModelError, Predictor
 from edge_predict.cli import cli
 from edge_predict.manifest import METADATA_KEY
 
@@ -160,7 +160,10 @@ def test_verify_refuses_a_wrong_sha256(cli_runner, model_path):
 def test_verify_shows_the_largest_golden_difference(cli_runner, tmp_path, good):
     path = tmp_path / "m.onnx"
     path.write_bytes(manifest_value(good, bad_golden).SerializeToString())
-    assert Predictor.from_path(path).predict_proba([1.0]).shape == (1,)  # it loads; only verify can tell
+    with pytest.raises(VerificationError, match="largest difference 0.125 > atol"):
+        Predictor.from_path(path)  # refused at load: it would score, with wrong numbers
+    assert Predictor.from_path(path, verify=False).predict_proba([1.0]).shape == (1,)  # the documented opt-out
+    assert cli_runner.invoke(cli, ["predict", "1", "--model", str(path)]).exit_code == 1
     result = cli_runner.invoke(cli, ["verify", "--model", str(path)])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"edge-predict: error: {path}: golden vectors do not match: "

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from edge_predict import Predictor
+from edge_predict import Predictor, VerificationError
 from edge_predict.trainer.export import ExportError, export_model, golden_inputs
 from edge_predict.trainer.data import lecture_data
 from edge_predict.trainer.train import TrainConfig, TrainingError, train
@@ -84,7 +84,10 @@ def test_sigkill_at_random_moments_leaves_the_old_or_the_new_model(tmp_path, mod
 def test_failed_parity_check_writes_nothing(tmp_path, models, monkeypatch):
     target = tmp_path / "m.onnx"
     old = export(models[0], target, 0)
-    monkeypatch.setattr(Predictor, "verify", lambda self: 0.5)
+    def disagree(self):
+        raise VerificationError("golden vectors do not match", difference=0.5)
+
+    monkeypatch.setattr(Predictor, "verify", disagree)
     with pytest.raises(ExportError, match="^onnxruntime disagrees with torch on the golden vectors: largest "
                                           "difference 0.5 > 1e-06; nothing was written"):
         export(models[1], target, 1)

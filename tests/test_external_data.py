@@ -77,7 +77,7 @@ def never_onnxruntime(monkeypatch):
     """Fail the test if onnxruntime is handed the model at all."""
     def forbidden(*args, **kwargs):
         raise AssertionError("onnxruntime was asked to load a model with external data")
-    monkeypatch.setattr("edge_predict.predictor.ort.InferenceSession", forbidden)
+    monkeypatch.setattr("edge_predict.session.ort.InferenceSession", forbidden)
 
 
 @pytest.mark.parametrize("build", [in_initializer, in_constant_node, in_subgraph, in_sparse_initializer])

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from edge_predict import InputError, fastread
-from edge_predict.tabular import _content_lines, _header_order, parse_rows, read_batches
+from edge_predict.reader import content_lines as _content_lines, header_order as _header_order, parse_rows, read_batches
 
 TOKENS = ["7", "0", "12.5", "+.5", "5.", "1e3", "2E-2", "-1", "1e400", "1e-400", "", "  ", "# note", " 3 ",
           "1.2.3", "nan", "inf", "e5", "1e", "+", "1,5", "1_0", "٣", "\t4\t", "0x1", "hours"]
@@ -23,14 +23,14 @@ def line_by_line(text: str):
     rows = list(content) if order is not None else [first, *content]
     if not rows:
         raise InputError(f"line {first[0]}: a header but no samples after it")
-    return parse_rows(((f"line {n}", line) for n, line in rows), [0], ("column 1 (hours)",))
+    return parse_rows(rows, [0], ("column 1 (hours)",))
 
 
 def fast(text: str):
     batches = list(read_batches(io.StringIO(text), ["hours"]))
     values = np.concatenate([b.values for b in batches]) if batches else np.empty((0, 1))
     texts = [t for b in batches for t in b.texts]
-    return values, texts, [w for b in batches for w in b.where]
+    return values, texts, [w for b in batches for w in b.lines]
 
 
 def outcome(read, text):
@@ -41,7 +41,7 @@ def outcome(read, text):
     if isinstance(batch, tuple):
         values, texts, where = batch
     else:
-        values, texts, where = batch.values, batch.texts, batch.where
+        values, texts, where = batch.values, batch.texts, batch.lines
     return [repr(v) for v in values.ravel().tolist()], list(texts), list(where)  # repr: NaN equals NaN, -0.0 is kept
 
 
@@ -62,4 +62,4 @@ def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
 def test_plain_blocks_take_the_fast_path(text, where):
     (batch,) = read_batches(io.StringIO(text), ["hours"])
     assert isinstance(batch.texts, fastread.OneColumn)
-    assert list(batch.where) == where
+    assert [batch.where(i) for i in range(len(batch.lines))] == where

@@ -81,6 +81,9 @@ def test_cli_never_crashes(cli_runner, model_path, argv, data):
     assert result.exit_code in (0, 1, 2), (argv, result.exit_code, result.stderr)
     RUNS[result.exit_code] += 1
     assert "Traceback" not in result.stderr and "a bug in edge-predict" not in result.stderr, result.stderr
+    if argv == []:  # bare `edge-predict`: click's usual usage text on stderr, exit 2
+        assert (result.exit_code, result.stderr.splitlines()[0]) == (2, "Usage: edge-predict [OPTIONS] COMMAND [ARGS]...")
+        return
     assert all(row.startswith("edge-predict: ") for row in result.stderr.splitlines()), result.stderr
     if result.exit_code:
         assert result.stderr.splitlines()[-1].startswith("edge-predict: error: "), result.stderr

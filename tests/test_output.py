@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from edge_predict.output import Writer, csv_rows, format_probabilities
-from edge_predict.tabular import Batch
+from edge_predict.reader import Batch
+from edge_predict.writer import Writer, csv_rows, format_probabilities
 
 
 def read_back(texts):
@@ -52,8 +52,9 @@ def test_any_probability_reads_back(p):
 
 def test_csv_rows_echo_the_input_text():
     out = io.StringIO()
-    batch = Batch(np.array([[1.0], [7.0]]), [("1",), ("7.00",)], ["line 2", "line 3"])
-    Writer(out, "csv", ["hours"], ["fail", "pass"]).write(batch, np.float32([0.4229534, 0.9558091]), np.array([0, 1]))
+    batch = Batch(np.array([[1.0], [7.0]]), [("1",), ("7.00",)], [2, 3])
+    Writer(out, "csv", ["hours"]).write(batch, {"probability": np.float32([0.4229534, 0.9558091]),
+                                                "label": np.array(["fail", "pass"])})
     assert out.getvalue() == "hours,probability,label\n1,0.4229534,fail\n7.00,0.9558091,pass\n"
 
 
@@ -65,8 +66,9 @@ def test_csv_rows_match_row_by_row_formatting(fields):
     expected = "".join(f"{f},{t},{label}\n"
                        for f, t, label in zip(fields, format_probabilities(p), ["no", "yes!", "no"]))
     out = io.StringIO()
-    batch = Batch(np.zeros((3, 1)), [tuple(f.split(",")) for f in fields], ["line 1", "line 2", "line 3"])
-    Writer(out, "csv", ["a", "b"][:fields[0].count(",") + 1], ["no", "yes!"]).write(batch, p, predicted)
+    batch = Batch(np.zeros((3, 1)), [tuple(f.split(",")) for f in fields], [1, 2, 3])
+    labels = np.array(["no", "yes!"])[predicted]
+    Writer(out, "csv", ["a", "b"][:fields[0].count(",") + 1]).write(batch, {"probability": p, "label": labels})
     assert out.getvalue().split("\n", 1)[1] == expected
 
 
@@ -76,4 +78,4 @@ def test_csv_rows_on_many_random_rows_match_row_by_row():
     p = all_float32_in(0, 1, 10_000, 4)
     predicted = rng.integers(0, 2, 10_000)
     expected = "".join(f"{f},{t},{('fail', 'pass')[c]}\n" for f, t, c in zip(fields, format_probabilities(p), predicted))
-    assert csv_rows(fields, p, predicted, ["fail", "pass"]) == expected
+    assert csv_rows(fields, {"probability": p, "label": np.array(["fail", "pass"])[predicted]}) == expected

@@ -5,7 +5,6 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from edge_predict.cli import cli
@@ -56,7 +55,7 @@ def test_keep_going_with_every_argument_bad(cli_runner, model_path):
     (["info", "--max-model-bytes", "99999999999999999999999"],
      "edge-predict: error: Invalid value for '--max-model-bytes': '99999999999999999999999' is too large"),
     (["predict", "7", "--threshold", "nan"],
-     "edge-predict: error: Invalid value for '--threshold': 'nan' is not a number in the range 0<=x<=1"),
+     "edge-predict: error: Invalid value for '--threshold': 'nan' is not a finite number"),
     (["predict", "--", "-inf"], "edge-predict: error: argument 1, hours: '-inf' is infinite"),
     (["predict", "--", "-Infinity"], "edge-predict: error: argument 1, hours: '-Infinity' is infinite"),
     (["predict", "--", "+NaN"], "edge-predict: error: argument 1, hours: '+NaN' is NaN"),

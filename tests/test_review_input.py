@@ -7,7 +7,7 @@ import pytest
 from edge_predict.cli import cli
 from edge_predict.errors import InputError
 from edge_predict.fastread import MAX_LINE_CHARS
-from edge_predict.tabular import read_batches
+from edge_predict.reader import read_batches
 
 TOO_LONG = f"is longer than {MAX_LINE_CHARS:,} characters; expected one sample per line"
 LONG = MAX_LINE_CHARS + 1

@@ -1,6 +1,5 @@
 """edge-train refuses what it used to accept or crash on: each case one line, a documented exit code."""
 
-import json
 
 import numpy as np
 import pytest

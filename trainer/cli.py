@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,8 @@ from pathlib import Path
 import click
 
 from edge_predict import __version__
-from edge_predict.boundary import OneLineCommand
+from edge_predict.cli.boundary import OneLineCommand
+from edge_predict.cli.params import FiniteFloatRange
 
 # edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
 TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
@@ -25,16 +25,6 @@ MAX_OPSET = 23
 MAX_SEED = 2**64 - 1
 # In a non-editable install the packaged model lies in here; replacing it would change every edge-predict run
 _INSTALL_DIRS = {"site-packages", "dist-packages"}
-
-
-class FiniteFloatRange(click.FloatRange):
-    """click.FloatRange that also refuses nan and inf (NaN compares false with both bounds and slips through)."""
-
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
 
 
 def _hidden(ctx, param, value: str) -> tuple[int, ...]:

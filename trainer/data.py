@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_predict.errors import InputError
-from edge_predict.tabular import _NUMBER, parse_number
+from edge_predict.numbers import NUMBER, parse_number
 
 # The columns `edge-predict predict` appends to each row's features: a feature of the same name is ambiguous
 OUTPUT_COLUMNS = ("probability", "label")
@@ -69,7 +69,7 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
     if not lines:
         raise InputError(f"{path}: the data file has no rows")
     first = [f.strip() for f in lines[0][1].split(",")]
-    header = None if all(_NUMBER.fullmatch(f) for f in first) else first
+    header = None if all(NUMBER.fullmatch(f) for f in first) else first
     rows = lines[1:] if header else lines
     width = len(first)
     names = header or [f"column {j + 1}" for j in range(width)]
@@ -86,9 +86,9 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
         where = f"{path} line {lineno}"
         if len(fields) != width:
             raise InputError(f"{where}: {len(fields)} columns, but the first line has {width}")
-        x[i] = [parse_number(fields[j], where, f"column {j + 1} ({names[j]})") for j in features]
+        x[i] = [parse_number(fields[j], f"{where}, column {j + 1} ({names[j]})") for j in features]
         value = fields[target].strip()
-        if not (_NUMBER.fullmatch(value) and float(value) in (0.0, 1.0)):
+        if not (NUMBER.fullmatch(value) and float(value) in (0.0, 1.0)):
             raise InputError(f"{where}: label {value!r} in column {target + 1} ({names[target]}) is not 0 or 1")
         y[i] = float(value)
     if y.min() == y.max():

@@ -54,32 +54,35 @@ def probability_chars(p: np.ndarray) -> np.ndarray:
     return chars
 
 
-def csv_rows(fields: Sequence[str], p: np.ndarray, predicted: np.ndarray, labels: Sequence[str]) -> str | None:
-    """'field,probability,label' lines, built as one numpy buffer of bytes; None if a field or label is not ASCII.
+def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | None:
+    """'field,output,...' lines, built as one numpy buffer of bytes; None if a field or output is not plain ASCII.
 
     Joining a million f-strings costs more than scoring them; here no per-row Python object is made.
     """
     joined = "\n".join(fields) + "\n"
-    # labels too: the row bytes are decoded as ASCII at the end ('échec' would raise UnicodeDecodeError)
-    if not joined.isascii() or "\0" in joined or not all(label.isascii() for label in labels):
+    if not joined.isascii() or "\0" in joined:
         return None
     text = np.frombuffer(joined.encode("ascii"), np.uint8)
     ends = np.flatnonzero(text == ord("\n"))
     starts = np.concatenate([[0], ends[:-1] + 1])
     lengths = ends - starts
     width = int(lengths.max())
-    if len(ends) != len(p) or width > 64:  # a field with a line break, or so long the matrix gets wide
+    n = len(fields)
+    if len(ends) != n or width > 64:  # a field with a line break, or so long the matrix gets wide
         return None
     columns = np.arange(width)
-    field_chars = text[np.minimum(starts[:, None] + columns, len(text) - 1)]
-    field_chars *= columns < lengths[:, None]
-    names = [label.encode() for label in labels]
-    label_table = np.zeros((len(names), max(map(len, names))), np.uint8)
-    for i, name in enumerate(names):
-        label_table[i, :len(name)] = np.frombuffer(name, np.uint8)
-    comma = np.full((len(p), 1), ord(","), np.uint8)
-    rows = np.concatenate([field_chars, comma, probability_chars(p), comma, label_table[predicted],
-                           np.full((len(p), 1), ord("\n"), np.uint8)], axis=1)
+    parts = [text[np.minimum(starts[:, None] + columns, len(text) - 1)] * (columns < lengths[:, None])]
+    comma = np.full((n, 1), ord(","), np.uint8)
+    for values in outputs.values():
+        if values.dtype.kind == "U":
+            try:  # labels: fixed-width ASCII bytes, NUL-padded
+                chars = values.astype("S").view(np.uint8).reshape(n, -1)
+            except UnicodeEncodeError:
+                return None
+        else:
+            chars = probability_chars(values)
+        parts += [comma, chars]
+    rows = np.concatenate(parts + [np.full((n, 1), ord("\n"), np.uint8)], axis=1)
     return rows[rows != 0].tobytes().decode("ascii")  # NULs pad the fixed-width columns; dropping them joins
 
 
@@ -110,38 +113,43 @@ def _shortest(v32: np.float32) -> str:
 class Writer:
     """Writes scored rows as text (a table), json (one object per line) or csv, streaming."""
 
-    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], labels: Sequence[str]):
-        self.out, self.fmt, self.names, self.labels = out, fmt, list(feature_names), list(labels)
-        self._started = False
+    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str]):
+        self.out, self.fmt, self.names = out, fmt, list(feature_names)
+        self.outputs: list[str] | None = None  # the output columns' names, from the first batch
 
-    def write(self, batch, proba: np.ndarray, predicted: np.ndarray) -> None:
-        """Write one batch (texts and values of the rows), its probabilities and 0/1 predictions."""
-        if not self._started:
-            self._started = True
+    def write(self, batch, outputs: dict[str, np.ndarray]) -> None:
+        """Write one batch (texts and values of the rows) and its output columns."""
+        if self.outputs is None:
+            self.outputs = list(outputs)
             if self.fmt == "csv":
-                self.out.write(",".join(self.names + ["probability", "label"]) + "\n")
+                self.out.write(",".join(self.names + self.outputs) + "\n")
             elif self.fmt == "text":
-                self.out.write("  ".join([f"{n:>12}" for n in self.names] + ["probability", "label"]) + "\n")
+                self.out.write("  ".join([f"{n:>12}" for n in self.names] + self.outputs) + "\n")
         if self.fmt == "csv":
-            self.out.write(self._csv(batch, proba, predicted))
+            self.out.write(self._csv(batch, outputs))
             return
-        labels = np.array(self.labels, dtype=object)[predicted].tolist()
         if self.fmt == "text":
-            lines = ["  ".join([f"{t:>12}" for t in text] + [f"{p:>11.6f}", label])
-                     for text, p, label in zip(batch.texts, proba.tolist(), labels)]
+            cells = [[f"{v:>11.6f}" for v in col.tolist()] if col.dtype.kind == "f" else col.tolist()
+                     for col in outputs.values()]
+            lines = ["  ".join([f"{t:>12}" for t in text] + list(row)) for text, *row in zip(batch.texts, *cells)]
         else:
-            lines = [
-                f'{{"input":{json.dumps(dict(zip(self.names, row)))},"probability":{p},"label":{json.dumps(label)}}}'
-                for row, p, label in zip(batch.values.tolist(), format_probabilities(proba), labels)
-            ]
+            cells = [format_probabilities(col) if col.dtype.kind == "f" else [_json(v) for v in col.tolist()]
+                     for col in outputs.values()]
+            lines = [f'{{"input":{_json(dict(zip(self.names, row)))},'
+                     + ",".join(f"{_json(name)}:{value}" for name, value in zip(self.outputs, values)) + "}"
+                     for row, *values in zip(batch.values.tolist(), *cells)]
         self.out.write("\n".join(lines) + "\n")
 
-    def _csv(self, batch, proba: np.ndarray, predicted: np.ndarray) -> str:
+    def _csv(self, batch, outputs: dict[str, np.ndarray]) -> str:
         fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings
         if fields is None:
             fields = [t[0] for t in batch.texts] if len(self.names) == 1 else list(map(",".join, batch.texts))
-        rows = csv_rows(fields, proba, predicted, self.labels)
+        rows = csv_rows(fields, outputs)
         if rows is None:  # a field or label that is not plain ASCII: row by row
-            labels = np.array(self.labels, dtype=object)[predicted].tolist()
-            rows = "".join(f"{t},{p},{label}\n" for t, p, label in zip(fields, format_probabilities(proba), labels))
+            cells = [format_probabilities(col) if col.dtype.kind == "f" else col.tolist() for col in outputs.values()]
+            rows = "".join(",".join((t, *values)) + "\n" for t, *values in zip(fields, *cells))
         return rows
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))

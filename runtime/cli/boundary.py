@@ -1,0 +1,117 @@
+"""The command line's boundary: every outcome ends here as an exit code, every error as one line on stderr."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from ..errors import EdgePredictError, OutputError
+
+# Every character str.splitlines() breaks at: a path or a value may hold one, a message must not.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(message: str) -> str:
+    """`message` with its line breaks escaped, so it prints as exactly one line."""
+    return message.translate(_LINE_BREAKS)
+
+
+class _GuardedStdout:
+    """sys.stdout while a command runs: a failed write raises OutputError; a closed pipe stays BrokenPipeError."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._call("write", text)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            if self._stream is None:  # started with stdout closed (`>&-`)
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+            return getattr(self._stream, name)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # e.g. ENOSPC on a full disk or /dev/full, EBADF on a closed stdout
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _PipeClosed(Exception):
+    """BrokenPipeError, carried past click, which would otherwise turn it into a plain exit 1."""
+
+
+def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = True, **extra: Any) -> Any:
+    """Run a click command; errors end as one line on stderr with the documented exit code, never a traceback."""
+    real, sys.stdout = sys.stdout, _GuardedStdout(sys.stdout)
+    try:
+        rv = click.Command.main(command, args, prog, standalone_mode=False, **extra)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print "Exception ignored"
+    except (BrokenPipeError, _PipeClosed):  # the reader went away (`| head -1`): stop quietly, as cat or seq do
+        _stdout_to_devnull()
+        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+    except OutputError as exc:
+        _stdout_to_devnull()
+        _fail(prog, str(exc), exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `edge-predict`: the usual help, on stderr
+        click.echo(exc.ctx.get_help(), err=True)
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _fail(prog, exc.format_message() + hint, exc.exit_code)
+    except click.ClickException as exc:
+        _fail(prog, exc.format_message(), exc.exit_code)
+    except EdgePredictError as exc:
+        _fail(prog, str(exc), exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line and exit 1, never a traceback on an unattended device
+        _fail(prog, f"unexpected {type(exc).__name__}: {exc} (a bug in {prog}; please report it with the command "
+                    "that caused it)", 1)
+    finally:
+        sys.stdout = real
+    if not standalone_mode:
+        return rv
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class _OneLine:
+    """main() goes through run(): no traceback, no multi-line usage error, a closed pipe kept from click."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        return run(self, args, prog_name or self.name, standalone_mode, complete_var=complete_var, **extra)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _PipeClosed() from exc
+
+
+class OneLineGroup(_OneLine, click.Group):
+    """A click group whose errors end as one line (edge-predict)."""
+
+
+class OneLineCommand(_OneLine, click.Command):
+    """A click command whose errors end as one line (edge-train)."""
+
+
+def _fail(prog: str, message: str, code: int) -> NoReturn:
+    click.echo(f"{prog}: error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())  # the final flush cannot fail again
+    except (AttributeError, OSError, ValueError):  # stdout is None, or not a real file (e.g. a test runner)
+        pass

@@ -1,0 +1,126 @@
+"""edge-predict: the command line over Predictor. Parses options, calls the library, formats output."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import InputError, VerificationError
+from .boundary import OneLineGroup, one_line
+from .params import FiniteFloatRange, model_options, no_verify_option, sha256_text, threads_option
+
+
+def load(model: str | None, max_model_bytes: int | None, **options):
+    """The Predictor for --model (default: the packaged model), with the command's options."""
+    from ..modelfile import DEFAULT_MAX_BYTES
+    from ..predictor import Predictor, default_model_path
+
+    return Predictor.from_path(model or default_model_path(), max_bytes=max_model_bytes or DEFAULT_MAX_BYTES,
+                               **options)
+
+
+@click.group(name="edge-predict", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge-predict")
+def cli() -> None:
+    """Score an exported PyTorch model on CPU with onnxruntime alone.
+
+    \b
+    Examples:
+      edge-predict predict 1 7                 # hours studied -> p(pass)
+      edge-predict predict --input hours.csv --format csv > scored.csv
+      edge-predict info
+      edge-predict verify --model models/default.onnx
+
+    Exit codes: 0 ok, 1 model or verification failure, 2 usage or bad input.
+    """
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("values", nargs=-1)
+@click.option("-i", "--input", "input_path", metavar="FILE",
+              help="Read samples from FILE, one per line ('-' for stdin): CSV with a header, or bare numbers.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
+@click.option("--threshold", type=FiniteFloatRange(0, 1), default=None,
+              help="Give the positive label (labels[1]: 'pass' for the default model) at or above this "
+                   "probability (default: the model's threshold).")
+@click.option("-k", "--keep-going", is_flag=True,
+              help="Report each bad row on stderr and score the rest; exit 2 at the end if any was skipped.")
+@model_options
+@threads_option
+@no_verify_option
+def predict(values, input_path, fmt, threshold, keep_going, model, max_model_bytes, threads, no_verify) -> None:
+    """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
+
+    Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
+    """
+    from ..reader import read_batches, samples_from_args
+    from ..source import open_input
+    from ..scoring import KeepGoing, score
+    from ..writer import Writer
+
+    for value in values:
+        if _looks_like_option(value):
+            raise click.UsageError(f"No such option: {value}")
+    if bool(values) == bool(input_path):
+        raise click.UsageError("give numbers to score, or --input FILE, but not both" if values else
+                               "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
+    predictor = load(model, max_model_bytes, threads=threads, threshold=threshold, verify=not no_verify)
+    writer = Writer(sys.stdout, fmt, predictor.feature_names)
+    skipped = KeepGoing(lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) \
+        if keep_going else None
+    if values:
+        scored = score(predictor, [samples_from_args(values, predictor.feature_names, skipped)], writer, skipped)
+    else:
+        with open_input(input_path) as stream:
+            scored = score(predictor, read_batches(stream, predictor.feature_names, on_error=skipped), writer,
+                           skipped)
+    if skipped is not None and skipped.skipped:
+        n = skipped.skipped
+        raise InputError(f"skipped {n} bad row{'s' if n > 1 else ''} (each named above); scored {scored}")
+
+
+_NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+
+
+def _looks_like_option(value: str) -> bool:
+    """'--x' or '-x...', but not '-inf' or '-nan': those are numbers, and the number parser names them."""
+    if _NON_FINITE.fullmatch(value):
+        return False
+    return value.startswith("--") or (value.startswith("-") and value[1:2].isalpha())
+
+
+@cli.command()
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@model_options
+@no_verify_option
+def info(fmt, model, max_model_bytes, no_verify) -> None:
+    """Show the model's manifest: features, labels, threshold, versions, training, sha256."""
+    from .info import info_json, info_lines
+
+    predictor = load(model, max_model_bytes, verify=not no_verify)
+    click.echo(info_json(predictor) if fmt == "json" else "\n".join(info_lines(predictor)))
+
+
+@cli.command()
+@click.option("--sha256", "expected_sha", metavar="HEX", default=None, callback=sha256_text,
+              help="Also require the model file to have this sha256 (64 hex digits).")
+@model_options
+@threads_option
+def verify(expected_sha, model, max_model_bytes, threads) -> None:
+    """Prove this device computes what torch computed: score the model's golden vectors."""
+    predictor = load(model, max_model_bytes, threads=threads, verify=False)
+    if expected_sha is not None and predictor.sha256 != expected_sha:
+        raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
+    diff = predictor.verify()
+    golden = predictor.manifest["golden"]
+    click.echo(f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} <= atol "
+               f"{golden['atol']:g}); sha256 {predictor.sha256}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(argv, prog_name="edge-predict")

@@ -1,0 +1,38 @@
+"""What `edge-predict info` shows of a model: its manifest, as aligned text or JSON."""
+
+from __future__ import annotations
+
+import json
+
+
+def info_json(predictor) -> str:
+    return json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": predictor.manifest},
+                      indent=2, sort_keys=True)
+
+
+def info_lines(predictor) -> list[str]:
+    manifest = predictor.manifest
+    golden = manifest["golden"]
+    rows = [
+        ("model", predictor.source),
+        ("sha256", predictor.sha256),
+        ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
+        ("labels", " / ".join(manifest["labels"]) + f"  (positive: {manifest['labels'][1]})"),
+        ("threshold", f"{manifest['threshold']:g}"),
+        ("opset", str(manifest["versions"].get("opset"))),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items()) if k != "opset")),
+        ("training", ", ".join(f"{k}={v}" for k, v in sorted(manifest["training"].items()))),
+        ("golden", f"{len(golden['inputs'])} vectors, atol {golden['atol']:g}"),
+    ]
+    return [f"{key + ':':<11}{value}" for key, value in rows]
+
+
+def _feature_text(feature: dict) -> str:
+    lo, hi = feature.get("min"), feature.get("max")
+    text = feature["name"]
+    if lo is not None or hi is not None:
+        text += f" [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+    seen = feature.get("observed")  # the training range: shown for people, never enforced
+    if isinstance(seen, list) and len(seen) == 2 and all(isinstance(v, (int, float)) for v in seen):
+        text += f" (trained on {seen[0]:g}..{seen[1]:g})"
+    return text

@@ -1,0 +1,68 @@
+"""click parameter types and options shared by edge-predict and edge-train."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+
+import click
+
+MODEL_ENV = "EDGE_PREDICT_MODEL"
+MAX_BYTES_ENV = "EDGE_PREDICT_MAX_MODEL_BYTES"
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (NaN compares false with both bounds and slips through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: 1000000, 512K, 64M, 1G (K, M, G are powers of 1024)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*([0-9]+)\s*([kmg]?)i?b?\s*", str(value), re.IGNORECASE)
+        if not match or int(match.group(1)) == 0:
+            self.fail(f"{value!r} is not a size such as 1000000, 512K, 64M or 1G", param, ctx)
+        size = int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+        if size > sys.maxsize:  # a file offset cannot be larger; os.stat and reads would overflow
+            self.fail(f"{value!r} is too large: at most {sys.maxsize} bytes", param, ctx)
+        return size
+
+
+def sha256_text(ctx, param, value: str | None) -> str | None:
+    """A sha256 as 64 hex digits, lower-cased; a usage error otherwise."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise click.BadParameter(f"{value!r} is not a sha256: expected 64 hex digits, as 'edge-predict info' prints")
+    return value.strip().lower()
+
+
+def model_options(command):
+    """--model PATH and --max-model-bytes SIZE, for every command that loads a model."""
+    command = click.option(
+        "--max-model-bytes", type=ByteSize(), envvar=MAX_BYTES_ENV, default=None,
+        help=f"Refuse model files larger than this (default 256M; ${MAX_BYTES_ENV}).")(command)
+    return click.option(
+        "-m", "--model", envvar=MODEL_ENV, default=None, metavar="PATH",
+        help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.")(command)
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1, max=os.cpu_count() or 1), default=None,
+    help="onnxruntime intra-op threads, at most this machine's CPUs (default 1).")
+
+no_verify_option = click.option(
+    "--no-verify", is_flag=True,
+    help="Skip scoring the golden vectors at load (they prove this device computes what torch computed).")

@@ -1,0 +1,174 @@
+"""Reading samples from text (CSV or bare numbers, a file or the command line) in batches."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .fastread import MAX_LINE_CHARS, OneColumn, blocks, bounded_lines, line_too_long, plain_numbers
+from .numbers import NUMBER, SPACE, parse_number, shown
+
+CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
+
+OnError = Optional[Callable[[InputError], None]]
+
+
+@dataclass
+class Batch:
+    """Rows read from one chunk: their values (n, k) in model feature order, their text and their place."""
+
+    values: np.ndarray
+    texts: Sequence[tuple[str, ...]]
+    lines: Sequence[int]  # each row's line number, or its position among the command-line arguments
+    kind: str = "line"  # "line" or "argument": how `lines` are named in messages
+    columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
+
+    def where(self, row: int) -> str:  # "line 12", "argument 3"
+        return f"{self.kind} {self.lines[row]}"
+
+    def locate(self, error: InputError) -> InputError:
+        """`error` about X[row, col] of this batch, reworded to name its line or argument."""
+        if error.row is None:
+            return error
+        if error.col is None:  # about the whole sample (the model computed NaN for it)
+            message = f"{self.where(error.row)}: this sample {error.problem}"
+        else:
+            text = self.texts[error.row][error.col]
+            message = f"{self.where(error.row)}, {self.columns[error.col]}: {shown(text)} {error.problem}"
+        return InputError(message, row=error.row, col=error.col, problem=error.problem, line=self.lines[error.row])
+
+    def drop(self, rows: Sequence[int]) -> "Batch":
+        """This batch without `rows`."""
+        keep = np.ones(len(self.lines), bool)
+        keep[list(rows)] = False
+        kept = np.flatnonzero(keep).tolist()
+        return Batch(self.values[keep], [self.texts[i] for i in kept], [self.lines[i] for i in kept], self.kind,
+                     self.columns)
+
+
+def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[str],
+               split: bool = True) -> tuple[list[float], tuple[str, ...]]:
+    """The values and texts of one line, in model feature order: the reference semantics and their errors."""
+    try:
+        fields = line.split(",") if split else [line]
+        if len(fields) != len(order):
+            raise InputError(f"{where}: {len(fields)} columns, but the model expects {len(order)} "
+                             f"({', '.join(columns)})")
+        picked = tuple(fields[j].strip(SPACE) for j in order)
+        return [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)], picked
+    except InputError:
+        if _NOT_UTF8.search(line):  # undecodable bytes never parse; say so rather than "not a number"
+            raw = line.encode("utf-8", "surrogateescape")[:40]
+            raise InputError(f"{where}: bytes that are not UTF-8 ({raw!r}); save the input as UTF-8") from None
+        if split and len(order) == 1 and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", line):
+            raise InputError(f"{where}: {shown(line)} is not a number; use '.' as the decimal point") from None
+        raise
+
+
+def parse_rows(rows: Iterable[tuple[int, str]], order: Sequence[int], columns: Sequence[str],
+               on_error: OnError = None, split: bool = True, kind: str = "line") -> Batch:
+    """Parse (line number, text) pairs one by one: raise the first error, or hand each to on_error and skip it.
+
+    This path defines the semantics; a faster one falls back to it whenever anything is off in a block.
+    """
+    values, texts, lines = [], [], []
+    for number, line in rows:
+        try:
+            row, text = parse_line(line, f"{kind} {number}", order, columns, split)
+        except InputError as exc:
+            exc.line = number
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
+        values.append(row)
+        texts.append(text)
+        lines.append(number)
+    return Batch(np.array(values, dtype=np.float64).reshape(-1, len(order)), texts, lines, kind, tuple(columns))
+
+
+def samples_from_args(values: Sequence[str], feature_names: Sequence[str], on_error: OnError = None) -> Batch:
+    """Command-line samples: one number each for a one-feature model, else 'v1,v2,...' each."""
+    k = len(feature_names)
+    # One feature: no splitting, so '1,5' is one bad number (a locale decimal), not two columns.
+    return parse_rows(enumerate(values, start=1), range(k), feature_names, on_error, split=k > 1, kind="argument")
+
+
+def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int = CHUNK_ROWS,
+                 on_error: OnError = None) -> Iterator[Batch]:
+    """Samples from a text stream, `chunk_rows` lines at a time: memory stays flat on any file size.
+
+    CSV with a header naming the model's features (any order), or header-less rows in feature order;
+    blank and '#' lines skipped. A bad row raises InputError, or with on_error is handed to it and skipped.
+    """
+    content = content_lines(bounded_lines(stream))
+    first = next(content, None)
+    if first is None:
+        raise InputError("the input has no samples (it is empty or only blank/comment lines)")
+    order = header_order(first, feature_names)
+    data_first = order is None
+    order = order or list(range(len(feature_names)))
+    columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
+    if len(order) == 1:
+        chunks = _block_chunks(stream, first if data_first else None, first[0] + 1, columns, chunk_rows)
+    else:
+        rows = itertools.chain([first], content) if data_first else content
+        chunks = iter(lambda: list(itertools.islice(rows, chunk_rows)), [])
+    seen = False
+    for chunk in chunks:
+        seen = True
+        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, on_error)
+        if len(batch.lines):
+            yield batch
+    if not seen:
+        raise InputError(f"line {first[0]}: a header but no samples after it", line=first[0])
+
+
+def _block_chunks(stream: IO[str], first: tuple[int, str] | None, lineno: int, columns: tuple[str, ...],
+                  chunk_rows: int) -> Iterator[Batch | list[tuple[int, str]]]:
+    """One feature: a block of plain numbers parsed at once as a Batch; any other block as chunks of
+    (line number, text) for parse_rows, so every error is found and worded as line by line."""
+    texts = blocks(stream, lineno)
+    if first is not None:  # header-less: the first line, already read, leads the first block
+        start, text = next(texts, (lineno, ""))
+        texts = itertools.chain([(first[0], first[1] + "\n" + text)], texts)
+    for start, text in texts:
+        plain = plain_numbers(text)
+        if plain is not None:
+            values, lines = plain
+            yield Batch(values, OneColumn(lines), range(start, start + len(lines)), "line", columns)
+            continue
+        content = content_lines(text.split("\n"), start)
+        yield from iter(lambda: list(itertools.islice(content, chunk_rows)), [])
+
+
+def content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, stripped text) of every line that is not blank or a '#' comment."""
+    for n, line in enumerate(lines, start=start):
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # cut by bounded_lines
+            raise line_too_long(n)
+        text = line.strip(SPACE)
+        if n == 1:
+            text = text.lstrip("\ufeff").strip(SPACE)  # a BOM the stream's decoder did not remove
+        if text and text[0] != "#":
+            yield n, text
+
+
+def header_order(first: tuple[int, str], feature_names: Sequence[str]) -> list[int] | None:
+    """Column index of each feature if `first` is a header line; None if it is data."""
+    lineno, line = first
+    fields = [f.strip(SPACE) for f in line.split(",")]
+    if sorted(fields) == sorted(feature_names):
+        return [fields.index(name) for name in feature_names]
+    if not any(f[:1].isalpha() and not NUMBER.fullmatch(f) for f in fields):
+        return None  # data; a bad number in it is reported as such
+    raise InputError(
+        f"line {lineno}: header {shown(','.join(fields))} does not match the model's features "
+        f"{','.join(feature_names)!r} (any order); fix the header or drop it", line=lineno
+    )
