@@ -86,7 +86,7 @@ def verify_signature(model_bytes: bytes, sig_bytes: bytes | None, public_key_pem
 
 def sign(model_bytes: bytes, private_key_pem: bytes, model_name: str) -> bytes:
     """The bytes of a model_signing-compatible `.sig` bundle over `model_bytes`, made with the private key."""
-    ec, hashes, serialization = _crypto("signing")
+    ec, hashes, serialization = _crypto("signing models")
     if b"PUBLIC KEY-----" in private_key_pem:
         raise ModelError("the signing key given is a PUBLIC key; signing needs the private key (key.pem)")
     try:
@@ -116,14 +116,14 @@ def _crypto(purpose: str):
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
-        raise ModelError(f"{purpose} signed models needs the cryptography library, which is not installed; "
+        raise ModelError(f"{purpose} needs the cryptography library, which is not installed; "
                          f"install it with: {_INSTALL}") from None
     return ec, hashes, serialization
 
 
 def _load_public_key(pem: bytes):
     """An EC public key from PEM bytes, and its fingerprint; a ModelError naming the fix otherwise."""
-    ec, _, serialization = _crypto("verifying")
+    ec, _, serialization = _crypto("verifying signed models")
     if b"PRIVATE KEY-----" in pem:
         raise ModelError("the public key given is a PRIVATE key; give its public half (devices must not hold "
                          "the private key): openssl ec -in key.pem -pubout -out public.pem")
