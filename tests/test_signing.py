@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -254,3 +255,27 @@ def test_cryptography_is_imported_only_when_a_key_is_given(state, expected, tmp_
     loaded_at_import, message = json.loads(out.stdout)
     assert loaded_at_import is False
     assert message.startswith(expected)
+
+
+KEY = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
+SIGNED = signing.sign(MODEL, KEY[0], "model.onnx")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000).map(str.encode)))
+def test_arbitrary_signature_bytes_are_a_model_error(sig):
+    with pytest.raises(ModelError):
+        signing.verify_signature(MODEL, sig, KEY[1], "model.onnx")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(SIGNED) - 1), st.integers(1, 255))
+def test_any_flipped_signature_byte_is_refused_or_changes_nothing_signed(index, xor):
+    flipped = bytearray(SIGNED)
+    flipped[index] ^= xor
+    try:
+        info = signing.verify_signature(MODEL, bytes(flipped), KEY[1], "model.onnx")
+    except ModelError:
+        return
+    # accepted: the flip hit bytes outside what is signed (a JSON key name, an unused base64 bit)
+    assert info.sha256 == hashlib.sha256(MODEL).hexdigest()
