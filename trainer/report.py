@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .data import data_sha256, file_sha256
-from edge_predict.atomicfile import write_atomic
+from .export import write_atomic
 from .run import Fitted
 
 # The lecture's question: does 1 hour of study pass? 7 hours? fit.png marks them for the lecture data.
