@@ -7,6 +7,7 @@ else, raw tensor bytes included: its cost grows with the number of fields, not w
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from .errors import ModelError
@@ -42,6 +43,27 @@ class ModelFacts:
     ir_version: int = 0
     opsets: dict[str, int] = field(default_factory=dict)
     external: list[tuple[str, str]] = field(default_factory=list)  # (tensor name, location)
+
+
+def default_model_path() -> str:
+    """Where the model packaged with edge-predict lives."""
+    from . import models
+
+    return os.path.join(os.path.dirname(models.__file__), "default.onnx")
+
+
+def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of the model file at `path`, never more than max_bytes + 1 (it may be huge, or /dev/zero)."""
+    check_limit(max_bytes)
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
+    except IsADirectoryError as exc:
+        raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
 
 
 def check_limit(max_bytes: int) -> None:

@@ -9,21 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ModelError, VerificationError
+from .errors import InputError, VerificationError
 from .manifest import Manifest
-from .modelfile import DEFAULT_MAX_BYTES, check_limit, check_size, scan
+from .modelfile import DEFAULT_MAX_BYTES, check_limit, check_size, default_model_path, read_model_file, scan
 from .session import check_signature, check_width, make_session, manifest_text, run_failure
-from .validation import SMALL, InputCheck
-
-_ONE_BITS = int(np.float32(1.0).view(np.uint32))
-_OVERFLOW = "the input overflows float32 arithmetic inside the model"
-
-
-def default_model_path() -> str:
-    """Where the model packaged with edge-predict lives."""
-    from . import models
-
-    return os.path.join(os.path.dirname(models.__file__), "default.onnx")
+from .validation import InputCheck, check_output, checked_threshold
 
 
 class Predictor:
@@ -38,7 +28,7 @@ class Predictor:
         self._model_bytes = model_bytes
         self._source = source
         self._threads = threads
-        self._threshold = manifest.threshold if threshold is None else _checked_threshold(threshold)
+        self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._input_name = session.get_inputs()[0].name
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
@@ -48,19 +38,8 @@ class Predictor:
     @classmethod
     def from_path(cls, path: str | os.PathLike, **options: Any) -> "Predictor":
         """Load the model file at `path`; options as for from_bytes."""
-        path = os.fspath(path)
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
-        check_limit(max_bytes)
-        try:
-            with open(path, "rb") as stream:
-                data = stream.read(max_bytes + 1)  # never more: the file may be huge, or /dev/zero
-        except FileNotFoundError as exc:
-            raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
-        except IsADirectoryError as exc:
-            raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
-        return cls.from_bytes(data, source=str(path), **options)
+        return cls.from_bytes(read_model_file(path, max_bytes), source=os.fspath(path), **options)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
@@ -90,15 +69,43 @@ class Predictor:
 
     # -- read-only facts ----------------------------------------------------------------------
     @property
+    def task(self) -> str:
+        """'binary', 'multiclass' or 'regression'."""
+        return self._manifest.task
+
+    @property
     def feature_names(self) -> tuple[str, ...]:
         return self._manifest.feature_names
 
     @property
-    def labels(self) -> tuple[str, str]:
+    def feature_names_in_(self) -> np.ndarray:
+        return np.asarray(self._manifest.feature_names, dtype=object)
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self._manifest.feature_names)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels in predict_proba's column order (classifiers only)."""
+        if self.task == "regression":
+            raise AttributeError("a regression model has no classes_; its outputs are named in .targets")
+        return np.asarray(self._manifest.labels)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
         return self._manifest.labels
 
     @property
+    def targets(self) -> tuple[str, ...]:
+        """The names of a regression model's outputs (() for classifiers)."""
+        return self._manifest.targets
+
+    @property
     def threshold(self) -> float:
+        """P(classes_[1]) at or above which a binary model predicts classes_[1] (binary models only)."""
+        if self._threshold is None:
+            raise AttributeError(f"a {self.task} model has no threshold; only binary models have one")
         return self._threshold
 
     @property
@@ -118,17 +125,34 @@ class Predictor:
 
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of the positive label (labels[1]) per sample: float32 array of shape (n,)."""
-        return self._run(self._check(X))
+        """Class probabilities, float32 (n, n_classes) in classes_ order (classifiers only)."""
+        if self.task == "regression":
+            raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
+        out = self._run(self._check(X))
+        if self.task == "binary":
+            return np.column_stack([np.float32(1) - out[:, 0], out[:, 0]])
+        return out
 
     def predict(self, X: Any) -> np.ndarray:
-        """0/1 per sample (index into `labels`): 1 where probability >= threshold; int64, shape (n,)."""
-        return (self.predict_proba(X) >= self._threshold).astype(np.int64)
+        """Classifiers: the class label per sample (n,). Regression: the values, (n,) or (n, t) for t targets."""
+        out = self._run(self._check(X))
+        if self.task == "binary":
+            return self.classes_[(out[:, 0] >= self._threshold).astype(np.intp)]
+        if self.task == "multiclass":
+            return self.classes_[out.argmax(axis=1)]
+        return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_table(self, X: Any) -> dict[str, np.ndarray]:
-        """The outputs per sample as named columns, as the CLI's CSV prints them: probability, label."""
-        proba = self.predict_proba(X)
-        return {"probability": proba, "label": np.asarray(self.labels)[(proba >= self._threshold).astype(np.int64)]}
+        """The outputs as named columns, as the CLI's CSV prints them (binary: probability, label;
+        multiclass: label, p_<label> per class; regression: one column per target)."""
+        out = self._run(self._check(X))
+        if self.task == "binary":
+            p = out[:, 0]
+            return {"probability": p, "label": self.classes_[(p >= self._threshold).astype(np.intp)]}
+        if self.task == "multiclass":
+            return {"label": self.classes_[out.argmax(axis=1)],
+                    **{f"p_{label}": out[:, i] for i, label in enumerate(self.labels)}}
+        return {name: out[:, i] for i, name in enumerate(self.targets)}
 
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
@@ -136,60 +160,40 @@ class Predictor:
 
     def verify(self) -> float:
         """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""
-        x = np.asarray(self._manifest.golden_inputs, dtype=np.float32)
-        expected = np.asarray(self._manifest.golden_probabilities, dtype=np.float64)
-        atol = self._manifest.golden_atol
+        m = self._manifest
+        x = np.asarray(m.golden_inputs, dtype=np.float32)
+        expected = np.asarray(m.golden_outputs, dtype=np.float64)
         try:
             got = self._run(x).astype(np.float64)
         except InputError as exc:  # the manifest's own vectors: this device computes them wrong
+            what = "NaN" if "NaN" in (exc.problem or "NaN") else "an infinite value"
             raise VerificationError(f"{self._source}: golden vectors do not match: golden vector {exc.row} "
-                                    f"scores NaN on this device (expected {expected[exc.row]:g})",
+                                    f"scores {what} on this device",
                                     difference=math.inf) from None
-        diff = float(np.max(np.abs(got - expected)))
-        if not diff <= atol:
-            raise VerificationError(f"{self._source}: golden vectors do not match: largest difference {diff:.3g} > "
-                                    f"atol {atol:g}; this file or this device does not compute what torch computed",
-                                    difference=diff)
-        return diff
+        diff = np.abs(got - expected)
+        largest = float(diff.max())
+        if not (diff <= m.golden_atol + m.golden_rtol * np.abs(expected)).all():
+            bound = f"atol {m.golden_atol:g}" + (f" + rtol {m.golden_rtol:g} x |expected|" if m.golden_rtol else "")
+            raise VerificationError(f"{self._source}: golden vectors do not match: largest difference {largest:.3g} "
+                                    f"> {bound}; this file or this device does not compute what torch computed",
+                                    difference=largest)
+        return largest
 
     def _run(self, x: np.ndarray) -> np.ndarray:
+        """The graph's output for checked input, (n, width), itself checked (run_failure, NaN rows)."""
         try:  # free when nothing is raised (Python 3.11): the hot path pays nothing for it
-            out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)
+            out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0]
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
-        proba = out[0].reshape(-1)
-        # onnxruntime's Sigmoid returns 1.0000001 for some logits in [17.48, 18); a probability never exceeds 1
-        if proba.size <= SMALL:
-            in_range = all(0.0 <= v <= 1.0 for v in proba.tolist())
-        else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
-            in_range = proba.view(np.uint32).max() <= _ONE_BITS
-        if in_range:
-            return proba
-        broken = np.flatnonzero(np.isnan(proba))  # only here: NaN fails the range check above too
-        if broken.size:
-            row = int(broken[0])
-            raise InputError(f"sample {row}: the model computed NaN ({_OVERFLOW})", row=row,
-                             problem=f"makes the model compute NaN ({_OVERFLOW})")
-        return np.clip(proba, 0.0, 1.0, out=proba)
+        return check_output(out.reshape(len(x), -1), self._manifest.width, self.task != "regression", self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):
         return (_rebuild, (self._model_bytes, self._source, self._threads, self._threshold))
 
     def __repr__(self) -> str:
-        return f"Predictor(source={self._source!r}, features={list(self.feature_names)}, threshold={self._threshold})"
+        return f"Predictor(source={self._source!r}, task={self.task!r}, features={list(self.feature_names)})"
 
 
 def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) -> Predictor:
     return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold, max_bytes=len(data))
-
-
-def _checked_threshold(threshold: Any) -> float:
-    """`threshold` as a float, or InputError (a ValueError; exit 2 in the CLI) if it is not in [0, 1]."""
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise InputError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
-    return value

@@ -7,10 +7,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .manifest import F32_MAX
 
 _F32 = np.dtype(np.float32)
+_ONE_BITS = int(np.float32(1.0).view(np.uint32))
+_OVERFLOW = "the input overflows float32 arithmetic inside the model"
 SMALL = 64  # up to this many values, checking them as Python floats beats numpy's per-call overhead
 
 
@@ -109,3 +111,42 @@ class InputCheck:
             problem = f"is outside the model's domain (expected {bounds})"
         name = self._names[col]
         return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
+
+
+def check_output(out: np.ndarray, width: int, probabilities: bool, source: str) -> np.ndarray:
+    """The graph's output (n, width) as returned, or InputError naming the first sample it computed as NaN
+    (or, for values, as infinite). Probabilities are kept in [0, 1]: onnxruntime's Sigmoid returns 1.0000001
+    for some logits in [17.48, 18)."""
+    if out.shape[1] != width:
+        raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest describes "
+                         f"{width}; re-export the model")
+    if probabilities:
+        if out.size <= SMALL:
+            ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
+        else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
+            ok = out.view(np.uint32).max() <= _ONE_BITS
+        broken = np.isnan(out) if not ok else None
+    else:
+        ok = bool(np.isfinite(out).all())
+        broken = ~np.isfinite(out) if not ok else None
+    if ok:
+        return out
+    rows = np.flatnonzero(broken.any(axis=1))
+    if rows.size:
+        row, what = int(rows[0]), "NaN" if np.isnan(out[rows[0]]).any() else "an infinite value"
+        raise InputError(f"sample {row}: the model computed {what} ({_OVERFLOW})", row=row,
+                         problem=f"makes the model compute {what} ({_OVERFLOW})")
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def checked_threshold(threshold: Any, task: str) -> float:
+    """`threshold` as a float, or InputError (a ValueError; exit 2 in the CLI) if it is not in [0, 1]."""
+    if task != "binary":
+        raise InputError(f"threshold={threshold!r}: only binary models have a threshold; this model is {task}")
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise InputError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
+    return value

@@ -34,9 +34,10 @@ def format_probabilities(p: np.ndarray) -> list[str]:
 def probability_chars(p: np.ndarray) -> np.ndarray:
     """format_probabilities as a (n, 16) matrix of ASCII codes, each row padded with NULs."""
     p32 = np.asarray(p, dtype=np.float32).reshape(-1)
-    p64 = p32.astype(np.float64)
-    places = _decimals_needed(p32, p64)
-    fast = (p32 >= 1e-4) & (p32 < 1) & (places <= _DECIMALS)
+    fast = (p32 >= 1e-4) & (p32 < 1)  # "0.ddd"; anything else (0, 1, tiny, a regression's value) one by one
+    p64 = np.where(fast, p32, np.float32(0.5)).astype(np.float64)
+    places = _decimals_needed(p64.astype(np.float32), p64)
+    fast &= places <= _DECIMALS
     places = np.minimum(places, _DECIMALS)
     # the shortest rounding, scaled to exactly 12 decimals so every row has the same digit layout
     q = (np.rint(p64 * _POW10[places]) * _POW10[_DECIMALS - places]).astype(np.int64)
@@ -113,12 +114,12 @@ def _shortest(v32: np.float32) -> str:
 class Writer:
     """Writes scored rows as text (a table), json (one object per line) or csv, streaming."""
 
-    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str]):
-        self.out, self.fmt, self.names = out, fmt, list(feature_names)
+    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], task: str = "binary"):
+        self.out, self.fmt, self.names, self.task = out, fmt, list(feature_names), task
         self.outputs: list[str] | None = None  # the output columns' names, from the first batch
 
     def write(self, batch, outputs: dict[str, np.ndarray]) -> None:
-        """Write one batch (texts and values of the rows) and its output columns."""
+        """Write one batch (texts and values of the rows) and its output columns (Predictor.predict_table)."""
         if self.outputs is None:
             self.outputs = list(outputs)
             if self.fmt == "csv":
@@ -127,18 +128,29 @@ class Writer:
                 self.out.write("  ".join([f"{n:>12}" for n in self.names] + self.outputs) + "\n")
         if self.fmt == "csv":
             self.out.write(self._csv(batch, outputs))
-            return
-        if self.fmt == "text":
-            cells = [[f"{v:>11.6f}" for v in col.tolist()] if col.dtype.kind == "f" else col.tolist()
+        elif self.fmt == "text":
+            number = "{:>12.6g}" if self.task == "regression" else "{:>11.6f}"
+            cells = [[number.format(v) for v in col.tolist()] if col.dtype.kind == "f" else col.tolist()
                      for col in outputs.values()]
-            lines = ["  ".join([f"{t:>12}" for t in text] + list(row)) for text, *row in zip(batch.texts, *cells)]
+            self.out.write("".join("  ".join([f"{t:>12}" for t in text] + list(row)) + "\n"
+                                   for text, *row in zip(batch.texts, *cells)))
         else:
-            cells = [format_probabilities(col) if col.dtype.kind == "f" else [_json(v) for v in col.tolist()]
-                     for col in outputs.values()]
-            lines = [f'{{"input":{_json(dict(zip(self.names, row)))},'
-                     + ",".join(f"{_json(name)}:{value}" for name, value in zip(self.outputs, values)) + "}"
-                     for row, *values in zip(batch.values.tolist(), *cells)]
-        self.out.write("\n".join(lines) + "\n")
+            self.out.write(self._json(batch, outputs))
+
+    def _json(self, batch, outputs: dict[str, np.ndarray]) -> str:
+        cells = {name: format_probabilities(col) if col.dtype.kind == "f" else [_json(v) for v in col.tolist()]
+                 for name, col in outputs.items()}
+        if self.task == "multiclass":  # "label", then "probabilities": {label: p} in class order
+            probabilities = [name for name in outputs if name != "label"]
+            rows = zip(cells["label"], *(cells[name] for name in probabilities))
+            keys = [_json(name[2:]) for name in probabilities]
+            fields = [f'"label":{label},"probabilities":{{' + ",".join(f"{k}:{p}" for k, p in zip(keys, ps)) + "}"
+                      for label, *ps in rows]
+        else:
+            keys = [_json(name) for name in outputs]
+            fields = [",".join(f"{k}:{v}" for k, v in zip(keys, values)) for values in zip(*cells.values())]
+        return "".join(f'{{"input":{_json(dict(zip(self.names, row)))},{f}}}\n'
+                       for row, f in zip(batch.values.tolist(), fields))
 
     def _csv(self, batch, outputs: dict[str, np.ndarray]) -> str:
         fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings

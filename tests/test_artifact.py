@@ -29,7 +29,7 @@ def test_export_leaves_no_temporary_files(lecture, tmp_path):
 
 def test_manifest_has_the_documented_keys():
     manifest = Predictor.from_path(DEFAULT_MODEL).manifest
-    assert set(manifest) == {"format", "features", "threshold", "labels", "training", "versions", "golden"}
+    assert set(manifest) == {"format", "task", "features", "threshold", "labels", "training", "versions", "golden"}
     assert manifest["features"] == [{"name": "hours", "min": 0.0, "max": None, "observed": [1.0, 4.0]}]
     assert manifest["labels"] == ["fail", "pass"]
     assert manifest["versions"]["opset"] == 17

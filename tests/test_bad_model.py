@@ -78,7 +78,7 @@ def new_opset(good):
 
 
 def bad_golden(manifest):
-    manifest["golden"]["probabilities"][0] += 0.125
+    manifest["golden"]["outputs"][0][0] += 0.125
 
 
 @pytest.mark.parametrize("build, message", [
@@ -162,7 +162,7 @@ def test_verify_shows_the_largest_golden_difference(cli_runner, tmp_path, good):
     path.write_bytes(manifest_value(good, bad_golden).SerializeToString())
     with pytest.raises(VerificationError, match="largest difference 0.125 > atol"):
         Predictor.from_path(path)  # refused at load: it would score, with wrong numbers
-    assert Predictor.from_path(path, verify=False).predict_proba([1.0]).shape == (1,)  # the documented opt-out
+    assert Predictor.from_path(path, verify=False).predict_proba([1.0])[:, 1].shape == (1,)  # the documented opt-out
     assert cli_runner.invoke(cli, ["predict", "1", "--model", str(path)]).exit_code == 1
     result = cli_runner.invoke(cli, ["verify", "--model", str(path)])
     assert result.exit_code == 1

@@ -25,7 +25,7 @@ def test_predict_text_table(cli_runner, model_path, expected):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["hours", "probability", "label"]
-    p1, p7 = expected.predict_proba([1, 7])
+    p1, p7 = expected.predict_proba([1, 7])[:, 1]
     assert lines[1].split() == ["1", f"{p1:.6f}", "fail"]
     assert lines[2].split() == ["7", f"{p7:.6f}", "pass"]
 
@@ -35,7 +35,7 @@ def test_predict_json_lines(cli_runner, model_path, expected):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["input"] for r in rows] == [{"hours": 1.0}, {"hours": 7.0}]
     assert [r["label"] for r in rows] == ["fail", "pass"]
-    np.testing.assert_array_equal(np.float32([r["probability"] for r in rows]), expected.predict_proba([1, 7]))
+    np.testing.assert_array_equal(np.float32([r["probability"] for r in rows]), expected.predict_proba([1, 7])[:, 1])
 
 
 def test_predict_csv_from_file(cli_runner, model_path, expected, tmp_path):
@@ -46,7 +46,7 @@ def test_predict_csv_from_file(cli_runner, model_path, expected, tmp_path):
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["hours"] for r in rows] == ["1", "2.5", "7"]
     np.testing.assert_array_equal(np.float32([r["probability"] for r in rows]),
-                                  expected.predict_proba([1, 2.5, 7]))
+                                  expected.predict_proba([1, 2.5, 7])[:, 1])
     assert [r["label"] for r in rows] == ["fail", "pass", "pass"]
 
 

@@ -29,7 +29,7 @@ import edge_predict
 from edge_predict import Predictor
 predictor = Predictor.default()
 print(json.dumps({"missing": missing, "file": edge_predict.__file__, "sha256": predictor.sha256,
-                  "p": [float(v) for v in predictor.predict_proba([1.0, 7.0])]}))
+                  "p": [float(v) for v in predictor.predict_proba([1.0, 7.0])[:, 1]]}))
 """
 
 

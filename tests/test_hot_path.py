@@ -23,7 +23,7 @@ def batch(n: int, last: float, dtype=np.float32) -> np.ndarray:
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("value", [0.0, -0.0, 1e-45, 7.0, F32_MAX])
 def test_values_in_the_domain_are_scored(predictor, n, value):
-    p = predictor.predict_proba(batch(n, value))
+    p = predictor.predict_proba(batch(n, value))[:, 1]
     assert p.shape == (n,) and np.all((p >= 0) & (p <= 1))
 
 
@@ -34,20 +34,20 @@ def test_values_in_the_domain_are_scored(predictor, n, value):
 ])
 def test_values_outside_are_named(predictor, n, value, message):
     with pytest.raises(InputError) as info:
-        predictor.predict_proba(batch(n, value))
+        predictor.predict_proba(batch(n, value))[:, 1]
     assert str(info.value).startswith(f"sample {n - 1}, {message}")
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_float64_beyond_float32_overflows(predictor, n):
     with pytest.raises(InputError) as info:
-        predictor.predict_proba(batch(n, 1e39, np.float64))
+        predictor.predict_proba(batch(n, 1e39, np.float64))[:, 1]
     assert str(info.value).startswith(f"sample {n - 1}, hours: 1e+39 overflows float32")
 
 
 @pytest.mark.parametrize("x", [np.asfortranarray(np.ones((3, 1), np.float32))[::2], np.ones((4, 1), ">f4")])
 def test_arrays_that_need_a_copy_score_like_a_plain_one(predictor, x):
-    np.testing.assert_array_equal(predictor.predict_proba(x), predictor.predict_proba(np.ascontiguousarray(x, "<f4")))
+    np.testing.assert_array_equal(predictor.predict_proba(x)[:, 1], predictor.predict_proba(np.ascontiguousarray(x, "<f4"))[:, 1])
 
 
 def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
@@ -58,5 +58,5 @@ def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
     monkeypatch.setattr(onnxruntime.InferenceSession, "run",
                         lambda self, names, feed, *a: fed.append(next(iter(feed.values()))) or run(self, names, feed, *a))
     x = batch(10, 7.0)
-    predictor.predict_proba(x)
+    predictor.predict_proba(x)[:, 1]
     assert fed[0] is x

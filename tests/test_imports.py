@@ -17,7 +17,7 @@ for name in ("torch", "onnx", "edge_predict.trainer", "pandas", "pyarrow", "dask
 before = set(sys.modules)
 import edge_predict
 after_import = sorted(set(sys.modules) - before)
-p = edge_predict.Predictor.default().predict_proba([1.0, 7.0])
+p = edge_predict.Predictor.default().predict_proba([1.0, 7.0])[:, 1]
 from edge_predict.cli import main
 try:
     main(["predict", "1", "7", "--format", "json"])

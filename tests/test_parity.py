@@ -52,17 +52,17 @@ INPUTS = {"training": TRAINING, "zero": F32([0.0]), "grid": GRID, "large": LARGE
 @pytest.mark.parametrize("name", INPUTS)
 def test_api_matches_torch(predictor, torch_model, name):
     x = INPUTS[name]
-    np.testing.assert_allclose(predictor.predict_proba(x), torch_proba(torch_model, x), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(predictor.predict_proba(x)[:, 1], torch_proba(torch_model, x), rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("name", INPUTS)
 def test_negative_inputs_match_torch(open_predictor, torch_model, name):
     x = -INPUTS[name]
-    np.testing.assert_allclose(open_predictor.predict_proba(x), torch_proba(torch_model, x), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(open_predictor.predict_proba(x)[:, 1], torch_proba(torch_model, x), rtol=0, atol=ATOL)
 
 
 def test_boundary_matches_torch_at_one_half(predictor, torch_model, boundary):
-    p = predictor.predict_proba(boundary)
+    p = predictor.predict_proba(boundary)[:, 1]
     np.testing.assert_allclose(p, torch_proba(torch_model, boundary), rtol=0, atol=ATOL)
     np.testing.assert_allclose(p, 0.5, rtol=0, atol=ATOL)
 
@@ -70,36 +70,36 @@ def test_boundary_matches_torch_at_one_half(predictor, torch_model, boundary):
 @pytest.mark.parametrize("threshold", [1e-6, 0.1, 0.5, 0.9, 0.999, 1 - 1e-6])
 def test_labels_differ_from_torch_only_within_atol_of_threshold(model_path, torch_model, boundary, threshold):
     x = np.concatenate([GRID, boundary, LARGE])
-    labels = Predictor.from_path(model_path, threshold=threshold).predict(x)
+    labels = Predictor.from_path(model_path, threshold=threshold).predict(x) == "pass"
     assert labels_differ_only_near(threshold, torch_proba(torch_model, x), labels, ATOL).size == 0
 
 
 def test_float64_inputs_round_to_float32_like_torch_sees_them(predictor, torch_model):
     x32 = ROUNDING.astype(F32)
     assert (x32.astype(np.float64) != ROUNDING).all()  # every case really rounds
-    np.testing.assert_array_equal(predictor.predict_proba(ROUNDING), predictor.predict_proba(x32))
-    np.testing.assert_allclose(predictor.predict_proba(ROUNDING), torch_proba(torch_model, x32), rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(predictor.predict_proba(ROUNDING)[:, 1], predictor.predict_proba(x32)[:, 1])
+    np.testing.assert_allclose(predictor.predict_proba(ROUNDING)[:, 1], torch_proba(torch_model, x32), rtol=0, atol=ATOL)
 
 
 @pytest.fixture(scope="module")
 def million(predictor, torch_model):
     """A million random hours, scored once by the shared session and once by torch."""
     x = np.random.default_rng(4).uniform(0, 20, 1_000_000).astype(F32)
-    return x, predictor.predict_proba(x), torch_proba(torch_model, x)
+    return x, predictor.predict_proba(x)[:, 1], torch_proba(torch_model, x)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 1_000_000])
 def test_batch_size_changes_nothing(predictor, million, n):
     x, whole, expected = million
     for start in {0, len(x) - n, min(3, len(x) - n)}:
-        got = predictor.predict_proba(x[start:start + n])
+        got = predictor.predict_proba(x[start:start + n])[:, 1]
         np.testing.assert_array_equal(got, whole[start:start + n])  # bit-identical whatever the batch
         np.testing.assert_allclose(got, expected[start:start + n], rtol=0, atol=ATOL)
 
 
 def test_exported_golden_vectors_are_torch_outputs(predictor, torch_model):
     golden = predictor.manifest["golden"]
-    np.testing.assert_array_equal(np.float32(golden["probabilities"]), torch_proba(torch_model, golden["inputs"]))
+    np.testing.assert_array_equal(np.float32(golden["outputs"])[:, 0], torch_proba(torch_model, golden["inputs"]))
 
 
 def test_the_product_checks_with_the_tolerance_the_tests_use():
@@ -129,4 +129,4 @@ def test_cli_prints_exactly_the_float32_the_api_returns(cli_runner, predictor, g
         printed = [json.loads(line)["probability"] for line in result.stdout.splitlines()]
     else:
         printed = [row["probability"] for row in csv.DictReader(io.StringIO(result.stdout))]
-    np.testing.assert_array_equal(np.array(printed, dtype=np.float64).astype(F32), predictor.predict_proba(x))
+    np.testing.assert_array_equal(np.array(printed, dtype=np.float64).astype(F32), predictor.predict_proba(x)[:, 1])

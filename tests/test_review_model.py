@@ -57,9 +57,9 @@ def changed(**edits) -> dict:
     ({"threshold": "0.5"}, "threshold is '0.5', expected a number in [0, 1]"),
     ({"threshold": 1.5}, "threshold is 1.5, expected a number in [0, 1]"),
     ({"threshold": True}, "threshold is True, expected a number in [0, 1]"),
-    ({"labels": ["x", "x"]}, "labels is ['x', 'x'], expected two different strings"),
-    ({"labels": ["x", 1]}, "labels is ['x', 1], expected two different strings"),
-    ({"labels": ["x"]}, "labels is ['x'], expected two different strings"),
+    ({"labels": ["x", "x"]}, "labels is ['x', 'x'], expected 2 or more different names"),
+    ({"labels": ["x", 1]}, "labels is ['x', 1], expected 2 or more different names"),
+    ({"labels": ["x"]}, "labels is ['x'], expected 2 or more different names"),
     ({"features": []}, "features is empty"),
     ({"features": "a,b"}, "features is missing or not a list"),
     ({"features__1": "b"}, "features[1] is not an object"),
@@ -71,8 +71,8 @@ def changed(**edits) -> dict:
     ({"golden__inputs": []}, "golden.inputs is empty"),
     ({"golden__inputs": [[0.0]]}, "golden.inputs[0] is not a row of 2 finite float32 numbers"),
     ({"golden__inputs": [[0.0, 1e39]]}, "golden.inputs[0] is not a row of 2 finite float32 numbers"),
-    ({"golden__probabilities": [0.5, 0.5]}, "golden has 1 inputs but 2 probabilities"),
-    ({"golden__probabilities": [2.0]}, "golden.probabilities are not all in [0, 1]"),
+    ({"golden__probabilities": [0.5, 0.5]}, "golden has 1 inputs but 2 outputs"),
+    ({"golden__probabilities": [2.0]}, "golden output 0 holds a probability outside [0, 1]"),
     ({"golden__atol": 0}, "golden.atol is 0, expected a positive number"),
     ({"golden__atol": float("inf")}, "golden.atol is inf, expected a positive number"),
 ], ids=lambda v: v if isinstance(v, str) else None)
@@ -101,7 +101,7 @@ def test_nan_output_is_an_input_error_naming_the_sample(rows, first):
     # a - (-3e38) and b - (-3e38) overflow to inf, and MatMul's inf * 1 + inf * -1 is NaN
     predictor = Predictor.from_bytes(two_feature_model(BASE, shift=-3e38))
     with pytest.raises(InputError) as info:
-        predictor.predict_proba(rows)
+        predictor.predict_proba(rows)[:, 1]
     assert str(info.value) == (f"sample {first}: the model computed NaN "
                                "(the input overflows float32 arithmetic inside the model)")
     assert info.value.row == first
@@ -112,7 +112,7 @@ def test_nan_output_in_a_large_batch():
     x = np.zeros((1000, 2), np.float32)
     x[700] = (3e38, 3e38)
     with pytest.raises(InputError, match=r"^sample 700: the model computed NaN"):
-        predictor.predict_proba(x)
+        predictor.predict_proba(x)[:, 1]
 
 
 def test_nan_output_exits_2_in_the_cli(cli_runner, tmp_path):
@@ -146,7 +146,7 @@ def test_onnxruntime_run_failure_is_a_model_error():
         Predictor.from_bytes(model.SerializeToString())  # the golden vectors, at load
     predictor = Predictor.from_bytes(model.SerializeToString(), verify=False)
     with pytest.raises(ModelError, match=r"^<bytes>: onnxruntime failed to score with this model \("):
-        predictor.predict_proba([[1.0, 2.0]])
+        predictor.predict_proba([[1.0, 2.0]])[:, 1]
 
 
 @pytest.mark.parametrize("threshold", [math.nan, math.inf, -0.1, 7, "x", None.__class__])
@@ -174,4 +174,4 @@ def test_ragged_x_is_an_input_error(X):
     predictor = Predictor.from_bytes(two_feature_model(BASE))
     with pytest.raises(InputError, match=r"^X is ragged: rows of different lengths, but the model expects every "
                                          r"sample to have 2 features \(a, b\)$"):
-        predictor.predict_proba(X)
+        predictor.predict_proba(X)[:, 1]

@@ -25,7 +25,7 @@ def identity(tmp_path_factory):
     """sigmoid(1 * z + 0): the runtime's probability for logit z, and torch's."""
     path = tmp_path_factory.mktemp("tails") / "identity.onnx"
     export_plain(logistic(np.ones(1), 0.0), path, 1, [0.0])
-    runtime = Predictor.from_path(path).predict_proba(LOGITS)
+    runtime = Predictor.from_path(path).predict_proba(LOGITS)[:, 1]
     with torch.no_grad():
         reference = torch.sigmoid(torch.from_numpy(LOGITS)).numpy()
     return runtime, reference

@@ -86,9 +86,9 @@ def test_domain_option_decides_what_the_runtime_refuses(cli_runner, tmp_path, do
     assert predictor.manifest["features"][0]["observed"] == [1.0, 4.0]
     if refused:
         with pytest.raises(ValueError, match="outside the model's domain"):
-            predictor.predict_proba([7.0])
+            predictor.predict_proba([7.0])[:, 1]
     else:
-        assert predictor.predict([7.0]).tolist() == [1]
+        assert predictor.predict([7.0]).tolist() == [predictor.classes_[1]]
 
 
 @pytest.mark.parametrize("name, model", [("my.table.csv.gz", "my.table.onnx"), ("t.csv", "t.onnx"), ("t", "t.onnx")])

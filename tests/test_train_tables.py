@@ -72,7 +72,7 @@ def test_runtime_matches_torch(trained, rows):
     fitted, predictor = trained
     x = {"train": fitted.fit.x, "validation": fitted.val.x,
          "wide": np.random.default_rng(0).uniform(-5, 5, (500, 8)).astype(np.float32)}[rows]
-    np.testing.assert_allclose(predictor.predict_proba(x), torch_proba(fitted.result.model, x), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(predictor.predict_proba(x)[:, 1], torch_proba(fitted.result.model, x), rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("name", STANDARDIZED)
@@ -84,7 +84,7 @@ def test_standardization_in_the_graph_equals_torch_on_standardized_inputs(name, 
     np.testing.assert_allclose(model.std.numpy().reshape(-1), std, rtol=0, atol=1e-6)
     assert [node.op_type for node in onnx.load(predictor.source).graph.node][:2] == ["Sub", "Div"]
     scaled = (fitted.val.x - model.mean.numpy()) / model.std.numpy()
-    np.testing.assert_allclose(predictor.predict_proba(fitted.val.x), torch_proba(model.inner, scaled),
+    np.testing.assert_allclose(predictor.predict_proba(fitted.val.x)[:, 1], torch_proba(model.inner, scaled),
                                rtol=0, atol=ATOL)
 
 
@@ -97,7 +97,7 @@ def test_manifest_names_features_and_records_training_ranges(trained):
     np.testing.assert_array_equal(observed[:, 1], fitted.fit.x.max(axis=0))
     # The training range is recorded, not enforced: with --domain none the runtime scores any finite value.
     assert all(f["min"] is None and f["max"] is None for f in features)
-    assert predictor.predict_proba(np.full((1, 8), 7.0)).shape == (1,)
+    assert predictor.predict_proba(np.full((1, 8), 7.0))[:, 1].shape == (1,)
 
 
 def test_csv_header_in_another_order_is_scored_by_name(trained, cli_runner, tmp_path):

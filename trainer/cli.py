@@ -91,7 +91,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
       edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --standardize --lr 0.5 --epochs 2000
     """
     from edge_predict import Predictor
-    from edge_predict.predictor import default_model_path
+    from edge_predict.modelfile import default_model_path
 
     from .data import lecture_table, observed_domain, read_table
     from .export import OPSET
@@ -118,7 +118,7 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     model_bytes = export_fitted(fitted, out, opset=opset, atol=atol)
     summary = f"final loss {fitted.result.final_loss:.6f}"
     if not data:
-        p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])
+        p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]
         summary += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
     click.echo(summary)
     click.echo(f"wrote {out} ({len(model_bytes)} bytes, opset {opset}, golden vectors verified with onnxruntime)")

@@ -67,6 +67,7 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
         expected = model(torch.from_numpy(golden_x)).numpy().reshape(-1)
     manifest = {
         "format": FORMAT_VERSION,
+        "task": "binary",
         "features": feature_entries(feature_names, domain, observed),
         "threshold": threshold,
         "labels": list(labels),
@@ -75,7 +76,7 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
                      "onnx": onnx.__version__, "opset": opset},
         "golden": {
             "inputs": [[shortest_float32(v) for v in row] for row in golden_x],
-            "probabilities": [shortest_float32(p) for p in expected],
+            "outputs": [[shortest_float32(p)] for p in expected],
             "atol": atol,
         },
     }

@@ -16,7 +16,8 @@ from .params import FiniteFloatRange, model_options, no_verify_option, sha256_te
 def load(model: str | None, max_model_bytes: int | None, **options):
     """The Predictor for --model (default: the packaged model), with the command's options."""
     from ..modelfile import DEFAULT_MAX_BYTES
-    from ..predictor import Predictor, default_model_path
+    from ..modelfile import default_model_path
+    from ..predictor import Predictor
 
     return Predictor.from_path(model or default_model_path(), max_bytes=max_model_bytes or DEFAULT_MAX_BYTES,
                                **options)
@@ -68,8 +69,11 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
     if bool(values) == bool(input_path):
         raise click.UsageError("give numbers to score, or --input FILE, but not both" if values else
                                "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
-    predictor = load(model, max_model_bytes, threads=threads, threshold=threshold, verify=not no_verify)
-    writer = Writer(sys.stdout, fmt, predictor.feature_names)
+    try:
+        predictor = load(model, max_model_bytes, threads=threads, threshold=threshold, verify=not no_verify)
+    except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
+        raise click.UsageError(f"--threshold {threshold:g}: {str(exc).split(': ', 1)[1]}") from None
+    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.task)
     skipped = KeepGoing(lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) \
         if keep_going else None
     if values:
@@ -98,7 +102,7 @@ def _looks_like_option(value: str) -> bool:
 @model_options
 @no_verify_option
 def info(fmt, model, max_model_bytes, no_verify) -> None:
-    """Show the model's manifest: features, labels, threshold, versions, training, sha256."""
+    """Show the model's manifest: task, features, outputs, versions, training, sha256."""
     from .info import info_json, info_lines
 
     predictor = load(model, max_model_bytes, verify=not no_verify)
@@ -117,8 +121,10 @@ def verify(expected_sha, model, max_model_bytes, threads) -> None:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
     diff = predictor.verify()
     golden = predictor.manifest["golden"]
-    click.echo(f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} <= atol "
-               f"{golden['atol']:g}); sha256 {predictor.sha256}")
+    bound = f"within atol {golden['atol']:g} + rtol {golden['rtol']:g} x |expected|" if golden.get("rtol") else \
+        f"<= atol {golden['atol']:g}"
+    click.echo(f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
+               f"sha256 {predictor.sha256}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,16 +13,27 @@ def info_json(predictor) -> str:
 def info_lines(predictor) -> list[str]:
     manifest = predictor.manifest
     golden = manifest["golden"]
+    task = predictor.task
     rows = [
         ("model", predictor.source),
         ("sha256", predictor.sha256),
+        ("format", f"{manifest['format']}"),
+        ("task", task),
         ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
-        ("labels", " / ".join(manifest["labels"]) + f"  (positive: {manifest['labels'][1]})"),
-        ("threshold", f"{manifest['threshold']:g}"),
+    ]
+    if task == "binary":
+        rows += [("labels", " / ".join(predictor.labels) + f"  (positive: {predictor.labels[1]})"),
+                 ("threshold", f"{predictor.threshold:g}")]
+    elif task == "multiclass":
+        rows += [("labels", " / ".join(predictor.labels))]
+    else:
+        rows += [("targets", ", ".join(predictor.targets))]
+    tolerance = f"atol {golden['atol']:g}" + (f", rtol {golden['rtol']:g}" if golden.get("rtol") else "")
+    rows += [
         ("opset", str(manifest["versions"].get("opset"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items()) if k != "opset")),
         ("training", ", ".join(f"{k}={v}" for k, v in sorted(manifest["training"].items()))),
-        ("golden", f"{len(golden['inputs'])} vectors, atol {golden['atol']:g}"),
+        ("golden", f"{len(golden['inputs'])} vectors, {tolerance}"),
     ]
     return [f"{key + ':':<11}{value}" for key, value in rows]
 
