@@ -32,7 +32,7 @@ _CHILDREN = {
 _TENSOR_NAME, _TENSOR_LOCATION, _EXTERNAL = 8, 14, 1  # TensorProto.name, .data_location, DataLocation.EXTERNAL
 
 
-class _Corrupt(Exception):
+class Corrupt(Exception):
     """The bytes are not well-formed protobuf at this offset."""
 
 
@@ -88,7 +88,7 @@ def scan(data: bytes, source: str) -> ModelFacts:
     facts = ModelFacts()
     try:
         _walk(memoryview(data), facts)
-    except _Corrupt as exc:
+    except Corrupt as exc:
         raise ModelError(
             f"{source}: not a valid ONNX model (corrupt or truncated at byte {exc} of {len(data)}); "
             "re-export or re-copy it"
@@ -107,16 +107,16 @@ def _walk(buf: memoryview, facts: ModelFacts) -> None:
     while stack:
         kind, pos, end, depth = stack.pop()
         if depth > _MAX_DEPTH:
-            raise _Corrupt(pos)
+            raise Corrupt(pos)
         children = _CHILDREN[kind]
         tensor_name, external, entry = "?", False, {}
         while pos < end:
-            key, pos = _varint(buf, pos, end)
+            key, pos = varint(buf, pos, end)
             number, wire = key >> 3, key & 7
             if number == 0:
-                raise _Corrupt(pos)
+                raise Corrupt(pos)
             if wire == 0:
-                value, pos = _varint(buf, pos, end)
+                value, pos = varint(buf, pos, end)
                 if kind == MODEL and number == 1:
                     facts.ir_version = value
                 elif kind == OPSET and number == 2:
@@ -127,14 +127,14 @@ def _walk(buf: memoryview, facts: ModelFacts) -> None:
             if wire == 1 or wire == 5:
                 pos += 8 if wire == 1 else 4
                 if pos > end:
-                    raise _Corrupt(end)
+                    raise Corrupt(end)
                 continue
             if wire != 2:
-                raise _Corrupt(pos)
-            size, pos = _varint(buf, pos, end)
+                raise Corrupt(pos)
+            size, pos = varint(buf, pos, end)
             start, pos = pos, pos + size
             if pos > end:
-                raise _Corrupt(end)
+                raise Corrupt(end)
             if number in children:
                 if children[number] == ENTRY:
                     external = True
@@ -158,10 +158,10 @@ def _entry_location(buf: memoryview) -> str | None:
     key = value = b""
     pos, end = 0, len(buf)
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if tag & 7 != 2:
             return None
-        size, pos = _varint(buf, pos, end)
+        size, pos = varint(buf, pos, end)
         if tag >> 3 == 1:
             key = bytes(buf[pos:pos + size])
         elif tag >> 3 == 2:
@@ -170,11 +170,11 @@ def _entry_location(buf: memoryview) -> str | None:
     return value.decode("utf-8", "replace") if key == b"location" else None
 
 
-def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+def varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= end or shift > 63:
-            raise _Corrupt(pos)
+            raise Corrupt(pos)
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift

@@ -11,8 +11,8 @@ import numpy as np
 
 from .errors import InputError, VerificationError
 from .manifest import Manifest
-from .modelfile import DEFAULT_MAX_BYTES, check_limit, check_size, default_model_path, read_model_file, scan
-from .session import check_signature, check_width, make_session, manifest_text, run_failure
+from .modelfile import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
+from .session import open_model, run_failure
 from .validation import InputCheck, check_output, checked_threshold
 
 
@@ -51,12 +51,7 @@ class Predictor:
         differently); verify=False skips that, for callers that verify once and load many times.
         """
         check_limit(max_bytes)
-        check_size(len(data), max_bytes, source)
-        facts = scan(data, source)  # before onnxruntime sees the bytes: it must never open another file
-        session = make_session(data, source, threads, facts)
-        check_signature(session, source)
-        manifest = Manifest.from_json(manifest_text(session, source), source)
-        check_width(session, len(manifest.feature_names), source)
+        session, manifest = open_model(data, source, threads, max_bytes)
         predictor = cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
         if verify:
             predictor.verify()

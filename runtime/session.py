@@ -10,8 +10,30 @@ import re
 import onnxruntime as ort
 
 from .errors import ModelError
-from .manifest import METADATA_KEY
-from .modelfile import ModelFacts
+from . import integrity
+from .manifest import METADATA_KEY, Manifest
+from .modelfile import ModelFacts, check_size, scan
+
+
+def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) -> tuple[ort.InferenceSession, Manifest]:
+    """A session and the checked manifest for a model file's bytes, or ModelError saying what is wrong.
+
+    The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data,
+    and the exporter's integrity digest.
+    """
+    check_size(len(data), max_bytes, source)
+    facts = scan(data, source)  # onnxruntime must never open another file
+    sealed = integrity.check(data, source)
+    session = make_session(data, source, threads, facts)
+    try:
+        check_signature(session, source)
+    except UnicodeDecodeError as exc:  # a damaged name in the graph: onnxruntime hands its bytes to Python as is
+        raise ModelError(f"{source}: the graph's input or output names are corrupt; re-copy or re-export it") from exc
+    manifest = Manifest.from_json(manifest_text(session, source), source)
+    if not sealed and manifest.raw["format"] >= 2:  # format 1 files predate the digest
+        raise integrity.missing(source)
+    check_width(session, len(manifest.feature_names), source)
+    return session, manifest
 
 
 def make_session(data: bytes, source: str, threads: int | None, facts: ModelFacts) -> ort.InferenceSession:

@@ -60,3 +60,13 @@ def cli_runner():
 def diabetes_path() -> Path:
     """The diabetes table (759 rows, 8 features in [-1, 1], 0/1 label last, no header), copied from shared/."""
     return Path(__file__).parent / "data" / "diabetes.csv.gz"
+
+
+def sealed(model) -> bytes:
+    """A hand-built or edited onnx.ModelProto as the exporter would write it: with a fresh integrity digest."""
+    from edge_predict.integrity import DIGEST_KEY, seal
+
+    kept = [e for e in model.metadata_props if e.key != DIGEST_KEY.decode()]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    return seal(model.SerializeToString())

@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 
 from edge_predict import VerificationError, ModelError, Predictor
 from edge_predict.cli import cli
+from conftest import sealed
 from edge_predict.manifest import METADATA_KEY
 
 
@@ -106,7 +107,7 @@ def test_bad_model_is_refused_with_one_line(cli_runner, tmp_path, good, model_pa
     elif isinstance(build, bytes):
         path.write_bytes(build)
     elif build is not None:
-        path.write_bytes(build(good).SerializeToString())
+        path.write_bytes(sealed(build(good)))
     with pytest.raises(ModelError) as info:
         Predictor.from_path(path)
     assert str(info.value).startswith(f"{path}: {message}")
@@ -120,7 +121,7 @@ def test_bad_model_is_refused_with_one_line(cli_runner, tmp_path, good, model_pa
                                         (new_opset, "re-export the model with edge-train --opset 17")])
 def test_too_new_model_says_how_to_fix(tmp_path, good, build, fix):
     with pytest.raises(ModelError) as info:
-        Predictor.from_bytes(build(good).SerializeToString())
+        Predictor.from_bytes(sealed(build(good)))
     assert "upgrade onnxruntime (pip install -U onnxruntime)" in str(info.value)
     assert str(info.value).endswith(fix)
 
@@ -159,7 +160,7 @@ def test_verify_refuses_a_wrong_sha256(cli_runner, model_path):
 
 def test_verify_shows_the_largest_golden_difference(cli_runner, tmp_path, good):
     path = tmp_path / "m.onnx"
-    path.write_bytes(manifest_value(good, bad_golden).SerializeToString())
+    path.write_bytes(sealed(manifest_value(good, bad_golden)))
     with pytest.raises(VerificationError, match="largest difference 0.125 > atol"):
         Predictor.from_path(path)  # refused at load: it would score, with wrong numbers
     assert Predictor.from_path(path, verify=False).predict_proba([1.0])[:, 1].shape == (1,)  # the documented opt-out

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edge_predict import InputError, ModelError, Predictor
 from edge_predict.cli import cli
 from edge_predict.manifest import METADATA_KEY
+from conftest import sealed
 
 FORMAT1 = Path(__file__).parent / "data" / "default_format1.onnx"  # models/default.onnx as devices have it
 RNG = np.random.default_rng(0)
@@ -42,7 +43,7 @@ def model_bytes(task: str, width: int, **manifest) -> bytes:
            "training": {}, "versions": {}, "golden": {"inputs": X[:5].tolist(), "outputs": golden.tolist(),
                                                       "atol": 1e-5, "rtol": 1e-5}, **manifest}
     helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
-    return model.SerializeToString()
+    return sealed(model)
 
 
 def oracle(task, x, width):

@@ -17,6 +17,7 @@ import torch
 
 from edge_predict import Predictor, __version__
 from edge_predict.errors import EdgePredictError, VerificationError
+from edge_predict.integrity import seal
 from edge_predict.manifest import FORMAT_VERSION, METADATA_KEY, shortest_float32
 
 OPSET = 17
@@ -93,7 +94,7 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
-    data = proto.SerializeToString()
+    data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
     try:
         Predictor.from_bytes(data, source="<export>")  # scores the golden vectors with onnxruntime
     except VerificationError as exc:

@@ -1,0 +1,5 @@
+"""`python -m edge_predict.cli`: the edge-predict command."""
+
+from . import main
+
+main()
