@@ -60,6 +60,7 @@ class InputCheck:
     def _convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
         k = self._n_features
+        X = columns_by_name(X, self._names)
         try:
             x = np.asarray(X)
         except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")
@@ -150,3 +151,35 @@ def checked_threshold(threshold: Any, task: str) -> float:
     if not 0.0 <= value <= 1.0:  # also refuses NaN
         raise InputError(f"threshold={threshold!r}: expected a number in [0, 1] (a probability)")
     return value
+
+
+def columns_by_name(X: Any, names: Sequence[str]) -> Any:
+    """A pandas or polars DataFrame or a pyarrow Table as a float64 (n, k) array of the columns `names`, in
+    that order (any order in X, extra columns ignored); anything else as it is. Imports none of them."""
+    kind = type(X).__module__.split(".")[0]
+    if kind == "pandas" and hasattr(X, "columns"):
+        columns = [str(c) for c in X.columns]
+    elif kind == "pyarrow" and hasattr(X, "column_names"):
+        columns = list(X.column_names)
+    elif kind == "polars" and hasattr(X, "columns"):
+        columns = list(X.columns)
+    else:
+        return X
+    missing = [n for n in names if n not in columns]
+    twice = sorted({n for n in names if columns.count(n) > 1})
+    if missing or twice:
+        extra = [c for c in columns if c not in names]
+        raise InputError(f"X has no column {', '.join(map(repr, missing))} (it has extra columns "
+                         f"{', '.join(map(repr, extra)) or 'none'}); the model reads its features by name: "
+                         f"{', '.join(names)}" if missing else f"X has the column {twice[0]!r} twice")
+    picked = []
+    for name in names:
+        column = X[name] if kind != "pyarrow" else X.column(name)
+        try:
+            values = (column.to_numpy(zero_copy_only=False) if kind == "pyarrow" else
+                      column.to_numpy(dtype=np.float64, na_value=np.nan) if kind == "pandas" else column.to_numpy())
+            picked.append(np.asarray(values, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise InputError(f"X's column {name!r} holds values that are not numbers ({column.dtype}); "
+                             "convert it, e.g. with astype(float)") from None
+    return np.column_stack(picked) if picked else np.empty((len(X), 0))

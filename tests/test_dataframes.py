@@ -1,0 +1,86 @@
+"""Tables are read by column name, as the CLI reads a CSV header: any order, extra columns ignored."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import sealed
+from edge_predict import InputError, Predictor
+from edge_predict.manifest import METADATA_KEY
+
+pd = pytest.importorskip("pandas")
+pa = pytest.importorskip("pyarrow")
+NAMES = ["a", "b", "c", "d"]
+W = np.float32([[1.0], [-2.0], [3.0], [-4.0]])  # every feature weighs differently: a swap changes the answer
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])],
+                              "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 1])],
+                              [numpy_helper.from_array(W, "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    golden = [[0.1, 0.2, 0.3, 0.4]]
+    p = 1 / (1 + np.exp(-(np.float64(golden) @ W.astype(np.float64))))
+    doc = {"format": 2, "task": "binary", "labels": ["no", "yes"], "threshold": 0.5, "training": {}, "versions": {},
+           "features": [{"name": n, "min": None, "max": None} for n in NAMES],
+           "golden": {"inputs": golden, "outputs": p.tolist(), "atol": 1e-6}}
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
+    return Predictor.from_bytes(sealed(model))
+
+
+X = np.random.default_rng(0).uniform(-1, 1, (5, 4))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(NAMES)), ids="".join)
+def test_every_column_order_gives_the_same_answer(predictor, order):
+    expected = predictor.predict_proba(X)
+    frame = pd.DataFrame(X, columns=NAMES)[list(order)]
+    np.testing.assert_array_equal(predictor.predict_proba(frame), expected)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    np.testing.assert_array_equal(predictor.predict_proba(table), expected)
+
+
+def test_extra_columns_are_ignored(predictor):
+    frame = pd.DataFrame(X, columns=NAMES).assign(id=range(5), label=["x"] * 5)[["id", "d", "label", "b", "a", "c"]]
+    np.testing.assert_array_equal(predictor.predict_proba(frame), predictor.predict_proba(X))
+
+
+def test_a_missing_column_is_named_with_the_extra_ones(predictor):
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "D"])
+    with pytest.raises(InputError, match=r"X has no column 'd' \(it has extra columns 'D'\); the model reads its "
+                                         r"features by name: a, b, c, d"):
+        predictor.predict_proba(frame)
+
+
+def test_a_missing_value_is_named_like_nan(predictor):
+    frame = pd.DataFrame(X, columns=NAMES).astype({"b": "Float64"})
+    frame.loc[2, "b"] = pd.NA
+    with pytest.raises(InputError, match="sample 2, b: nan is NaN"):
+        predictor.predict_proba(frame)
+
+
+def test_text_columns_are_refused(predictor):
+    frame = pd.DataFrame(X, columns=NAMES).assign(c=["x"] * 5)
+    with pytest.raises(InputError, match="X's column 'c' holds values that are not numbers"):
+        predictor.predict_proba(frame)
+
+
+def test_polars_frames_are_read_by_name_too(predictor):
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({name: X[:, i] for i, name in enumerate(NAMES)}).select(["c", "a", "d", "b"])
+    np.testing.assert_array_equal(predictor.predict_proba(frame), predictor.predict_proba(X))
+
+
+def test_pandas_is_not_imported_for_arrays():
+    import subprocess
+    import sys
+
+    code = ("import sys; from edge_predict import Predictor; Predictor.default().predict_proba([[1.0]]); "
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'polars') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
