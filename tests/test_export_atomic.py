@@ -1,4 +1,5 @@
-"""Exports never leave a broken model: SIGKILL at random moments, failed checks, diverging training."""
+"""Exports never leave a broken model: SIGKILL inside the write and at random moments, failed checks, diverging
+training. tests/test_atomic_write.py checks write_atomic itself (fsync, locks, stale temporary files)."""
 
 import os
 import random
@@ -6,13 +7,16 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
 
 from edge_predict import Predictor, VerificationError
-from edge_predict.trainer.export import ExportError, export_model, golden_inputs
+from edge_predict.trainer.atomic import PAUSE_ENV
 from edge_predict.trainer.data import lecture_data
-from edge_predict.trainer.train import TrainConfig, TrainingError, train
+from edge_predict.trainer.export import ExportError, export_model, golden_inputs
+from edge_predict.trainer.train import PATIENCE, TrainConfig, TrainingError, check_diverged, train
 
 KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
 
@@ -39,6 +43,44 @@ for _ in sys.stdin:
 """
 
 
+# Exports model 1 (seed 1) over argv[1] with the fault-injection point set, so it stops after writing half of the
+# bytes; with argv[2] == "direct" it first swaps write_atomic for a plain write through the same point: the mutant
+# the deterministic test must catch.
+PAUSED_EXPORTER = r"""
+import sys
+from edge_predict.trainer import atomic, export
+from edge_predict.trainer.data import lecture_data
+from edge_predict.trainer.train import TrainConfig, train
+if sys.argv[2] == "direct":
+    def direct(path, data):
+        with open(path, "wb") as handle:
+            atomic.write_in_halves(handle, data)
+    export.write_atomic = direct
+x, y = lecture_data()
+model = train(x, y, TrainConfig(epochs=20, seed=1)).model
+export.export_model(model, sys.argv[1], feature_names=["hours"], training={"seed": 1},
+                    golden_x=export.golden_inputs(x), domain=[{"min": 0.0}])
+"""
+
+
+def paused_exporter(target, writer, ready):
+    """An exporter of model 1 to `target`, stopped halfway through writing it (its PID is in `ready`)."""
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED_EXPORTER, str(target), writer],
+                            env={**os.environ, PAUSE_ENV: str(ready)})
+    deadline = time.monotonic() + 120
+    while not (ready.exists() and ready.read_text().endswith("\n")):
+        assert proc.poll() is None, f"the exporter ended ({proc.returncode}) before reaching the pause"
+        assert time.monotonic() < deadline, "the exporter never reached the pause"
+        time.sleep(0.05)
+    assert int(ready.read_text()) == proc.pid
+    return proc
+
+
+def kill(proc):
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL
+
+
 def export(model, path, seed):
     x, _ = lecture_data()
     return export_model(model, path, feature_names=["hours"], training={"seed": seed},
@@ -49,6 +91,31 @@ def export(model, path, seed):
 def models():
     x, y = lecture_data()
     return [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]
+
+
+@pytest.mark.parametrize("writer, intact", [("write_atomic", True), ("direct", False)])
+def test_sigkill_inside_the_write_leaves_the_old_model(tmp_path, models, writer, intact):
+    target = tmp_path / "m.onnx"
+    old, new = export(models[0], target, 0), export(models[1], tmp_path / "new.onnx", 1)
+    kill(paused_exporter(target, writer, tmp_path / "paused"))
+    data = target.read_bytes()
+    # The kill landed inside the write: a plain write over the target (the "direct" mutant) leaves half a model.
+    assert (data == old) is intact
+    assert intact or data == new[: len(new) // 2]
+
+
+def test_a_live_writers_temporary_file_is_left_alone_and_a_dead_ones_removed(tmp_path, models):
+    target = tmp_path / "m.onnx"
+    export(models[0], target, 0)
+    proc = paused_exporter(target, "write_atomic", tmp_path / "paused")
+    try:
+        [live] = tmp_path.glob(".m.onnx.*.tmp")
+        export(models[0], target, 0)  # sweeps the temporary files of dead writers to the same target
+        assert live.exists()
+    finally:
+        kill(proc)
+    export(models[0], target, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "paused"]
 
 
 def test_sigkill_at_random_moments_leaves_the_old_or_the_new_model(tmp_path, models):
@@ -108,17 +175,6 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, models, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
 
-def test_live_writers_temporary_files_are_left_alone(tmp_path, models):
-    target = tmp_path / "m.onnx"
-    mine = tmp_path / f".m.onnx.{os.getpid()}.abc.tmp"  # a live process's: this very one
-    dead = tmp_path / ".m.onnx.999999999.abc.tmp"  # beyond any pid_max: its writer is gone
-    other = tmp_path / ".other.onnx.999999999.abc.tmp"  # another target's
-    for path in (mine, dead, other):
-        path.write_bytes(b"partial")
-    export(models[0], target, 0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.onnx", mine.name, other.name])
-
-
 @pytest.mark.parametrize("args, message", [
     (["--lr", "1e6"], "edge-train: error: training diverged: the loss rose from 0.73 to 50 and stayed above "
                       "its start for 100 epochs (epoch 101); lower --lr (now 1e+06); nothing was written"),
@@ -144,3 +200,12 @@ def test_large_but_converging_learning_rates_are_not_divergence(lr):
 def test_non_finite_weights_are_divergence():
     with pytest.raises(TrainingError, match="^training diverged: the loss or the weights are not finite at epoch 1"):
         train(*lecture_data(), TrainConfig(lr=float("inf")))
+
+
+def test_a_loss_stuck_a_little_above_its_start_is_divergence():
+    losses, model = [1.0] + [1.5] * PATIENCE, torch.nn.Linear(1, 1)  # 1.5 times the start: never doubled
+    check_diverged(losses[:PATIENCE], model, PATIENCE, 0.1)  # PATIENCE - 1 epochs above the start: not yet
+    with pytest.raises(TrainingError, match=f"^training diverged: the loss rose from 1 to 1.5 and stayed above its "
+                                            f"start for {PATIENCE} epochs \\(epoch {PATIENCE + 1}\\); lower --lr"):
+        check_diverged(losses, model, PATIENCE + 1, 0.1)
+    check_diverged(losses[:-1] + [0.99], model, PATIENCE + 1, 0.1)  # one epoch back below the start: not stuck

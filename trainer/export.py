@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +17,8 @@ from edge_predict import Predictor, __version__
 from edge_predict.errors import EdgePredictError, VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import FORMAT_VERSION, METADATA_KEY, shortest_float32
+
+from .atomic import write_atomic
 
 OPSET = 17
 # torch and onnxruntime use different sigmoid kernels that differ in the last bits of a float32;
@@ -120,47 +120,3 @@ def feature_entries(names: Sequence[str], domain: Sequence[dict] | None,
         for entry, lo, hi in zip(entries, x.min(axis=0), x.max(axis=0)):
             entry["observed"] = [shortest_float32(lo), shortest_float32(hi)]
     return entries
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the new one, never a part.
-
-    The bytes go to `.NAME.PID.XXXX.tmp` beside `path`, are fsynced, then renamed over it. A process
-    killed mid-write leaves its temporary file behind; the next write to `path` removes those whose
-    process is gone (never another live writer's).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model is meant to be read by others
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = stale.name[len(path.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True

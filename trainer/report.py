@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .data import data_sha256, file_sha256
-from .export import write_atomic
+from .atomic import write_atomic
 from .run import Fitted
 
 # The lecture's question: does 1 hour of study pass? 7 hours? fit.png marks them for the lecture data.
@@ -38,9 +38,8 @@ def write_report(directory: str | Path, fitted: Fitted, model_bytes: bytes, *, c
     report = {
         "config": config,
         "data": data,
-        "metrics": fitted.metrics,
-        "final_loss": {"train": fitted.result.final_loss,
-                       **({"validation": fitted.result.val_losses[-1]} if fitted.result.val_losses else {})},
+        "metrics": fitted.metrics,  # metrics["train"]["log_loss"] is the final loss
+        "baseline": fitted.baseline,
         "model": {"sha256": hashlib.sha256(model_bytes).hexdigest(), "bytes": len(model_bytes)},
         "files": [p.name for p in written],
     }
