@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import struct
 
 import pytest
 
@@ -76,3 +77,46 @@ def test_verify_calls_a_malformed_sha256_a_usage_error(cli_runner, malformed):
     result = cli_runner.invoke(cli, ["verify", "--sha256", malformed, "-m", str(DEFAULT_MODEL)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"edge-predict: error: Invalid value for '--sha256': {malformed!r} is not a sha256")
+
+
+def documented_data_sha256(features: list[list[float]], labels: list[float]) -> str:
+    """docs/training.md's definition, spelled with hashlib and struct only: shape, float32 LE values, twice."""
+    n, k = len(features), len(features[0])
+    digest = hashlib.sha256()
+    digest.update(f"({n}, {k})".encode("ascii"))
+    digest.update(struct.pack(f"<{n * k}f", *(v for row in features for v in row)))
+    digest.update(f"({n}, 1)".encode("ascii"))
+    digest.update(struct.pack(f"<{n}f", *labels))
+    return digest.hexdigest()
+
+
+def test_data_sha256_of_the_default_model_is_the_documented_hash_of_the_lecture_data():
+    training = Predictor.from_path(DEFAULT_MODEL).manifest["training"]
+    assert training["data_sha256"] == documented_data_sha256([[1.0], [2.0], [3.0], [4.0]], [0, 0, 1, 1])
+
+
+def test_data_sha256_hashes_the_whole_table_not_the_training_split(tmp_path):
+    from edge_predict.trainer.data import read_table
+    from edge_predict.trainer.run import export_fitted, fit
+    from edge_predict.trainer.train import TrainConfig
+
+    rows = [(1.5, 2.0, 0), (3.0, -4.0, 1), (0.25, 8.0, 1), (7.0, 1.0, 0), (2.0, 2.5, 1)]
+    table = tmp_path / "t.csv"
+    table.write_text("id,a,b,y\n" + "".join(f"r{i},{a},{b},{y}\n" for i, (a, b, y) in enumerate(rows)))
+    fitted = fit(read_table(table, drop=["id"]), TrainConfig(epochs=5), val_fraction=0.4)
+    assert len(fitted.fit.x) == 3
+    export_fitted(fitted, tmp_path / "m.onnx")
+    training = Predictor.from_path(tmp_path / "m.onnx").manifest["training"]
+    assert training["data_sha256"] == documented_data_sha256([[a, b] for a, b, _ in rows], [y for *_, y in rows])
+
+
+def test_golden_probabilities_are_what_torch_computes_for_the_golden_inputs(lecture):
+    import numpy as np
+
+    from conftest import torch_proba
+
+    golden = Predictor.from_path(DEFAULT_MODEL).manifest["golden"]
+    expected = torch_proba(lecture[0].model, golden["inputs"])  # the committed model's torch module, retrained
+    np.testing.assert_array_equal(np.float32(golden["probabilities"]), expected)  # stored exactly, not rounded
+    inputs = [row[0] for row in golden["inputs"]]
+    assert inputs == [1.0, 2.0, 3.0, 4.0, 0.0, 0.5, 2.5, 100.0, -1.0]  # training rows, then the documented extras

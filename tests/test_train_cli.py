@@ -4,6 +4,8 @@ import gzip
 import hashlib
 import json
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -29,7 +31,7 @@ def png_size(path) -> tuple[int, int]:
 
 def test_lecture_report_has_loss_fit_and_json(cli_runner, tmp_path):
     out, report = tmp_path / "m.onnx", tmp_path / "report"
-    result = train(cli_runner, "--epochs", "50", "--out", str(out), "--report", str(report), "--quiet")
+    result = train(cli_runner, "--epochs", "50", "--lr", "1", "--out", str(out), "--report", str(report), "--quiet")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in report.iterdir()) == ["fit.png", "loss.png", "report.json"]
     assert png_size(report / "loss.png") == FIGURE_PIXELS and png_size(report / "fit.png") == FIGURE_PIXELS
@@ -48,14 +50,13 @@ def test_table_report_has_validation_and_file_sha256(cli_runner, tmp_path, diabe
     assert sorted(p.name for p in report.iterdir()) == ["loss.png", "report.json"]
     doc = json.loads((report / "report.json").read_text())
     assert doc["data"]["sha256"] == hashlib.sha256(diabetes_path.read_bytes()).hexdigest()
-    assert set(doc["metrics"]) == {"train", "validation"}
-    assert set(doc["final_loss"]) == {"train", "validation"}
+    assert set(doc["metrics"]) == set(doc["baseline"]) == {"train", "validation"}
 
 
 def test_report_is_byte_identical_across_runs(cli_runner, tmp_path):
     runs = []
     for name in ("a", "b"):
-        args = ["--epochs", "20", "--out", str(tmp_path / f"{name}.onnx"), "--report", str(tmp_path / name), "-q"]
+        args = ["--epochs", "20", "--lr", "1", "--out", str(tmp_path / f"{name}.onnx"), "--report", str(tmp_path / name), "-q"]
         assert train(cli_runner, *args).exit_code == 0
         runs.append({p.name: p.read_bytes() for p in (tmp_path / name).glob("*.png")})
     assert runs[0] == runs[1]
@@ -96,7 +97,7 @@ def test_model_is_named_after_the_table(cli_runner, tmp_path, monkeypatch, name,
     table = tmp_path / name
     table.write_bytes(gzip.compress(b"1,0\n2,1\n") if name.endswith(".gz") else b"1,0\n2,1\n")
     monkeypatch.chdir(tmp_path)
-    assert train(cli_runner, "--data", str(table), "--epochs", "5", "-q").exit_code == 0
+    assert train(cli_runner, "--data", str(table), "--epochs", "5", "--lr", "1", "-q").exit_code == 0
     assert (tmp_path / model).exists()
 
 
@@ -112,7 +113,7 @@ def test_one_feature_table_gets_a_fit_picture(cli_runner, tmp_path):
 
 def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
     out = tmp_path / "m.onnx"
-    result = train(cli_runner, "--data", str(diabetes_path), "--labels", "healthy,diabetic", "--epochs", "5",
+    result = train(cli_runner, "--data", str(diabetes_path), "--labels", "healthy,diabetic", "--epochs", "20", "--lr", "1",
                    "--out", str(out), "-q")
     assert result.exit_code == 0, result.stderr
     assert Predictor.from_path(out).labels == ("healthy", "diabetic")
@@ -156,3 +157,79 @@ def test_fit_png_marks_the_threshold_where_the_model_crosses_it(lecture):
     curve = 1 / (1 + np.exp(-(w * grid + b)))
     assert threshold_crossing(grid, curve, 0.5) == pytest.approx(-b / w, abs=1e-3)
     assert threshold_crossing(grid, curve, 0.999) is None
+
+
+def test_the_baseline_is_printed_next_to_the_model(cli_runner, tmp_path):
+    result = train(cli_runner, "--out", str(tmp_path / "m.onnx"), "-q")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "train:      4 rows, accuracy 0.7500, log loss 0.4919 (baseline: accuracy 0.5000, log loss 0.6931)",
+        "baseline:   always p(pass) = 0.5000, the training rows' frequency",
+    ]
+    assert lines[2].startswith("final loss 0.491867 (log loss on the training rows); ")  # the same figure
+
+
+@pytest.mark.parametrize("data, args", [
+    (None, ["--epochs", "5"]),  # the lecture, stopped long before its loss gets below log 2
+    ("diabetes", ["--model", "mlp"]),  # the sigmoid MLP at its default lr: the majority rate at best
+])
+def test_a_model_no_better_than_the_baseline_is_refused(cli_runner, tmp_path, diabetes_path, data, args):
+    out = tmp_path / "m.onnx"
+    data_args = ["--data", str(diabetes_path)] if data else []
+    result = train(cli_runner, *data_args, *args, "--out", str(out), "--report", str(tmp_path / "r"), "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("edge-train: error: the model is no better than always answering the training "
+                                    "rows' class frequency: on the ")
+    assert result.stderr.endswith("; nothing was written. What usually helps: --standardize (features on different "
+                                  "scales), a larger --lr, more --epochs\n")
+    assert len(result.stderr.splitlines()) == 1
+    assert "(baseline: accuracy " in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_drop_leaves_out_an_id_column(cli_runner, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("student,hours,room,passed\nAnn,1,7,0\nBob,2,7,0\nCid,3,7,1\nDee,4,7,1\n")
+    out = tmp_path / "m.onnx"
+    result = train(cli_runner, "--data", str(table), "--drop", "student", "--drop", "3", "--lr", "1", "--out", str(out),
+                   "-q")
+    assert result.exit_code == 0, result.stderr
+    assert Predictor.from_path(out).feature_names == ("hours",)
+
+
+@pytest.mark.parametrize("drop, message", [
+    ("name", "{table}: --drop: no column 'name'; use a header name (student,hours,passed) or a column number from 1 to 3"),
+    ("passed", "{table}: --drop 'passed' is the label column; drop a feature or pick another --label"),
+    ("student,", "Invalid value for '--drop': 'student,' has an empty column name; give names or numbers such as "
+                 "id,3 (see 'edge-train --help')"),
+    ("student,hours", "{table}: need at least one feature column and one data row"),
+])
+def test_drop_errors_are_one_line_exit_2(cli_runner, tmp_path, drop, message):
+    table = tmp_path / "t.csv"
+    table.write_text("student,hours,passed\nAnn,1,0\nBob,4,1\n")
+    result = train(cli_runner, "--data", str(table), "--drop", drop, "--out", str(tmp_path / "m.onnx"), "-q")
+    assert result.exit_code == 2
+    assert result.stderr == f"edge-train: error: {message.format(table=table)}\n"
+
+
+def test_drop_needs_data(cli_runner, tmp_path):
+    result = train(cli_runner, "--drop", "id", "--out", str(tmp_path / "m.onnx"))
+    assert (result.exit_code, result.stderr) == (2, "edge-train: error: --drop needs --data (see 'edge-train --help')\n")
+
+
+# The device has no torch: help and version must still work there; training says what to install.
+WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; from edge_predict.trainer.cli import main; main(sys.argv[1:])"
+
+
+@pytest.mark.parametrize("args, code, stdout, stderr", [
+    (["--help"], 0, "Usage: edge-train [OPTIONS]\n", ""),
+    (["--version"], 0, "edge-train, version ", ""),
+    ([], 1, "", "edge-train: error: torch is not installed; install the train extra: "),
+])
+def test_help_and_version_work_without_torch(tmp_path, args, code, stdout, stderr):
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args, "--out", str(tmp_path / "m.onnx")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == code, result.stderr
+    assert result.stdout.startswith(stdout) and result.stderr.startswith(stderr)
+    assert list(tmp_path.iterdir()) == []

@@ -25,6 +25,12 @@ def test_header_names_the_features(tmp_path, name):
     table = read_table(write(tmp_path, "age,bmi,sick\n1,2,0\n3,4,1\n", name))
     assert table.feature_names == ("age", "bmi") and table.label_name == "sick"
     np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
+
+
+def test_without_a_header_the_kept_features_are_numbered_in_order(tmp_path):
+    table = read_table(write(tmp_path, "7,1,9,2,0\n8,3,9,4,1\n"), drop=["1", "3"])
+    assert table.feature_names == ("x0", "x1")
+    np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
     np.testing.assert_array_equal(table.y, [[0], [1]])
 
 
@@ -87,3 +93,33 @@ def test_zero_fraction_keeps_every_row_for_training(diabetes_path):
     table = read_table(diabetes_path)
     fit, val = split(table, 0.0, seed=0)
     assert fit is table and val is None
+
+
+@pytest.mark.parametrize("header, message", [
+    ("a,a,y", "line 1: column name 'a' appears twice; give every column its own name"),
+    ("a,b,a", "line 1: column name 'a' appears twice"),
+    ("probability,b,y", "line 1: a feature may not be named 'probability'"),
+    ("a,label,y", "line 1: a feature may not be named 'label'"),
+    ("a,,y", "line 1: column 2 has no name"),
+])
+def test_header_names_the_runtime_cannot_tell_apart(tmp_path, header, message):
+    path = write(tmp_path, f"{header}\n1,2,0\n3,4,1\n")
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    assert str(info.value).startswith(f"{path} {message}")
+
+
+def test_label_column_may_be_called_label(tmp_path):
+    assert read_table(write(tmp_path, "a,b,label\n1,2,0\n3,4,1\n")).feature_names == ("a", "b")
+
+
+def test_dropped_columns_are_not_read(tmp_path):
+    table = read_table(write(tmp_path, "id,a,note,b,y\nS1,1,n/a,2,0\nS2,3,,4,1\n"), drop=["id", "3"])
+    assert table.feature_names == ("a", "b")
+    np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
+
+
+def test_without_a_header_the_kept_features_are_numbered_in_order(tmp_path):
+    table = read_table(write(tmp_path, "7,1,9,2,0\n8,3,9,4,1\n"), drop=["1", "3"])
+    assert table.feature_names == ("x0", "x1")
+    np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])

@@ -14,34 +14,11 @@ from edge_predict import __version__
 from edge_predict.cli.boundary import OneLineCommand
 from edge_predict.cli.params import FiniteFloatRange
 
+from .params import MAX_OPSET, MAX_SEED, column_list, hidden_sizes, label_names, packaged_model_path, stem
+
 # edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
 TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
                     f"or pip install 'edge_predict-{__version__}-py3-none-any.whl[train]'")
-
-
-# Measured: torch 2.13's TorchScript exporter writes opsets 7 to 23 and fails at 24 ("Unsupported onnx_opset_version")
-MAX_OPSET = 23
-# torch.manual_seed and numpy's default_rng both take any integer in [0, 2**64 - 1]
-MAX_SEED = 2**64 - 1
-# In a non-editable install the packaged model lies in here; replacing it would change every edge-predict run
-_INSTALL_DIRS = {"site-packages", "dist-packages"}
-
-
-def _hidden(ctx, param, value: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise click.BadParameter(f"{value!r} is not a list of layer sizes such as 6,4")
-    return sizes
-
-
-def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
-    names = None if value is None else tuple(n.strip() for n in value.split(","))
-    if names is not None and (len(names) != 2 or not all(names) or names[0] == names[1]):
-        raise click.BadParameter(f"{value!r} is not two different names such as no,yes")
-    return names
 
 
 @click.command(name="edge-train", cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,11 +26,13 @@ def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
               help="CSV table to train on (.gz: gzip), header optional. Default: the lecture's 4 students.")
 @click.option("--label", metavar="COLUMN", default=None,
               help="Label column (0/1): a header name or a column number from 1. Default: the last column.")
-@click.option("--labels", metavar="NEG,POS", default=None, callback=_labels,
+@click.option("--drop", metavar="COLUMN[,COLUMN...]", multiple=True, callback=column_list,
+              help="With --data: columns that are not features (e.g. an ID): header names or numbers from 1.")
+@click.option("--labels", metavar="NEG,POS", default=None, callback=label_names,
               help="Names printed for label 0 and 1. Default: fail,pass for the lecture, 0,1 with --data.")
 @click.option("--model", "kind", type=click.Choice(["logistic", "mlp"]), default="logistic", show_default=True,
               help="logistic: sigmoid(Linear); mlp: Linear+sigmoid layers sized by --hidden.")
-@click.option("--hidden", default="6,4", show_default=True, callback=_hidden, metavar="SIZES",
+@click.option("--hidden", default="6,4", show_default=True, callback=hidden_sizes, metavar="SIZES",
               help="mlp hidden layer sizes.")
 @click.option("--standardize", is_flag=True, help="Scale features by the training rows' mean/std, inside the graph.")
 @click.option("--val-fraction", type=FiniteFloatRange(0, 1, max_open=True), default=0.0, show_default=True,
@@ -80,7 +59,7 @@ def _labels(ctx, param, value: str | None) -> tuple[str, str] | None:
               help="Write loss.png, fit.png (one-feature models) and report.json into DIR.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
-def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
+def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
         atol, out, report, quiet) -> None:
     """Train a classifier with torch, export it to ONNX, check it with onnxruntime.
 
@@ -90,20 +69,26 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
       edge-train --data diabetes.csv.gz --val-fraction 0.2 --standardize --lr 0.5 --report report/
       edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --standardize --lr 0.5 --epochs 2000
     """
+    try:
+        import torch  # noqa: F401  (only here: --help and --version work on a device without torch)
+    except ImportError:
+        raise click.ClickException(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
     from edge_predict import Predictor
     from edge_predict.modelfile import default_model_path
 
     from .data import lecture_table, observed_domain, read_table
     from .export import OPSET
-    from .run import export_fitted, fit
+    from .run import check_learned, export_fitted, fit
     from .train import TrainConfig
 
-    if data is None and (label is not None or domain != "none"):
-        raise click.UsageError(f"{'--label' if label is not None else '--domain'} needs --data")
+    needs_data = next((name for name, given in (("--label", label is not None), ("--drop", drop),
+                                                ("--domain", domain != "none")) if given), None)
+    if data is None and needs_data:
+        raise click.UsageError(f"{needs_data} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException(f"--report needs matplotlib; {TRAIN_EXTRA_HINT}")
-    out = out or (Path(_stem(data.name) + ".onnx") if data else _packaged_model_path(default_model_path()))
-    table = read_table(data, label) if data else lecture_table()
+    out = out or (Path(stem(data.name) + ".onnx") if data else packaged_model_path(default_model_path()))
+    table = read_table(data, label, drop) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
     if labels is not None:
@@ -112,11 +97,15 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
     with _progress(epochs, quiet) as on_epoch:
         fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
     for part, values in fitted.metrics.items():
-        rows = len((fitted.fit if part == "train" else fitted.val).x)
-        click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}")
+        rows, bar = len((fitted.fit if part == "train" else fitted.val).x), fitted.baseline[part]
+        click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}"
+                   f" (baseline: accuracy {bar['accuracy']:.4f}, log loss {bar['log_loss']:.4f})")
+    click.echo(f"baseline:   always p({table.labels[1]}) = {float(fitted.fit.y.mean()):.4f}, the training rows' "
+               "frequency")
+    check_learned(fitted)
     opset = opset or OPSET
     model_bytes = export_fitted(fitted, out, opset=opset, atol=atol)
-    summary = f"final loss {fitted.result.final_loss:.6f}"
+    summary = f"final loss {fitted.result.final_loss:.6f} (log loss on the training rows)"
     if not data:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]
         summary += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
@@ -136,20 +125,6 @@ def cli(data, label, labels, kind, hidden, standardize, val_fraction, domain, ep
             raise click.ClickException(f"wrote {out}, but cannot write the report into {report}: "
                                        f"{exc.strerror or exc}") from None
         click.echo("report: " + ", ".join(str(p) for p in paths))
-
-
-def _packaged_model_path(path: Path) -> Path:
-    """The packaged model's path in a source checkout; a usage error where it belongs to an installed package."""
-    if _INSTALL_DIRS.intersection(path.parts):
-        raise click.UsageError("the packaged model is part of the installed edge-predict; pass --out PATH")
-    return path
-
-
-def _stem(name: str) -> str:
-    """diabetes.csv.gz -> diabetes: the name of the model trained on it."""
-    for suffix in (".gz", ".csv", ".txt"):
-        name = name[: -len(suffix)] if name.endswith(suffix) and len(name) > len(suffix) else name
-    return name
 
 
 @contextmanager
@@ -174,9 +149,4 @@ def _progress(epochs: int, quiet: bool):
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, documented exit codes."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        click.echo(f"edge-train: error: torch is not installed; {TRAIN_EXTRA_HINT}", err=True)
-        sys.exit(1)
     cli.main(argv, prog_name="edge-train")

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -52,11 +53,12 @@ def data_sha256(x: np.ndarray, y: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: str | Path, label: str | None = None) -> Table:
+def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] = ()) -> Table:
     """Read a CSV table; `label` is a header name or a column number from 1 (default: the last column).
 
-    A first line that is not all numbers is the header; without one the features are x0, x1, ...
-    Blank lines and lines starting with '#' are skipped, as the runtime does.
+    Columns in `drop` (names or numbers, e.g. an ID) are neither features nor read. A first line that is
+    not all numbers is the header; without one the features are x0, x1, ... Blank lines and lines
+    starting with '#' are skipped, as the runtime does.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -73,8 +75,12 @@ def read_table(path: str | Path, label: str | None = None) -> Table:
     rows = lines[1:] if header else lines
     width = len(first)
     names = header or [f"column {j + 1}" for j in range(width)]
-    target = _label_index(label, header, width, path)
-    features = [j for j in range(width) if j != target]
+    target = width - 1 if label is None else _column_index(label, header, width, path, "label")
+    dropped = {_column_index(column, header, width, path, "--drop") for column in drop}
+    if target in dropped:
+        raise InputError(f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick "
+                         "another --label")
+    features = [j for j in range(width) if j != target and j not in dropped]
     if header:
         _check_header(header, [header[j] for j in features], f"{path} line {lines[0][0]}")
     if not features or not rows:
@@ -110,15 +116,15 @@ def _check_header(header: list[str], feature_names: list[str], where: str) -> No
                              "adds; rename it")
 
 
-def _label_index(label: str | None, header: list[str] | None, width: int, path: Path) -> int:
-    if label is None:
-        return width - 1
-    if header and label in header:
-        return header.index(label)
-    if label.isdigit() and 1 <= int(label) <= width:
-        return int(label) - 1
+def _column_index(column: str, header: list[str] | None, width: int, path: Path, what: str) -> int:
+    """The index of `column`, a header name or a column number from 1; `what` names the option for errors."""
+    if header and column in header:
+        return header.index(column)
+    if column.isdigit() and 1 <= int(column) <= width:
+        return int(column) - 1
     known = f"a header name ({','.join(header)}) or " if header else ""
-    raise InputError(f"{path}: no label column {label!r}; use {known}a column number from 1 to {width}")
+    noun = "no label column" if what == "label" else f"{what}: no column"
+    raise InputError(f"{path}: {noun} {column!r}; use {known}a column number from 1 to {width}")
 
 
 def split(table: Table, val_fraction: float, seed: int) -> tuple[Table, Table | None]:

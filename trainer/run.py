@@ -8,7 +8,10 @@ from typing import Any, Callable
 
 from .data import Table, data_sha256, split
 from .export import OPSET, PARITY_ATOL, export_model, golden_inputs
-from .train import TrainConfig, TrainResult, evaluate, train
+from .train import TrainConfig, TrainingError, TrainResult, baseline, evaluate, train
+
+# What usually turns a run that learned nothing into one that learned something, in the order to try it.
+REMEDIES = "--standardize (features on different scales), a larger --lr, more --epochs"
 
 
 @dataclass
@@ -22,6 +25,8 @@ class Fitted:
     val_fraction: float
     threshold: float
     metrics: dict[str, dict[str, float]]
+    # Per part, what always answering the training rows' class frequency scores (the bar to beat).
+    baseline: dict[str, dict[str, float]]
 
 
 def fit(table: Table, config: TrainConfig = TrainConfig(), *, val_fraction: float = 0.0,
@@ -38,10 +43,28 @@ def measured(table: Table, result: TrainResult, *, fit_rows: Table | None = None
              val_fraction: float = 0.0, threshold: float = 0.5) -> Fitted:
     """A Fitted for `result`, trained on `fit_rows` (default: all of `table`), with its metrics."""
     fit_rows = fit_rows or table
-    metrics = {"train": evaluate(result.model, fit_rows.x, fit_rows.y, threshold)}
-    if val_rows is not None:
-        metrics["validation"] = evaluate(result.model, val_rows.x, val_rows.y, threshold)
-    return Fitted(table, fit_rows, val_rows, result, val_fraction, threshold, metrics)
+    parts = {"train": fit_rows, **({"validation": val_rows} if val_rows is not None else {})}
+    metrics = {part: evaluate(result.model, rows.x, rows.y, threshold) for part, rows in parts.items()}
+    bars = {part: baseline(fit_rows.y, rows.y, threshold) for part, rows in parts.items()}
+    return Fitted(table, fit_rows, val_rows, result, val_fraction, threshold, metrics, bars)
+
+
+def learned(fitted: Fitted) -> bool:
+    """Whether the model beats the baseline on its training rows: a lower log loss, an accuracy no lower."""
+    model, bar = fitted.metrics["train"], fitted.baseline["train"]
+    return model["log_loss"] < bar["log_loss"] and model["accuracy"] >= bar["accuracy"]
+
+
+def check_learned(fitted: Fitted) -> None:
+    """Raise TrainingError, naming both figures and what usually helps, unless `learned(fitted)`."""
+    if learned(fitted):
+        return
+    model, bar = fitted.metrics["train"], fitted.baseline["train"]
+    raise TrainingError(
+        f"the model is no better than always answering the training rows' class frequency: on the "
+        f"{len(fitted.fit.x)} training rows log loss {model['log_loss']:.4f} (baseline {bar['log_loss']:.4f}), "
+        f"accuracy {model['accuracy']:.4f} (baseline {bar['accuracy']:.4f}); nothing was written. "
+        f"What usually helps: {REMEDIES}")
 
 def training_record(fitted: Fitted) -> dict[str, Any]:
     """The manifest's `training` entry: how the model was made and how well it did, flat for `info`."""

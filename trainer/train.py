@@ -1,4 +1,4 @@
-"""Fit a model with full-batch SGD on BCELoss, seeded, and measure it (accuracy, log loss)."""
+"""Fit a model with full-batch SGD on BCELoss, seeded, and measure it against a baseline (accuracy, log loss)."""
 
 from __future__ import annotations
 
@@ -32,14 +32,15 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """The trained model (in eval mode), the loss of every epoch and the final loss."""
+
     model: torch.nn.Module
     config: TrainConfig
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # the optimizer's loss at each epoch, before its step
     val_losses: list[float] = field(default_factory=list)
-
-    @property
-    def final_loss(self) -> float:
-        return self.losses[-1]
+    # The log loss of the trained model on all training rows, in eval mode: the same figure `evaluate`
+    # reports for those rows, so "final loss" and "log loss" never disagree.
+    final_loss: float = math.nan
 
 
 def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
@@ -66,14 +67,15 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
         optimizer.step()
         value = float(loss.item())
         result.losses.append(value)
-        _check_diverged(result, model, epoch)
+        check_diverged(result.losses, model, epoch, config.lr)
         if x_val is not None:
             result.val_losses.append(bce(model, x_val, y_val))
         if on_epoch is not None:
             on_epoch(epoch, value)
     model.eval()
     if result.losses[-1] > result.losses[0]:
-        _diverged(result, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})")
+        _diverged(config.lr, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})")
+    result.final_loss = evaluate(model, x, y)["log_loss"]
     return result
 
 
@@ -83,17 +85,19 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
 PATIENCE = 100
 
 
-def _check_diverged(result: TrainResult, model: torch.nn.Module, epoch: int) -> None:
-    value = result.losses[-1]
+def check_diverged(losses: list[float], model: torch.nn.Module, epoch: int, lr: float) -> None:
+    """Raise TrainingError when the loss or a weight is not finite, or the loss has stayed above its start
+    for the last PATIENCE epochs (by any margin: a run stuck a little above its start is stuck too)."""
+    value = losses[-1]
     if not math.isfinite(value) or not all(torch.isfinite(p).all() for p in model.parameters()):
-        _diverged(result, f"the loss or the weights are not finite at epoch {epoch} (loss {value})")
-    if epoch > PATIENCE and min(result.losses[-PATIENCE:]) > result.losses[0]:
-        _diverged(result, f"the loss rose from {result.losses[0]:.4g} to {value:.4g} and stayed above its start "
-                          f"for {PATIENCE} epochs (epoch {epoch})")
+        _diverged(lr, f"the loss or the weights are not finite at epoch {epoch} (loss {value})")
+    if epoch > PATIENCE and min(losses[-PATIENCE:]) > losses[0]:
+        _diverged(lr, f"the loss rose from {losses[0]:.4g} to {value:.4g} and stayed above its start "
+                      f"for {PATIENCE} epochs (epoch {epoch})")
 
 
-def _diverged(result: TrainResult, why: str) -> None:
-    raise TrainingError(f"training diverged: {why}; lower --lr (now {result.config.lr:g}); nothing was written")
+def _diverged(lr: float, why: str) -> None:
+    raise TrainingError(f"training diverged: {why}; lower --lr (now {lr:g}); nothing was written")
 
 
 def bce(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
@@ -104,11 +108,21 @@ def bce(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Accuracy at `threshold` and log loss (natural log, probabilities clipped to [1e-7, 1 - 1e-7])."""
+    """Accuracy at `threshold` and log loss of `model` on (x, y), in eval mode, rounded to 6 decimals."""
     with torch.no_grad():
-        p = model(torch.from_numpy(np.asarray(x, np.float32))).numpy().reshape(-1).astype(np.float64)
+        p = model(torch.from_numpy(np.asarray(x, np.float32))).numpy().reshape(-1)
+    return _scores(p, y, threshold)
+
+
+def baseline(y_fit: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """What always answering the training rows' class frequency scores on the rows labelled `y`."""
+    return _scores(np.full(len(y), np.mean(y_fit, dtype=np.float64)), y, threshold)
+
+
+def _scores(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy at `threshold` and log loss (natural log, probabilities clipped to [1e-7, 1 - 1e-7])."""
+    p = np.clip(np.asarray(p, np.float64).reshape(-1), 1e-7, 1 - 1e-7)
     t = np.asarray(y, np.float64).reshape(-1)
-    p = np.clip(p, 1e-7, 1 - 1e-7)
     accuracy = float(np.mean((p >= threshold) == (t == 1)))
     log_loss = float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
     return {"accuracy": round(accuracy, 6), "log_loss": round(log_loss, 6)}
