@@ -5,27 +5,40 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no writer locks its file and no sweeper removes any
+    fcntl = None
+
+# A fault-injection point for tests, never set in normal use: with this variable naming a file,
+# write_atomic stops after writing half of the bytes, writes its PID into that file and waits up to
+# PAUSE_SECONDS, so a test can SIGKILL it inside the write on purpose instead of by luck.
+PAUSE_ENV = "EDGE_PREDICT_TEST_PAUSE_WRITE"
+PAUSE_SECONDS = 60
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the new one, never a part.
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path`: to a temporary file beside it, fsynced, then renamed over it.
 
-    The bytes go to `.NAME.PID.XXXX.tmp` beside `path`, are fsynced, then renamed over it. A process
-    killed mid-write leaves its temporary file behind; the next write to `path` removes those whose
-    process is gone (never another live writer's).
+    The writer holds an exclusive flock on its temporary file until the rename, so a temporary file
+    whose lock can be taken belongs to a writer that died (SIGKILL, power cut): the next write to the
+    same path removes those, and never a live writer's, whatever its process ID.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    remove_stale_temporaries(path)
+    fd, tmp = _locked_temporary(path)
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model is meant to be read by others
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, "wb") as handle:  # closing it releases the lock: only after the rename
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model is meant to be read by others
+            write_in_halves(handle, data)
             handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+            os.fsync(fd)
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -41,18 +54,48 @@ def sync_directory(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = stale.name[len(path.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
+def write_in_halves(handle: BinaryIO, data: bytes) -> None:
+    """Write `data` to `handle`; between the two halves lies the test's fault-injection point."""
+    half = len(data) // 2
+    handle.write(data[:half])
+    ready = os.environ.get(PAUSE_ENV)
+    if ready:
+        handle.flush()
+        Path(ready).write_text(f"{os.getpid()}\n")
+        time.sleep(PAUSE_SECONDS)
+    handle.write(data[half:])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of writers to `path` that died: those whose lock can be taken."""
+    if fcntl is None:
+        return
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:  # gone already, a symlink, or not ours to read
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            opened, named = os.fstat(fd), os.stat(candidate, follow_symlinks=False)
+            if (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino):
+                candidate.unlink()
+        except OSError:  # locked by a live writer, renamed meanwhile, or a file system without flock
+            pass
+        finally:
+            os.close(fd)
+
+
+def _locked_temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside `path`, created and locked; (fd, name)."""
+    while True:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if fcntl is None:
+            return fd, tmp
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while a sweeper looks at it
+        except OSError:  # no flock on this file system: no sweeper can take it either
+            return fd, tmp
+        if os.fstat(fd).st_nlink:
+            return fd, tmp
+        os.close(fd)  # a sweeper took it between mkstemp and flock, and removed it: make another

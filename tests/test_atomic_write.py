@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from edge_predict.trainer import atomic
-from edge_predict.trainer.atomic import write_atomic
+from edge_predict import atomicfile as atomic
+from edge_predict.atomicfile import write_atomic
 
 
 def test_the_temporary_file_is_fsynced_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from edge_predict import Predictor, VerificationError
-from edge_predict.trainer.atomic import PAUSE_ENV
+from edge_predict.atomicfile import PAUSE_ENV
 from edge_predict.trainer.data import lecture_data
 from edge_predict.trainer.export import ExportError, export_model, golden_inputs
 from edge_predict.trainer.train import PATIENCE, TrainConfig, TrainingError, check_diverged, train
@@ -48,13 +48,14 @@ for _ in sys.stdin:
 # the deterministic test must catch.
 PAUSED_EXPORTER = r"""
 import sys
-from edge_predict.trainer import atomic, export
+from edge_predict import atomicfile
+from edge_predict.trainer import export
 from edge_predict.trainer.data import lecture_data
 from edge_predict.trainer.train import TrainConfig, train
 if sys.argv[2] == "direct":
     def direct(path, data):
         with open(path, "wb") as handle:
-            atomic.write_in_halves(handle, data)
+            atomicfile.write_in_halves(handle, data)
     export.write_atomic = direct
 x, y = lecture_data()
 model = train(x, y, TrainConfig(epochs=20, seed=1)).model

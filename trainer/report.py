@@ -10,8 +10,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from edge_predict.atomicfile import write_atomic
+
 from .data import data_sha256, file_sha256
-from .atomic import write_atomic
 from .run import Fitted
 
 # The lecture's question: does 1 hour of study pass? 7 hours? fit.png marks them for the lecture data.
