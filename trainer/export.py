@@ -14,11 +14,10 @@ import onnx
 import torch
 
 from edge_predict import Predictor, __version__
-from edge_predict.errors import EdgePredictError, VerificationError
 from edge_predict.atomicfile import write_atomic
+from edge_predict.errors import EdgePredictError, VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import FORMAT_VERSION, METADATA_KEY, shortest_float32
-
 
 OPSET = 17
 # torch and onnxruntime use different sigmoid kernels that differ in the last bits of a float32;
