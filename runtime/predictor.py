@@ -149,6 +149,13 @@ class Predictor:
                     **{f"p_{label}": out[:, i] for i, label in enumerate(self.labels)}}
         return {name: out[:, i] for i, name in enumerate(self.targets)}
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of predict_table's columns, the CLI's output columns."""
+        if self.task == "binary":
+            return ("probability", "label")
+        return ("label", *(f"p_{label}" for label in self.labels)) if self.labels else self.targets
+
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
         return self._check.errors(X)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from dataclasses import dataclass
-from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -16,9 +17,6 @@ from .numbers import NUMBER, SPACE, parse_number, shown
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
 
-OnError = Optional[Callable[[InputError], None]]
-
-
 @dataclass
 class Batch:
     """Rows read from one chunk: their values (n, k) in model feature order, their text and their place."""
@@ -28,28 +26,23 @@ class Batch:
     lines: Sequence[int]  # each row's line number, or its position among the command-line arguments
     kind: str = "line"  # "line" or "argument": how `lines` are named in messages
     columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
+    errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
 
     def where(self, row: int) -> str:  # "line 12", "argument 3"
         return f"{self.kind} {self.lines[row]}"
 
-    def locate(self, error: InputError) -> InputError:
-        """`error` about X[row, col] of this batch, reworded to name its line or argument."""
+    def locate(self, error: InputError, row: int | None = None) -> InputError:
+        """`error` about X[row, col] of this batch (row: its own, or the one given), reworded to name its line."""
         if error.row is None:
             return error
+        if row is not None:
+            error = InputError(str(error), row=row, col=error.col, problem=error.problem)
         if error.col is None:  # about the whole sample (the model computed NaN for it)
             message = f"{self.where(error.row)}: this sample {error.problem}"
         else:
             text = self.texts[error.row][error.col]
             message = f"{self.where(error.row)}, {self.columns[error.col]}: {shown(text)} {error.problem}"
         return InputError(message, row=error.row, col=error.col, problem=error.problem, line=self.lines[error.row])
-
-    def drop(self, rows: Sequence[int]) -> "Batch":
-        """This batch without `rows`."""
-        keep = np.ones(len(self.lines), bool)
-        keep[list(rows)] = False
-        kept = np.flatnonzero(keep).tolist()
-        return Batch(self.values[keep], [self.texts[i] for i in kept], [self.lines[i] for i in kept], self.kind,
-                     self.columns)
 
 
 def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[str],
@@ -72,40 +65,41 @@ def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[st
 
 
 def parse_rows(rows: Iterable[tuple[int, str]], order: Sequence[int], columns: Sequence[str],
-               on_error: OnError = None, split: bool = True, kind: str = "line") -> Batch:
-    """Parse (line number, text) pairs one by one: raise the first error, or hand each to on_error and skip it.
+               keep: bool = False, split: bool = True, kind: str = "line") -> Batch:
+    """Parse (line number, text) pairs one by one: raise the first error, or with `keep` keep the row in place
+    (NaN values, empty texts) with its error in Batch.errors.
 
     This path defines the semantics; a faster one falls back to it whenever anything is off in a block.
     """
-    values, texts, lines = [], [], []
+    values, texts, lines, errors = [], [], [], {}
     for number, line in rows:
         try:
             row, text = parse_line(line, f"{kind} {number}", order, columns, split)
         except InputError as exc:
             exc.line = number
-            if on_error is None:
+            if not keep:
                 raise
-            on_error(exc)
-            continue
+            errors[len(lines)] = exc
+            row, text = [math.nan] * len(order), ("",) * len(order)
         values.append(row)
         texts.append(text)
         lines.append(number)
-    return Batch(np.array(values, dtype=np.float64).reshape(-1, len(order)), texts, lines, kind, tuple(columns))
+    return Batch(np.array(values, dtype=np.float64).reshape(-1, len(order)), texts, lines, kind, tuple(columns), errors)
 
 
-def samples_from_args(values: Sequence[str], feature_names: Sequence[str], on_error: OnError = None) -> Batch:
+def samples_from_args(values: Sequence[str], feature_names: Sequence[str], keep: bool = False) -> Batch:
     """Command-line samples: one number each for a one-feature model, else 'v1,v2,...' each."""
     k = len(feature_names)
     # One feature: no splitting, so '1,5' is one bad number (a locale decimal), not two columns.
-    return parse_rows(enumerate(values, start=1), range(k), feature_names, on_error, split=k > 1, kind="argument")
+    return parse_rows(enumerate(values, start=1), range(k), feature_names, keep, split=k > 1, kind="argument")
 
 
 def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int = CHUNK_ROWS,
-                 on_error: OnError = None) -> Iterator[Batch]:
+                 keep: bool = False) -> Iterator[Batch]:
     """Samples from a text stream, `chunk_rows` lines at a time: memory stays flat on any file size.
 
     CSV with a header naming the model's features (any order), or header-less rows in feature order;
-    blank and '#' lines skipped. A bad row raises InputError, or with on_error is handed to it and skipped.
+    blank and '#' lines skipped. A bad row raises InputError, or with `keep` stays in place with its error.
     """
     content = content_lines(bounded_lines(stream))
     first = next(content, None)
@@ -123,7 +117,7 @@ def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int 
     seen = False
     for chunk in chunks:
         seen = True
-        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, on_error)
+        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, keep)
         if len(batch.lines):
             yield batch
     if not seen:

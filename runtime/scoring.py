@@ -1,4 +1,4 @@
-"""The scoring loop behind `edge-predict predict`: batches read from text, scored, written in order."""
+"""The scoring loop behind `edge-predict predict`: batches read from text, scored, written in input order."""
 
 from __future__ import annotations
 
@@ -8,54 +8,40 @@ from .errors import InputError
 from .reader import Batch
 
 
-class KeepGoing:
-    """--keep-going: collects bad rows as they are met and hands them to `report` in input order."""
+def score(predictor, batches: Iterable[Batch], writer,
+          keep_going: Callable[[InputError], None] | None = None) -> tuple[int, int]:
+    """Score and write each batch; return (rows scored, rows skipped).
 
-    def __init__(self, report: Callable[[InputError], None]):
-        self.report, self.pending, self.skipped = report, [], 0
-
-    def __call__(self, error: InputError) -> None:
-        self.pending.append(error)
-        self.skipped += 1
-
-    def flush(self) -> None:
-        # Parse errors arrive while a chunk is read, domain errors once it is scored: sort by place.
-        for error in sorted(self.pending, key=lambda e: e.line):
-            self.report(error)
-        self.pending.clear()
-
-
-def score(predictor, batches: Iterable[Batch], writer, keep_going: KeepGoing | None = None) -> int:
-    """Score and write each batch; return how many rows were scored.
-
-    A bad row raises InputError naming its line (or argument); with `keep_going` it is handed to it and skipped.
+    A bad row raises InputError naming its line (or argument). With `keep_going`, it is handed to it
+    (in input order) and written in its place with an error instead of outputs, so output row N is input row N.
     """
-    scored = 0
+    scored = skipped = 0
     for batch in batches:
-        outputs, batch = _score_batch(predictor, batch, keep_going)
-        if keep_going is not None:
-            keep_going.flush()
-        if outputs is not None:
-            writer.write(batch, outputs)
-            scored += len(batch.lines)
-    if keep_going is not None:
-        keep_going.flush()
-    return scored
+        outputs, errors = _score_batch(predictor, batch, keep_going is not None)
+        for row in sorted(errors):
+            keep_going(errors[row])
+        writer.write(batch, outputs, {row: str(error) for row, error in errors.items()})
+        skipped += len(errors)
+        scored += len(batch.lines) - len(errors)
+    return scored, skipped
 
 
-def _score_batch(predictor, batch: Batch, keep_going: KeepGoing | None):
-    """The batch's output columns (None if every row was skipped) and the rows they belong to."""
-    while len(batch.lines):
+def _score_batch(predictor, batch: Batch, keep: bool) -> tuple[dict | None, dict[int, InputError]]:
+    """The output columns of the batch's good rows (None if there are none) and the errors of the others."""
+    errors = dict(batch.errors)  # rows that did not parse (only with keep)
+    while True:
+        good = [i for i in range(len(batch.lines)) if i not in errors] if errors else None
+        if good == []:
+            return None, errors
+        values = batch.values if good is None else batch.values[good]
         try:
-            return predictor.predict_table(batch.values), batch  # validation runs once, inside
+            return predictor.predict_table(values), errors  # validation runs once, inside
         except InputError as exc:
             if exc.row is None:
                 raise
-            if keep_going is None:
-                raise batch.locate(exc) from None
+            if not keep:
+                raise batch.locate(exc, exc.row if good is None else good[exc.row]) from None
             # A bad value: find every bad row at once. The model's NaN for a sample: that sample alone.
-            errors = (predictor.input_errors(batch.values) if exc.col is not None else []) or [exc]
-            for error in errors:
-                keep_going(batch.locate(error))
-            batch = batch.drop([error.row for error in errors])
-    return None, batch
+            for error in (predictor.input_errors(values) if exc.col is not None else []) or [exc]:
+                row = error.row if good is None else good[error.row]
+                errors[row] = batch.locate(error, row)

@@ -61,7 +61,7 @@ def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | Non
     Joining a million f-strings costs more than scoring them; here no per-row Python object is made.
     """
     joined = "\n".join(fields) + "\n"
-    if not joined.isascii() or "\0" in joined:
+    if not joined.isascii() or "\0" in joined or '"' in joined:
         return None
     text = np.frombuffer(joined.encode("ascii"), np.uint8)
     ends = np.flatnonzero(text == ord("\n"))
@@ -76,6 +76,8 @@ def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | Non
     comma = np.full((n, 1), ord(","), np.uint8)
     for values in outputs.values():
         if values.dtype.kind == "U":
+            if any(c in text for text in set(values.tolist()) for c in ',"\r\n'):
+                return None  # a label that needs quoting: row by row
             try:  # labels: fixed-width ASCII bytes, NUL-padded
                 chars = values.astype("S").view(np.uint8).reshape(n, -1)
             except UnicodeEncodeError:
@@ -112,55 +114,93 @@ def _shortest(v32: np.float32) -> str:
 
 
 class Writer:
-    """Writes scored rows as text (a table), json (one object per line) or csv, streaming."""
+    """Writes scored rows as text (a table), json (one object per line) or csv, streaming.
 
-    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], task: str = "binary"):
-        self.out, self.fmt, self.names, self.task = out, fmt, list(feature_names), task
-        self.outputs: list[str] | None = None  # the output columns' names, from the first batch
+    With `errors` (--keep-going), every input row gets an output row: a bad one with empty outputs and an
+    `error` column (JSON: "input": null and "error") saying why.
+    """
 
-    def write(self, batch, outputs: dict[str, np.ndarray]) -> None:
-        """Write one batch (texts and values of the rows) and its output columns (Predictor.predict_table)."""
-        if self.outputs is None:
-            self.outputs = list(outputs)
-            if self.fmt == "csv":
-                self.out.write(",".join(self.names + self.outputs) + "\n")
-            elif self.fmt == "text":
-                self.out.write("  ".join([f"{n:>12}" for n in self.names] + self.outputs) + "\n")
+    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], output_names: Sequence[str],
+                 task: str = "binary", errors: bool = False):
+        self.out, self.fmt, self.names, self.outputs = out, fmt, list(feature_names), list(output_names)
+        self.task, self.errors, self._started = task, errors, False
+
+    def _header(self) -> None:
+        """Written with the first rows: an input that fails before any is scored leaves stdout empty."""
+        self._started = True
+        header = self.names + self.outputs + (["error"] if self.errors else [])
         if self.fmt == "csv":
-            self.out.write(self._csv(batch, outputs))
+            self.out.write(",".join(map(csv_field, header)) + "\n")
         elif self.fmt == "text":
+            self.out.write("  ".join([f"{n:>12}" for n in self.names] + header[len(self.names):]) + "\n")
+
+    def write(self, batch, outputs: dict[str, np.ndarray] | None, errors: dict[int, str] | None = None) -> None:
+        """Write one batch: its rows' texts and values, the outputs of its good rows (Predictor.predict_table)
+        and the error of each other row."""
+        if not self._started:
+            self._header()
+        cells = self._cells(outputs)
+        if errors:  # rows in input order: the next good row's outputs, or the error
+            good = iter(zip(*cells.values()))
+            rows = [("error", errors[i]) if i in errors else ("ok", next(good)) for i in range(len(batch.lines))]
+        else:
+            rows = [("ok", values) for values in zip(*cells.values())]
+        if self.fmt == "csv":
+            fast = None if errors else csv_rows(self._fields(batch), {**outputs, **self._no_error(len(rows))})
+            self.out.write(fast if fast is not None else self._csv(batch, rows))
+        elif self.fmt == "text":
+            lines = []
+            for text, (kind, values) in zip(batch.texts, rows):
+                if kind == "ok":
+                    lines.append("  ".join([f"{t:>12}" for t in text] + list(values)))
+                else:  # the text did not parse, or is out of the domain: the message quotes it
+                    lines.append("  ".join([f"{'?':>12}"] * len(text) + ["-"] * len(self.outputs) + [values]))
+            self.out.write("\n".join(lines) + "\n")
+        else:
+            self.out.write("".join(self._json_row(row, kind, values)
+                                   for row, (kind, values) in zip(batch.values.tolist(), rows)))
+
+    def _cells(self, outputs: dict[str, np.ndarray] | None) -> dict[str, list[str]]:
+        """Each output column as the text the format prints."""
+        if outputs is None:
+            return {}
+        if self.fmt == "text":
             number = "{:>12.6g}" if self.task == "regression" else "{:>11.6f}"
-            cells = [[number.format(v) for v in col.tolist()] if col.dtype.kind == "f" else col.tolist()
-                     for col in outputs.values()]
-            self.out.write("".join("  ".join([f"{t:>12}" for t in text] + list(row)) + "\n"
-                                   for text, *row in zip(batch.texts, *cells)))
-        else:
-            self.out.write(self._json(batch, outputs))
+            return {k: [number.format(v) for v in c.tolist()] if c.dtype.kind == "f" else c.tolist()
+                    for k, c in outputs.items()}
+        return {k: format_probabilities(c) if c.dtype.kind == "f" else
+                ([_json(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}
 
-    def _json(self, batch, outputs: dict[str, np.ndarray]) -> str:
-        cells = {name: format_probabilities(col) if col.dtype.kind == "f" else [_json(v) for v in col.tolist()]
-                 for name, col in outputs.items()}
+    def _json_row(self, row: list[float], kind: str, values) -> str:
+        if kind == "error":
+            return f'{{"input":null,"error":{_json(values)}}}\n'
         if self.task == "multiclass":  # "label", then "probabilities": {label: p} in class order
-            probabilities = [name for name in outputs if name != "label"]
-            rows = zip(cells["label"], *(cells[name] for name in probabilities))
-            keys = [_json(name[2:]) for name in probabilities]
-            fields = [f'"label":{label},"probabilities":{{' + ",".join(f"{k}:{p}" for k, p in zip(keys, ps)) + "}"
-                      for label, *ps in rows]
+            fields = f'"label":{values[0]},"probabilities":{{' + ",".join(
+                f"{_json(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:])) + "}"
         else:
-            keys = [_json(name) for name in outputs]
-            fields = [",".join(f"{k}:{v}" for k, v in zip(keys, values)) for values in zip(*cells.values())]
-        return "".join(f'{{"input":{_json(dict(zip(self.names, row)))},{f}}}\n'
-                       for row, f in zip(batch.values.tolist(), fields))
+            fields = ",".join(f"{_json(name)}:{v}" for name, v in zip(self.outputs, values))
+        return f'{{"input":{_json(dict(zip(self.names, row)))},{fields}' + (',"error":null' if self.errors else "") + "}\n"
 
-    def _csv(self, batch, outputs: dict[str, np.ndarray]) -> str:
+    def _no_error(self, n: int) -> dict[str, np.ndarray]:
+        return {"error": np.full(n, "", dtype="U1")} if self.errors else {}
+
+    def _fields(self, batch) -> list[str]:
         fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings
         if fields is None:
             fields = [t[0] for t in batch.texts] if len(self.names) == 1 else list(map(",".join, batch.texts))
-        rows = csv_rows(fields, outputs)
-        if rows is None:  # a field or label that is not plain ASCII: row by row
-            cells = [format_probabilities(col) if col.dtype.kind == "f" else col.tolist() for col in outputs.values()]
-            rows = "".join(",".join((t, *values)) + "\n" for t, *values in zip(fields, *cells))
-        return rows
+        return fields
+
+    def _csv(self, batch, rows) -> str:
+        """Row by row, each field quoted as RFC 4180 asks when it holds a comma, a quote or a line break."""
+        blank = [""] * len(self.outputs)
+        return "".join(",".join(map(csv_field, (*text, *(values if kind == "ok" else blank),
+                                                 *(([values] if kind == "error" else [""]) if self.errors else ()))))
+                       + "\n" for text, (kind, values) in zip(batch.texts, rows))
+
+
+def csv_field(text: str) -> str:
+    """`text` as one CSV field: quoted, with quotes doubled, if it holds a comma, a quote or a line break."""
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
 
 
 def _json(value) -> str:

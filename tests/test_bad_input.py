@@ -1,5 +1,8 @@
 """Bad data, from arguments, files and stdin: one line naming where and what was expected, exit 2."""
 
+import csv
+import io
+import json
 import os
 import signal
 import subprocess
@@ -113,11 +116,33 @@ def test_keep_going_reports_each_bad_row_and_scores_the_rest(cli_runner, model_p
     result = invoke(cli_runner, model_path, "-i", "-", "-f", "csv", "--keep-going",
                     input="hours\n1\nx\n-1\n\xff\n7\n".encode("latin-1"))
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == ["hours,probability,label", "1,0.4229534,fail", "7,0.9558091,pass"]
+    rows = list(csv.reader(io.StringIO(result.stdout)))  # an independent reader: Python's csv module
+    assert rows[0] == ["hours", "probability", "label", "error"]
+    assert [row[:3] for row in rows[1:]] == [["1", "0.4229534", "fail"], ["", "", ""], ["-1", "", ""], ["", "", ""],
+                                             ["7", "0.9558091", "pass"]]  # output row N is input row N
+    assert [row[3].split(":")[0] for row in rows[1:]] == ["", "line 3, column 1 (hours)", "line 4, column 1 (hours)",
+                                                          "line 5", ""]
     lines = result.stderr.splitlines()
     assert [line.split(":")[1] for line in lines[:3]] == [" skipped line 3, column 1 (hours)",
                                                            " skipped line 4, column 1 (hours)", " skipped line 5"]
-    assert lines[3] == "edge-predict: error: skipped 3 bad rows (each named above); scored 2"
+    assert lines[3] == ("edge-predict: error: skipped 3 bad rows (each named above and in the output's error column); "
+                        "scored 2")
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "text"])
+def test_keep_going_keeps_rows_aligned_in_every_format(cli_runner, model_path, fmt):
+    lines = ["1", "nan", "2", "-5", "x", "3", "1e39", "4"]
+    result = invoke(cli_runner, model_path, "-i", "-", "-f", fmt, "-k", input="\n".join(lines) + "\n")
+    assert result.exit_code == 2
+    out = result.stdout.splitlines()
+    if fmt == "json":
+        rows = [json.loads(line) for line in out]
+        assert [row["error"] is None for row in rows] == [v in "1234" for v in lines]
+        assert [row["input"]["hours"] for row in rows if row["input"]] == [1.0, 2.0, 3.0, 4.0]
+    else:
+        body = list(csv.reader(io.StringIO(result.stdout)))[1:] if fmt == "csv" else [line.split() for line in out[1:]]
+        assert len(body) == len(lines)
+        assert [row[0] for row in body if row[1] not in ("", "-")] == ["1", "2", "3", "4"]
 
 
 def test_keep_going_without_bad_rows_exits_0(cli_runner, model_path):

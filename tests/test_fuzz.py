@@ -44,17 +44,23 @@ def check_stdout(out: str) -> None:
         return
     lines = out.splitlines()
     head = lines[0]
-    if head.split() == ["hours", "probability", "label"]:
+    if head.split()[:3] == ["hours", "probability", "label"]:  # text; with -k an "error" column
         for row in lines[1:]:
-            _, p, label = row.split()
-            assert 0 <= float(p) <= 1 and label in ("fail", "pass")
-    elif head == "hours,probability,label":
+            fields = row.split()
+            if fields[:3] != ["?", "-", "-"]:
+                assert len(fields) == 3 and 0 <= float(fields[1]) <= 1 and fields[2] in ("fail", "pass"), row
+    elif head in ("hours,probability,label", "hours,probability,label,error"):
         for row in list(csv.reader(io.StringIO(out)))[1:]:
-            assert len(row) == 3 and 0 <= float(row[1]) <= 1 and row[2] in ("fail", "pass")
+            assert len(row) == len(head.split(","))
+            assert (row[1:3] == ["", ""] and row[3]) if len(row) == 4 and row[3] else \
+                0 <= float(row[1]) <= 1 and row[2] in ("fail", "pass")
     elif head.startswith('{"input"'):
         for row in lines:
             record = json.loads(row)
-            assert set(record) == {"input", "probability", "label"} and 0 <= record["probability"] <= 1
+            if record.get("error"):
+                assert record == {"input": None, "error": record["error"]}
+            else:
+                assert set(record) - {"error"} == {"input", "probability", "label"} and 0 <= record["probability"] <= 1
     elif head == "{":
         assert set(json.loads(out)) == {"path", "sha256", "manifest"}
     elif head.startswith("model:"):

@@ -1,10 +1,11 @@
 """Printed probabilities: every one reads back as exactly the float32 the model computed, shortest if possible."""
 
+import csv
 import io
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from edge_predict.reader import Batch
 from edge_predict.writer import Writer, csv_rows, format_probabilities
@@ -53,7 +54,7 @@ def test_any_probability_reads_back(p):
 def test_csv_rows_echo_the_input_text():
     out = io.StringIO()
     batch = Batch(np.array([[1.0], [7.0]]), [("1",), ("7.00",)], [2, 3])
-    Writer(out, "csv", ["hours"]).write(batch, {"probability": np.float32([0.4229534, 0.9558091]),
+    Writer(out, "csv", ["hours"], ["probability", "label"]).write(batch, {"probability": np.float32([0.4229534, 0.9558091]),
                                                 "label": np.array(["fail", "pass"])})
     assert out.getvalue() == "hours,probability,label\n1,0.4229534,fail\n7.00,0.9558091,pass\n"
 
@@ -68,7 +69,7 @@ def test_csv_rows_match_row_by_row_formatting(fields):
     out = io.StringIO()
     batch = Batch(np.zeros((3, 1)), [tuple(f.split(",")) for f in fields], [1, 2, 3])
     labels = np.array(["no", "yes!"])[predicted]
-    Writer(out, "csv", ["a", "b"][:fields[0].count(",") + 1]).write(batch, {"probability": p, "label": labels})
+    Writer(out, "csv", ["a", "b"][:fields[0].count(",") + 1], ["probability", "label"]).write(batch, {"probability": p, "label": labels})
     assert out.getvalue().split("\n", 1)[1] == expected
 
 
@@ -79,3 +80,23 @@ def test_csv_rows_on_many_random_rows_match_row_by_row():
     predicted = rng.integers(0, 2, 10_000)
     expected = "".join(f"{f},{t},{('fail', 'pass')[c]}\n" for f, t, c in zip(fields, format_probabilities(p), predicted))
     assert csv_rows(fields, {"probability": p, "label": np.array(["fail", "pass"])[predicted]}) == expected
+
+
+LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LABEL_TEXT, min_size=2, max_size=2, unique=True), st.lists(st.floats(0, 1, width=32), min_size=1,
+                                                                          max_size=20))
+def test_every_csv_we_write_reads_back_with_pythons_csv_module(labels, ps):
+    """Labels with commas, quotes or line breaks stay one field each (RFC 4180 quoting)."""
+    p = np.float32(ps)
+    predicted = np.asarray(labels)[(p >= 0.5).astype(int)]
+    texts = [(format_probabilities(np.float32([v]))[0],) for v in p]
+    out = io.StringIO()
+    Writer(out, "csv", ["x"], ["probability", "label"]).write(Batch(p.reshape(-1, 1), texts, list(range(len(p)))),
+                                                           {"probability": p, "label": predicted})
+    rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert rows[0] == ["x", "probability", "label"]
+    assert [row[2] for row in rows[1:]] == predicted.tolist()
+    assert np.array_equal(np.float32([float(row[1]) for row in rows[1:]]), p)

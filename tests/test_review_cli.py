@@ -44,11 +44,13 @@ def test_write_errors_are_one_line(args, redirect, reason):
 def test_keep_going_with_every_argument_bad(cli_runner, model_path):
     result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "x", "y"])
     assert result.exit_code == 2
-    assert result.stdout == ""
     expected = "is not a number (expected a decimal number such as 7, -0.5 or 2.5e3)"
+    assert result.stdout.splitlines()[1:] == [f"           ?  -  -  argument 1, hours: 'x' {expected}",
+                                              f"           ?  -  -  argument 2, hours: 'y' {expected}"]
     assert result.stderr.splitlines() == [f"edge-predict: skipped argument 1, hours: 'x' {expected}",
                                           f"edge-predict: skipped argument 2, hours: 'y' {expected}",
-                                          "edge-predict: error: skipped 2 bad rows (each named above); scored 0"]
+                                          "edge-predict: error: skipped 2 bad rows (each named above and in the "
+                                          "output's error column); scored 0"]
 
 
 @pytest.mark.parametrize("args, start", [

@@ -49,7 +49,8 @@ def cli() -> None:
               help="Give the positive label (labels[1]: 'pass' for the default model) at or above this "
                    "probability (default: the model's threshold).")
 @click.option("-k", "--keep-going", is_flag=True,
-              help="Report each bad row on stderr and score the rest; exit 2 at the end if any was skipped.")
+              help="Score the good rows; each bad row is written in its place with an error instead of outputs and "
+                   "named on stderr; exit 2 at the end if any was skipped.")
 @model_options
 @threads_option
 @no_verify_option
@@ -60,7 +61,7 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
     """
     from ..reader import read_batches, samples_from_args
     from ..source import open_input
-    from ..scoring import KeepGoing, score
+    from ..scoring import score
     from ..writer import Writer
 
     for value in values:
@@ -73,18 +74,18 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
         predictor = load(model, max_model_bytes, threads=threads, threshold=threshold, verify=not no_verify)
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
         raise click.UsageError(f"--threshold {threshold:g}: {str(exc).split(': ', 1)[1]}") from None
-    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.task)
-    skipped = KeepGoing(lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) \
-        if keep_going else None
+    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.output_names, predictor.task, keep_going)
+    report = (lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) if keep_going else None
     if values:
-        scored = score(predictor, [samples_from_args(values, predictor.feature_names, skipped)], writer, skipped)
+        batches = [samples_from_args(values, predictor.feature_names, keep_going)]
+        scored, skipped = score(predictor, batches, writer, report)
     else:
         with open_input(input_path) as stream:
-            scored = score(predictor, read_batches(stream, predictor.feature_names, on_error=skipped), writer,
-                           skipped)
-    if skipped is not None and skipped.skipped:
-        n = skipped.skipped
-        raise InputError(f"skipped {n} bad row{'s' if n > 1 else ''} (each named above); scored {scored}")
+            scored, skipped = score(predictor, read_batches(stream, predictor.feature_names, keep=keep_going),
+                                    writer, report)
+    if skipped:
+        raise InputError(f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
+                         f"output's error {'field' if fmt == 'json' else 'column'}); scored {scored}")
 
 
 _NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
