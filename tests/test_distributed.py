@@ -1,0 +1,236 @@
+"""score_dask and score_spark on real engines: a 2-process Dask cluster and a local[2] Spark session.
+
+Both score 1e6 rows of partitioned Parquet and must give, bit for bit and in row order, what Predictor
+and the CLI's CSV give; a Dask worker killed mid-job must not lose or repeat a row.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from edge_predict import InputError, Predictor  # noqa: E402
+from edge_predict import distributed  # noqa: E402
+
+ROWS, FILES = 1_000_000, 8
+CLI = Path(sys.executable).with_name("edge-predict")
+
+
+def bits(values) -> np.ndarray:
+    return np.asarray(values, np.float32).view(np.uint32)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Path:
+    """1e6 rows in FILES Parquet files: id, a text column, then the feature (not first: read by name)."""
+    folder = tmp_path_factory.mktemp("parquet")
+    rng = np.random.default_rng(14)
+    hours = rng.uniform(0, 10, ROWS)
+    hours[:4] = [0.0, 1.55, 1e30, 5e-324]  # the edge of the domain, the threshold region, huge and tiny
+    for i, part in enumerate(np.array_split(np.arange(ROWS), FILES)):
+        pq.write_table(pa.table({"id": part, "note": pa.array(["x"] * len(part)), "hours": hours[part]}),
+                       folder / f"part-{i:02d}.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def expected(table, tmp_path_factory) -> pd.DataFrame:
+    """What the CLI prints for the same rows (--format csv), parsed as float32; checked against Predictor."""
+    hours = pq.read_table(table).column("hours").to_numpy()
+    csv = tmp_path_factory.mktemp("csv") / "hours.csv"
+    csv.write_text("hours\n" + "\n".join(map(repr, hours.tolist())) + "\n")
+    out = subprocess.run([str(CLI), "predict", "--input", str(csv), "--format", "csv"], capture_output=True,
+                         text=True, check=True).stdout
+    cli = pd.read_csv(io.StringIO(out), dtype={"label": str})  # exact: checked below
+    assert list(cli.columns) == ["hours", "probability", "label"]
+    cli["probability"] = cli["probability"].astype(np.float32)  # the CLI's text reads back exactly as float32
+    np.testing.assert_array_equal(cli["hours"].to_numpy(), hours)
+    predictor = Predictor.default()
+    np.testing.assert_array_equal(bits(cli["probability"]), bits(predictor.predict_proba(hours.reshape(-1, 1))))
+    return cli
+
+
+def assert_scored_as_cli(out: pd.DataFrame, cli: pd.DataFrame) -> None:
+    """`out` (in id order) holds the CLI's columns and values, probabilities equal to the bit."""
+    assert list(out.columns) == ["id", "note", "hours", "probability", "label"]
+    assert out["probability"].dtype == np.float32
+    np.testing.assert_array_equal(out["id"].to_numpy(), np.arange(ROWS))
+    np.testing.assert_array_equal(out["hours"].to_numpy(), cli["hours"].to_numpy())
+    np.testing.assert_array_equal(bits(out["probability"]), bits(cli["probability"]))
+    np.testing.assert_array_equal(out["label"].to_numpy(str), cli["label"].to_numpy(str))
+
+
+def bad_frame() -> pd.DataFrame:
+    return pd.DataFrame({"id": np.arange(6), "hours": [1.0, 2.0, -1.0, np.nan, 7.0, np.inf]})
+
+
+NULL_ERRORS = [None, None, "hours: -1 is outside the model's domain (expected >= 0)",
+               "hours: nan is NaN; expected a finite number", None, "hours: inf is infinite; expected a finite number"]
+
+
+def test_engines_imported_only_when_scoring():
+    script = ("import sys, edge_predict, edge_predict.distributed; "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pyspark', 'pyarrow', 'pandas'}))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_errors_before_any_job():
+    class Frame:  # score_dask only reads dtypes before it builds the graph
+        dtypes = pd.Series({"id": np.dtype(np.int64), "hour": np.dtype(np.float64)})
+
+    predictor = Predictor.default()
+    with pytest.raises(InputError, match=r"^the DataFrame has no column 'hours', a feature of the model \(hours\)"):
+        distributed.score_dask(Frame(), predictor)
+    Frame.dtypes = pd.Series({"hours": pd.StringDtype()})
+    with pytest.raises(InputError, match=r"^column 'hours' holds string, but the model expects numbers"):
+        distributed.score_dask(Frame(), predictor)
+    Frame.dtypes = pd.Series({"hours": np.dtype(np.float64), "label": np.dtype(object)})
+    with pytest.raises(InputError, match=r"already has a column 'label', which scoring adds"):
+        distributed.score_dask(Frame(), predictor)
+    with pytest.raises(ValueError, match=r"on_error='skip': expected 'raise'"):
+        distributed.score_dask(Frame(), predictor, on_error="skip")
+
+
+# -- Dask ---------------------------------------------------------------------------------------
+dd = pytest.importorskip("dask.dataframe")
+dist = pytest.importorskip("distributed")
+
+
+def sessions_built() -> int:
+    from edge_predict import distributed as module
+
+    return module._SESSIONS_BUILT
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+            dist.Client(cluster) as client:
+        yield client
+
+
+def test_dask_equals_predictor_and_cli_bit_for_bit(client, table, expected):
+    out = distributed.score_dask(dd.read_parquet(table), Predictor.default()).compute()
+    assert_scored_as_cli(out.reset_index(drop=True), expected)
+    # 8 partitions on 2 workers, then a second job: still one session per worker process
+    distributed.score_dask(dd.read_parquet(table), Predictor.default())["probability"].sum().compute()
+    assert sorted(client.run(sessions_built).values()) == [1, 1]
+
+
+def test_dask_columns_by_name_any_order(client):
+    predictor = Predictor.default()
+    frame = pd.DataFrame({"hours": np.linspace(0, 9, 50), "id": np.arange(50)})[["id", "hours"]]
+    out = distributed.score_dask(dd.from_pandas(frame, npartitions=3), predictor).compute()
+    np.testing.assert_array_equal(bits(out["probability"]), bits(predictor.predict_proba(frame[["hours"]].to_numpy())))
+
+
+def test_dask_bad_row_fails_naming_it(client):
+    ddf = dd.from_pandas(pd.DataFrame({"hours": [1.0, 2.0, 3.0, 4.0, -1.0, 6.0]}), npartitions=2)
+    with pytest.raises(InputError, match=r"^partition 1, row 1 \(index 4\), hours: -1 is outside the model's domain"):
+        distributed.score_dask(ddf, Predictor.default()).compute()
+
+
+def test_dask_on_error_null(client):
+    out = distributed.score_dask(dd.from_pandas(bad_frame(), npartitions=2), Predictor.default(),
+                                 on_error="null").compute()
+    assert list(out.columns) == ["id", "hours", "probability", "label", "error"]
+    assert [None if pd.isna(e) else e for e in out["error"]] == NULL_ERRORS
+    assert out["probability"].isna().tolist() == [e is not None for e in NULL_ERRORS]
+    assert out["label"].isna().tolist() == [e is not None for e in NULL_ERRORS]
+    good = [0, 1, 4]
+    np.testing.assert_array_equal(bits(out["probability"].to_numpy()[good]),
+                                  bits(Predictor.default().predict_proba([[1.0], [2.0], [7.0]])))
+
+
+def slow(frame: pd.DataFrame) -> pd.DataFrame:
+    import time
+
+    time.sleep(0.2)  # long enough that the job is still running when a worker is killed
+    return frame
+
+
+def test_dask_worker_killed_mid_job_loses_and_repeats_nothing(table):
+    with dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+            dist.Client(cluster) as client:
+        ddf = dd.read_parquet(table, split_row_groups=False).repartition(npartitions=24)
+        scored = distributed.score_dask(ddf, Predictor.default()).map_partitions(slow)[["id", "probability"]]
+        futures = client.compute(scored.to_delayed())
+        dist.wait(futures, return_when="FIRST_COMPLETED")
+        pids = client.run(os.getpid)
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        out = pd.concat(client.gather(futures))
+        assert sum(f.status == "finished" for f in futures) == 24
+    np.testing.assert_array_equal(out["id"].to_numpy(), np.arange(ROWS))
+
+
+# -- Spark --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed: Spark needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers must import this edge_predict
+    session = (SparkSession.builder.master("local[2]").appName("edge-predict-tests")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.files.maxPartitionBytes", "4m")  # one partition per Parquet file here
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_spark_equals_predictor_and_cli_bit_for_bit(spark, table, expected):
+    df = spark.read.parquet(str(table))
+    out = distributed.score_spark(df, Predictor.default()).toArrow().to_pandas()
+    order = df.select("id").toArrow().column("id").to_numpy()
+    np.testing.assert_array_equal(out["id"].to_numpy(), order)  # the input's row order, kept
+    assert_scored_as_cli(out.sort_values("id", kind="stable").reset_index(drop=True), expected)
+
+
+def test_spark_one_session_per_worker_process(spark, table):
+    df = spark.read.parquet(str(table))
+    partitions = df.rdd.getNumPartitions()
+    distributed.score_spark(df, Predictor.default()).selectExpr("sum(probability)").collect()
+
+    def report(batches):  # self-contained: Spark's workers cannot import this test module
+        import os
+
+        import pandas
+
+        from edge_predict import distributed as module
+
+        for _ in batches:
+            yield pandas.DataFrame({"pid": [os.getpid()], "built": [module._SESSIONS_BUILT]})
+
+    seen = spark.range(0, 16, numPartitions=16).mapInPandas(report, "pid long, built long").toPandas()
+    built = seen.drop_duplicates("pid")["built"]
+    assert partitions >= 4 and set(built) <= {0, 1} and 1 <= built.sum() <= 2
+
+
+def test_spark_bad_row_fails_naming_it(spark):
+    df = spark.createDataFrame(bad_frame()).coalesce(1)
+    with pytest.raises(Exception, match=r"InputError: partition 0, row 2, hours: -1 is outside the model's domain"):
+        distributed.score_spark(df, Predictor.default()).collect()
+
+
+def test_spark_on_error_null(spark):
+    df = spark.createDataFrame(bad_frame()).coalesce(1)
+    out = distributed.score_spark(df, Predictor.default(), on_error="null").toPandas()
+    assert list(out.columns) == ["id", "hours", "probability", "label", "error"]
+    assert [None if pd.isna(e) else e for e in out["error"]] == NULL_ERRORS
+    assert out["probability"].isna().tolist() == [e is not None for e in NULL_ERRORS]
