@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test fuzz bench clean
+.PHONY: export test fuzz bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,14 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 # Minutes, not seconds: builds the wheel and a torch-free device env in bench/.work/, writes bench/results.md.
+# Scale-out (Dask, Spark) has its own target: make bench-scale.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Distributed scoring (docs/distributed.md): 1e7 rows of Parquet on a Dask
+# LocalCluster, 1 vs 2 worker processes, against a naive session-per-partition script; writes bench/scale.md.
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis bench/.work
