@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 ON_ERROR = ("raise", "null")
 ERROR_COLUMN = "error"  # added with on_error="null": why a row's outputs are null (null when it was scored)
 
-_PREDICTORS: dict[tuple[str, float], "Predictor"] = {}  # this process's, by (model sha256, threshold)
+_PREDICTORS: dict[tuple[str, float | None], "Predictor"] = {}  # this process's, by (model sha256, threshold)
 _SESSIONS_BUILT = 0  # how many this process built: the tests prove it stays at one per model
 _LOCK = threading.Lock()  # a worker running several threads still builds each session once
 
@@ -51,7 +51,7 @@ class _Model:
     sha256: str
     data: bytes
     source: str
-    threshold: float
+    threshold: float | None  # binary models only
 
 
 def _shipped(predictor: "Predictor") -> _Model:
@@ -60,7 +60,8 @@ def _shipped(predictor: "Predictor") -> _Model:
     data = predictor.__reduce__()[1][0]
     if not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != predictor.sha256:
         raise ModelError(f"{predictor.source}: cannot read the model's bytes to send them to the workers")
-    return _Model(predictor.sha256, data, predictor.source, predictor.threshold)
+    threshold = predictor.threshold if predictor.task == "binary" else None
+    return _Model(predictor.sha256, data, predictor.source, threshold)
 
 
 def worker_predictor(model: _Model) -> "Predictor":

@@ -58,7 +58,7 @@ def expected(table, tmp_path_factory) -> pd.DataFrame:
     cli["probability"] = cli["probability"].astype(np.float32)  # the CLI's text reads back exactly as float32
     np.testing.assert_array_equal(cli["hours"].to_numpy(), hours)
     predictor = Predictor.default()
-    np.testing.assert_array_equal(bits(cli["probability"]), bits(predictor.predict_proba(hours.reshape(-1, 1))))
+    np.testing.assert_array_equal(bits(cli["probability"]), bits(predictor.predict_proba(hours.reshape(-1, 1))[:, 1]))
     return cli
 
 
@@ -137,7 +137,7 @@ def test_dask_columns_by_name_any_order(client, tmp_path):
     predictor = Predictor.from_bytes(export_plain(logistic(w, 0.25), tmp_path / "three.onnx", 3, x[:4]))
     frame = pd.DataFrame({"x2": x[:, 2], "id": np.arange(500), "x0": x[:, 0], "x1": x[:, 1]})
     out = distributed.score_dask(dd.from_pandas(frame, npartitions=3), predictor).compute()
-    np.testing.assert_array_equal(bits(out["probability"]), bits(predictor.predict_proba(x)))
+    np.testing.assert_array_equal(bits(out["probability"]), bits(predictor.predict_proba(x)[:, 1]))
 
 
 def test_dask_bad_row_fails_naming_it(client):
@@ -155,7 +155,7 @@ def test_dask_on_error_null(client):
     assert out["label"].isna().tolist() == [e is not None for e in NULL_ERRORS]
     good = [0, 1, 4]
     np.testing.assert_array_equal(bits(out["probability"].to_numpy()[good]),
-                                  bits(Predictor.default().predict_proba([[1.0], [2.0], [7.0]])))
+                                  bits(Predictor.default().predict_proba([[1.0], [2.0], [7.0]])[:, 1]))
 
 
 def slow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -232,3 +232,46 @@ def test_spark_on_error_null(spark):
     assert list(out.columns) == ["id", "hours", "probability", "label", "error"]
     assert [None if pd.isna(e) else e for e in out["error"]] == NULL_ERRORS
     assert out["probability"].isna().tolist() == [e is not None for e in NULL_ERRORS]
+
+
+# -- every task: the CLI's CSV columns ------------------------------------------------------------
+@pytest.fixture(scope="module", params=["multiclass", "regression"])
+def task_case(request, tmp_path_factory):
+    """A model of the task, 300 rows with its features shuffled among other columns, and the CLI's CSV for them."""
+    from test_tasks import model_bytes
+
+    extra = {"multiclass": {"labels": ["setosa", "versicolor", "virginica", "x y"]},
+             "regression": {"targets": ["price", "rent"]}}[request.param]
+    path = tmp_path_factory.mktemp(request.param) / "model.onnx"
+    path.write_bytes(model_bytes(request.param, 4 if request.param == "multiclass" else 2, **extra))
+    x = np.random.default_rng(5).uniform(-2, 2, size=(300, 3))
+    frame = pd.DataFrame({"c": x[:, 2], "id": np.arange(300), "a": x[:, 0], "b": x[:, 1]})
+    text = "a,b,c\n" + "\n".join(",".join(map(repr, row)) for row in x.tolist()) + "\n"
+    (path.parent / "x.csv").write_text(text)
+    out = subprocess.run([str(CLI), "predict", "--model", str(path), "--input", str(path.parent / "x.csv"),
+                          "--format", "csv"], capture_output=True, text=True, check=True).stdout
+    cli = pd.read_csv(io.StringIO(out), dtype=str)
+    return Predictor.from_path(path), frame, cli
+
+
+def assert_outputs_as_cli(out: pd.DataFrame, cli: pd.DataFrame, features: list[str]) -> None:
+    outputs = [c for c in cli.columns if c not in features]
+    assert [c for c in out.columns if c not in ("id", *features)] == outputs
+    for name in outputs:
+        if name == "label":
+            np.testing.assert_array_equal(out[name].to_numpy(str), cli[name].to_numpy(str))
+        else:  # the CLI's text reads back as exactly the float32 scored
+            np.testing.assert_array_equal(bits(out[name]), bits(cli[name].astype(np.float64)))
+
+
+def test_dask_every_task_as_cli(client, task_case):
+    predictor, frame, cli = task_case
+    out = distributed.score_dask(dd.from_pandas(frame, npartitions=3), predictor).compute()
+    assert_outputs_as_cli(out, cli, list(predictor.feature_names))
+
+
+def test_spark_every_task_as_cli(spark, task_case):
+    predictor, frame, cli = task_case
+    out = distributed.score_spark(spark.createDataFrame(frame), predictor).toArrow().to_pandas()
+    np.testing.assert_array_equal(out["id"].to_numpy(), np.arange(300))
+    assert_outputs_as_cli(out, cli, list(predictor.feature_names))
