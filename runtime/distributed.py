@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .errors import InputError, ModelError, VerificationError
+from .validation import columns_by_name
 
 if TYPE_CHECKING:
     from .predictor import Predictor
@@ -176,7 +177,7 @@ def _dask_partition(frame: Any, model: _Model, columns: list, on_error: str, par
     predictor = worker_predictor(model)
     number = partition_info["number"] if partition_info else "?"
     where = lambda row: f"partition {number}, row {row} (index {frame.index[row]})"  # noqa: E731
-    x = frame[list(predictor.feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    x = columns_by_name(frame, predictor.feature_names)  # as Predictor reads a DataFrame: float64, NA as NaN
     outputs, _, reasons = score_rows(predictor, x, columns, on_error, where)
     return _with_outputs(frame, columns, outputs, reasons, on_error)
 
@@ -222,8 +223,7 @@ def _spark_batches(batches: Any, model: _Model, columns: list, on_error: str) ->
     predictor = worker_predictor(model)
     number, offset = TaskContext.get().partitionId(), 0
     for batch in batches:
-        x = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-                             for name in predictor.feature_names]).reshape(batch.num_rows, -1)
+        x = columns_by_name(batch, predictor.feature_names)  # as Predictor reads an Arrow table: float64
         where = lambda row, start=offset: f"partition {number}, row {start + row}"  # noqa: E731
         outputs, ok, reasons = score_rows(predictor, x, columns, on_error, where)
         mask = None if ok is None else ~ok
