@@ -32,17 +32,12 @@ _LOCK = threading.Lock()  # a worker running several threads still builds each s
 
 
 def output_columns(predictor: "Predictor") -> list[tuple[str, str]]:
-    """(name, "float32" or "string") of the columns scoring adds: predict_table's, as the CLI's CSV prints them.
+    """(name, "float32" or "string") of the columns scoring adds: predict_table's, the CLI's output columns.
 
-    The model's task decides them inside Predictor.predict_table; one row of its golden vectors shows them.
+    The task decides the names (Predictor.output_names); a classifier's label is text, every other output float32.
     """
-    golden = predictor.manifest["golden"]["inputs"]
-    bad = {error.row for error in predictor.input_errors(golden)}  # a domain may exclude a golden vector
-    row = next((r for r in range(len(golden)) if r not in bad), None)
-    if row is None:
-        raise ModelError(f"{predictor.source}: every golden vector is outside the model's domain; re-export it")
-    table = predictor.predict_table([golden[row]])
-    return [(name, "float32" if values.dtype == np.float32 else "string") for name, values in table.items()]
+    text = "label" if predictor.task != "regression" else None  # a regression target may be called "label"
+    return [(name, "string" if name == text else "float32") for name in predictor.output_names]
 
 
 @dataclass(frozen=True)
