@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 import re
@@ -27,6 +28,7 @@ class Batch:
     kind: str = "line"  # "line" or "argument": how `lines` are named in messages
     columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
     errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
+    extra: tuple[str, ...] = ()  # names of the input's other columns, passed through: texts[i][k:] are theirs
 
     def where(self, row: int) -> str:  # "line 12", "argument 3"
         return f"{self.kind} {self.lines[row]}"
@@ -45,27 +47,35 @@ class Batch:
         return InputError(message, row=error.row, col=error.col, problem=error.problem, line=self.lines[error.row])
 
 
-def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[str],
-               split: bool = True) -> tuple[list[float], tuple[str, ...]]:
-    """The values and texts of one line, in model feature order: the reference semantics and their errors."""
+def split_fields(line: str) -> list[str]:
+    """The fields of one CSV line: split at commas, or read by Python's csv module when it holds a quote."""
+    return line.split(",") if '"' not in line else next(csv.reader([line]))
+
+
+def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[str], split: bool = True,
+               extra: Sequence[int] = ()) -> tuple[list[float], tuple[str, ...]]:
+    """The feature values of one line in model order, and its texts (the features', then the `extra` columns'):
+    the reference semantics and their errors."""
     try:
-        fields = line.split(",") if split else [line]
-        if len(fields) != len(order):
-            raise InputError(f"{where}: {len(fields)} columns, but the model expects {len(order)} "
-                             f"({', '.join(columns)})")
+        fields = split_fields(line) if split else [line]
+        width = len(order) + len(extra)
+        if len(fields) != width:
+            expected = f"the model expects {width} ({', '.join(columns)})" if not extra else f"the header has {width}"
+            raise InputError(f"{where}: {len(fields)} columns, but {expected}")
         picked = tuple(fields[j].strip(SPACE) for j in order)
-        return [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)], picked
+        values = [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)]
+        return values, picked + tuple(fields[j] for j in extra)
     except InputError:
         if _NOT_UTF8.search(line):  # undecodable bytes never parse; say so rather than "not a number"
             raw = line.encode("utf-8", "surrogateescape")[:40]
             raise InputError(f"{where}: bytes that are not UTF-8 ({raw!r}); save the input as UTF-8") from None
-        if split and len(order) == 1 and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", line):
+        if split and len(order) == 1 and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", line.strip(SPACE)):
             raise InputError(f"{where}: {shown(line)} is not a number; use '.' as the decimal point") from None
         raise
 
 
 def parse_rows(rows: Iterable[tuple[int, str]], order: Sequence[int], columns: Sequence[str],
-               keep: bool = False, split: bool = True, kind: str = "line") -> Batch:
+               keep: bool = False, split: bool = True, kind: str = "line", extra: dict[int, str] | None = None) -> Batch:
     """Parse (line number, text) pairs one by one: raise the first error, or with `keep` keep the row in place
     (NaN values, empty texts) with its error in Batch.errors.
 
@@ -74,17 +84,18 @@ def parse_rows(rows: Iterable[tuple[int, str]], order: Sequence[int], columns: S
     values, texts, lines, errors = [], [], [], {}
     for number, line in rows:
         try:
-            row, text = parse_line(line, f"{kind} {number}", order, columns, split)
+            row, text = parse_line(line, f"{kind} {number}", order, columns, split, list(extra or ()))
         except InputError as exc:
             exc.line = number
             if not keep:
                 raise
             errors[len(lines)] = exc
-            row, text = [math.nan] * len(order), ("",) * len(order)
+            row, text = [math.nan] * len(order), ("",) * (len(order) + len(extra or ()))
         values.append(row)
         texts.append(text)
         lines.append(number)
-    return Batch(np.array(values, dtype=np.float64).reshape(-1, len(order)), texts, lines, kind, tuple(columns), errors)
+    return Batch(np.array(values, dtype=np.float64).reshape(-1, len(order)), texts, lines, kind, tuple(columns), errors,
+                 tuple((extra or {}).values()))
 
 
 def samples_from_args(values: Sequence[str], feature_names: Sequence[str], keep: bool = False) -> Batch:
@@ -95,21 +106,22 @@ def samples_from_args(values: Sequence[str], feature_names: Sequence[str], keep:
 
 
 def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int = CHUNK_ROWS,
-                 keep: bool = False) -> Iterator[Batch]:
+                 keep: bool = False, reserved: Sequence[str] = ()) -> Iterator[Batch]:
     """Samples from a text stream, `chunk_rows` lines at a time: memory stays flat on any file size.
 
-    CSV with a header naming the model's features (any order), or header-less rows in feature order;
+    CSV with a header naming the model's features (any order; other columns are passed through, and may not be
+    named as one of `reserved`, the output's columns), or header-less rows in feature order;
     blank and '#' lines skipped. A bad row raises InputError, or with `keep` stays in place with its error.
     """
     content = content_lines(bounded_lines(stream))
     first = next(content, None)
     if first is None:
         raise InputError("the input has no samples (it is empty or only blank/comment lines)")
-    order = header_order(first, feature_names)
-    data_first = order is None
-    order = order or list(range(len(feature_names)))
+    header = header_order(first, feature_names, reserved)
+    data_first = header is None
+    order, extra = header or (list(range(len(feature_names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
-    if len(order) == 1:
+    if len(order) == 1 and not extra:
         chunks = _block_chunks(stream, first if data_first else None, first[0] + 1, columns, chunk_rows)
     else:
         rows = itertools.chain([first], content) if data_first else content
@@ -117,7 +129,7 @@ def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int 
     seen = False
     for chunk in chunks:
         seen = True
-        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, keep)
+        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, keep, extra=extra)
         if len(batch.lines):
             yield batch
     if not seen:
@@ -143,26 +155,35 @@ def _block_chunks(stream: IO[str], first: tuple[int, str] | None, lineno: int, c
 
 
 def content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
-    """(line number, stripped text) of every line that is not blank or a '#' comment."""
+    """(line number, text without its line break) of every line that is not blank or a '#' comment."""
     for n, line in enumerate(lines, start=start):
         if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # cut by bounded_lines
             raise line_too_long(n)
-        text = line.strip(SPACE)
+        text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
         if n == 1:
-            text = text.lstrip("\ufeff").strip(SPACE)  # a BOM the stream's decoder did not remove
-        if text and text[0] != "#":
-            yield n, text
+            text = text.lstrip("\ufeff")  # a BOM the stream's decoder did not remove
+        bare = text.strip(SPACE)
+        if bare and bare[0] != "#":
+            yield n, text if "," in text else bare
 
 
-def header_order(first: tuple[int, str], feature_names: Sequence[str]) -> list[int] | None:
-    """Column index of each feature if `first` is a header line; None if it is data."""
+def header_order(first: tuple[int, str], feature_names: Sequence[str],
+                 reserved: Sequence[str] = ()) -> tuple[list[int], dict[int, str]] | None:
+    """If `first` is a header: the column index of each feature, and {index: name} of the other columns (passed
+    through to the output); None if it is data."""
     lineno, line = first
-    fields = [f.strip(SPACE) for f in line.split(",")]
-    if sorted(fields) == sorted(feature_names):
-        return [fields.index(name) for name in feature_names]
+    fields = [f.strip(SPACE) for f in split_fields(line)]
     if not any(f[:1].isalpha() and not NUMBER.fullmatch(f) for f in fields):
         return None  # data; a bad number in it is reported as such
-    raise InputError(
-        f"line {lineno}: header {shown(','.join(fields))} does not match the model's features "
-        f"{','.join(feature_names)!r} (any order); fix the header or drop it", line=lineno
-    )
+    missing = [name for name in feature_names if name not in fields]
+    extra = {j: name for j, name in enumerate(fields) if name not in feature_names}
+    if missing:
+        raise InputError(f"line {lineno}: the header has no column {', '.join(map(repr, missing))} (its other "
+                         f"columns: {shown(', '.join(extra.values())) if extra else 'none'}); the model reads its "
+                         f"features by name: {', '.join(feature_names)}", line=lineno)
+    twice = [name for name in fields if fields.count(name) > 1]
+    clash = [name for name in extra.values() if name in reserved]
+    if twice or clash:
+        what = f"names column {twice[0]!r} twice" if twice else f"has a column {clash[0]!r}, the name of an output"
+        raise InputError(f"line {lineno}: the header {what}; rename or drop it", line=lineno)
+    return [fields.index(name) for name in feature_names], extra

@@ -1,4 +1,4 @@
-"""Writing scored rows as text, JSON Lines or CSV, with probabilities printed exactly and fast."""
+"""Writing scored rows as text, JSON Lines or CSV (RFC 4180), streaming."""
 
 from __future__ import annotations
 
@@ -7,52 +7,9 @@ from typing import IO, Sequence
 
 import numpy as np
 
-_DECIMALS = 12  # 9 significant digits (always enough for a float32) after up to 3 leading zeros
-_WIDTH = 16  # "0." and 12 decimals, or the longest %.9g of a tiny float32 ("1.17549435e-38")
-_POW10 = 10.0 ** np.arange(_DECIMALS + 1)
-_DIGITS4 = None  # made on first use: 'predict 7' in the text format never needs it, and it costs 1 ms
+from .numformat import format_probabilities, probability_chars
 
-
-def _digits4() -> np.ndarray:
-    """The four ASCII digits of 0000..9999 as one little-endian uint32 each: one gather writes four characters."""
-    global _DIGITS4
-    if _DIGITS4 is None:
-        table = (np.arange(10000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + ord("0")).astype(np.uint8)
-        _DIGITS4 = table.view("<u4").ravel()
-    return _DIGITS4
-
-
-def format_probabilities(p: np.ndarray) -> list[str]:
-    """Shortest decimal text of each float32 probability that reads back as the same float32.
-
-    Vectorized for the usual 1e-4 <= p < 1 ("0.ddd"); 0, 1 and tiny values are formatted one by one.
-    "Reads back" means float32(float(text)), what every CSV and JSON reader does.
-    """
-    return probability_chars(p).view(f"S{_WIDTH}").reshape(-1).astype(f"U{_WIDTH}").tolist()
-
-
-def probability_chars(p: np.ndarray) -> np.ndarray:
-    """format_probabilities as a (n, 16) matrix of ASCII codes, each row padded with NULs."""
-    p32 = np.asarray(p, dtype=np.float32).reshape(-1)
-    fast = (p32 >= 1e-4) & (p32 < 1)  # "0.ddd"; anything else (0, 1, tiny, a regression's value) one by one
-    p64 = np.where(fast, p32, np.float32(0.5)).astype(np.float64)
-    places = _decimals_needed(p64.astype(np.float32), p64)
-    fast &= places <= _DECIMALS
-    places = np.minimum(places, _DECIMALS)
-    # the shortest rounding, scaled to exactly 12 decimals so every row has the same digit layout
-    q = (np.rint(p64 * _POW10[places]) * _POW10[_DECIMALS - places]).astype(np.int64)
-    table = _digits4()
-    digits = np.stack([table[q // 100000000 % 10000], table[q // 10000 % 10000], table[q % 10000]],
-                      axis=1).view(np.uint8)
-    digits *= np.arange(_DECIMALS) < places[:, None]  # NUL after the last needed decimal
-    chars = np.zeros((p32.size, _WIDTH), np.uint8)
-    chars[:, :2] = (ord("0"), ord("."))
-    chars[:, 2:2 + _DECIMALS] = digits
-    for i in np.flatnonzero(~fast).tolist():
-        text = _shortest(p32[i]).encode()
-        chars[i] = 0
-        chars[i, :len(text)] = np.frombuffer(text, np.uint8)
-    return chars
+__all__ = ["Writer", "csv_field", "csv_rows", "format_probabilities"]
 
 
 def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | None:
@@ -89,30 +46,6 @@ def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | Non
     return rows[rows != 0].tobytes().decode("ascii")  # NULs pad the fixed-width columns; dropping them joins
 
 
-def _decimals_needed(p32: np.ndarray, p64: np.ndarray) -> np.ndarray:
-    """Fewest decimals (1..12) whose rounding reads back as the same float32 (13: none), by bisection."""
-    lo = np.ones(p32.shape, np.int64)
-    hi = np.full(p32.shape, _DECIMALS + 1, np.int64)
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) // 2
-        scale = _POW10[np.minimum(mid, _DECIMALS)]
-        ok = (np.rint(p64 * scale) / scale).astype(np.float32) == p32
-        hi = np.where(active & ok, mid, hi)
-        lo = np.where(active & ~ok, mid + 1, lo)
-
-
-def _shortest(v32: np.float32) -> str:
-    v = float(v32)
-    for digits in (6, 7, 8):
-        text = f"{v:.{digits}g}"
-        if np.float32(float(text)) == v32:
-            return text
-    return f"{v:.9g}"  # 9 significant digits always read back as the same float32
-
-
 class Writer:
     """Writes scored rows as text (a table), json (one object per line) or csv, streaming.
 
@@ -125,20 +58,22 @@ class Writer:
         self.out, self.fmt, self.names, self.outputs = out, fmt, list(feature_names), list(output_names)
         self.task, self.errors, self._started = task, errors, False
 
-    def _header(self) -> None:
+    def _header(self, extra: Sequence[str]) -> None:
         """Written with the first rows: an input that fails before any is scored leaves stdout empty."""
         self._started = True
-        header = self.names + self.outputs + (["error"] if self.errors else [])
+        self.extra = list(extra)  # the input's pass-through columns, from the first batch
+        inputs = self.names + self.extra
+        header = inputs + self.outputs + (["error"] if self.errors else [])
         if self.fmt == "csv":
             self.out.write(",".join(map(csv_field, header)) + "\n")
         elif self.fmt == "text":
-            self.out.write("  ".join([f"{n:>12}" for n in self.names] + header[len(self.names):]) + "\n")
+            self.out.write("  ".join([f"{n:>12}" for n in inputs] + header[len(inputs):]) + "\n")
 
     def write(self, batch, outputs: dict[str, np.ndarray] | None, errors: dict[int, str] | None = None) -> None:
         """Write one batch: its rows' texts and values, the outputs of its good rows (Predictor.predict_table)
         and the error of each other row."""
         if not self._started:
-            self._header()
+            self._header(batch.extra)
         cells = self._cells(outputs)
         if errors:  # rows in input order: the next good row's outputs, or the error
             good = iter(zip(*cells.values()))
@@ -157,8 +92,8 @@ class Writer:
                     lines.append("  ".join([f"{'?':>12}"] * len(text) + ["-"] * len(self.outputs) + [values]))
             self.out.write("\n".join(lines) + "\n")
         else:
-            self.out.write("".join(self._json_row(row, kind, values)
-                                   for row, (kind, values) in zip(batch.values.tolist(), rows)))
+            self.out.write("".join(self._json_row(row, kind, values, text)
+                                   for row, (kind, values), text in zip(batch.values.tolist(), rows, batch.texts)))
 
     def _cells(self, outputs: dict[str, np.ndarray] | None) -> dict[str, list[str]]:
         """Each output column as the text the format prints."""
@@ -171,7 +106,7 @@ class Writer:
         return {k: format_probabilities(c) if c.dtype.kind == "f" else
                 ([_json(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}
 
-    def _json_row(self, row: list[float], kind: str, values) -> str:
+    def _json_row(self, row: list[float], kind: str, values, text: Sequence[str]) -> str:
         if kind == "error":
             return f'{{"input":null,"error":{_json(values)}}}\n'
         if self.task == "multiclass":  # "label", then "probabilities": {label: p} in class order
@@ -179,7 +114,9 @@ class Writer:
                 f"{_json(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:])) + "}"
         else:
             fields = ",".join(f"{_json(name)}:{v}" for name, v in zip(self.outputs, values))
-        return f'{{"input":{_json(dict(zip(self.names, row)))},{fields}' + (',"error":null' if self.errors else "") + "}\n"
+        extra = f',"extra":{_json(dict(zip(self.extra, text[len(self.names):])))}' if self.extra else ""
+        return (f'{{"input":{_json(dict(zip(self.names, row)))}{extra},{fields}' + (',"error":null' if self.errors
+                                                                                     else "") + "}\n")
 
     def _no_error(self, n: int) -> dict[str, np.ndarray]:
         return {"error": np.full(n, "", dtype="U1")} if self.errors else {}
@@ -187,7 +124,8 @@ class Writer:
     def _fields(self, batch) -> list[str]:
         fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings
         if fields is None:
-            fields = [t[0] for t in batch.texts] if len(self.names) == 1 else list(map(",".join, batch.texts))
+            join = (lambda t: ",".join(map(csv_field, t))) if self.extra else ",".join
+            fields = [t[0] for t in batch.texts] if len(batch.texts[0]) == 1 else list(map(join, batch.texts))
         return fields
 
     def _csv(self, batch, rows) -> str:

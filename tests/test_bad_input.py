@@ -67,8 +67,10 @@ def test_accepted_number_grammar(cli_runner, model_path, arg):
     ("hours\n1,\n", "line 2: 2 columns, but the model expects 1 (column 1 (hours))"),
     ("hours\n,\n", "line 2: 2 columns, but the model expects 1 (column 1 (hours))"),
     ("hours\n \t\n1 2\n", f"line 3, column 1 (hours): '1 2' is not a number {EXPECTED})"),
-    ("minutes\n1\n", "line 1: header 'minutes' does not match the model's features 'hours' (any order)"),
-    ("hours,extra\n1,2\n", "line 1: header 'hours,extra' does not match the model's features 'hours'"),
+    ("minutes\n1\n", "line 1: the header has no column 'hours' (its other columns: 'minutes'); the model reads its "
+                      "features by name: hours"),
+    ("hours,hours\n1,2\n", "line 1: the header names column 'hours' twice; rename or drop it"),
+    ("id,hours,label\n1,2,x\n", "line 1: the header has a column 'label', the name of an output; rename or drop it"),
     ("# only a comment\n\nhours\n", "line 3: a header but no samples after it"),
     ("", "the input has no samples (it is empty or only blank/comment lines)"),
     ("\n\n# x\n", "the input has no samples (it is empty or only blank/comment lines)"),

@@ -44,23 +44,27 @@ def check_stdout(out: str) -> None:
         return
     lines = out.splitlines()
     head = lines[0]
-    if head.split()[:3] == ["hours", "probability", "label"]:  # text; with -k an "error" column
+    if head.split()[-3:] in (["hours", "probability", "label"], ["probability", "label", "error"]):  # text
         for row in lines[1:]:
             fields = row.split()
-            if fields[:3] != ["?", "-", "-"]:
-                assert len(fields) == 3 and 0 <= float(fields[1]) <= 1 and fields[2] in ("fail", "pass"), row
-    elif head in ("hours,probability,label", "hours,probability,label,error"):
-        for row in list(csv.reader(io.StringIO(out)))[1:]:
-            assert len(row) == len(head.split(","))
-            assert (row[1:3] == ["", ""] and row[3]) if len(row) == 4 and row[3] else \
-                0 <= float(row[1]) <= 1 and row[2] in ("fail", "pass")
+            if "  -  -  " not in row:  # not a skipped row (-k): ... probability label
+                assert 0 <= float(fields[-2]) <= 1 and fields[-1] in ("fail", "pass"), row
+    elif head.endswith(("probability,label", "probability,label,error")):  # CSV, maybe with pass-through columns
+        rows = list(csv.reader(io.StringIO(out)))
+        errors = rows[0][-1] == "error"
+        for row in rows[1:]:
+            assert len(row) == len(rows[0])
+            if not (errors and row[-1]):
+                p, label = row[-3:-1] if errors else row[-2:]
+                assert 0 <= float(p) <= 1 and label in ("fail", "pass")
     elif head.startswith('{"input"'):
         for row in lines:
             record = json.loads(row)
             if record.get("error"):
                 assert record == {"input": None, "error": record["error"]}
             else:
-                assert set(record) - {"error"} == {"input", "probability", "label"} and 0 <= record["probability"] <= 1
+                assert set(record) - {"error", "extra"} == {"input", "probability", "label"}
+                assert 0 <= record["probability"] <= 1
     elif head == "{":
         assert set(json.loads(out)) == {"path", "sha256", "manifest"}
     elif head.startswith("model:"):

@@ -47,7 +47,7 @@ def test_a_line_at_the_cap_is_read(cli_runner, model_path, tmp_path):
     (["predict", "9" * 400], "edge-predict: error: argument 1, hours: '" + "9" * 40 + "'… overflows float32"),
     (["predict", "x" * 400], "edge-predict: error: argument 1, hours: '" + "x" * 40 + "'… is not a number"),
     (["predict", "1" * 400 + ",5"], "edge-predict: error: argument 1, hours: '" + "1" * 40 + "'… is not a number"),
-    (["predict", "-i", "-"], "edge-predict: error: line 1: header '" + "h" * 40 + "'… does not match"),
+    (["predict", "-i", "-"], "edge-predict: error: line 1: the header has no column 'hours' (its other columns: '" + "h" * 40 + "'…)"),
 ])
 def test_long_tokens_are_cut_in_errors(cli_runner, model_path, args, start):
     result = cli_runner.invoke(cli, args[:1] + ["-m", str(model_path)] + args[1:], input="h" * 400 + "\n")

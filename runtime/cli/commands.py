@@ -81,8 +81,9 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
         scored, skipped = score(predictor, batches, writer, report)
     else:
         with open_input(input_path) as stream:
-            scored, skipped = score(predictor, read_batches(stream, predictor.feature_names, keep=keep_going),
-                                    writer, report)
+            batches = read_batches(stream, predictor.feature_names, keep=keep_going,
+                                   reserved=(*predictor.output_names, "error"))
+            scored, skipped = score(predictor, batches, writer, report)
     if skipped:
         raise InputError(f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
                          f"output's error {'field' if fmt == 'json' else 'column'}); scored {scored}")

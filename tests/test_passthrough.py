@@ -1,0 +1,57 @@
+"""Columns beyond the model's features are passed through to the output unchanged: an ID survives scoring."""
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from edge_predict.cli import cli
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff#"), max_size=10)
+
+
+def run(cli_runner, model_path, text, fmt="csv"):
+    return cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-i", "-", "-f", fmt], input=text)
+
+
+def write_csv(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(TEXT, st.integers(0, 100), TEXT), min_size=1, max_size=8), st.permutations([0, 1, 2]))
+def test_extra_columns_come_back_unchanged_in_any_order(cli_runner, model_path, rows, order):
+    header = ["id", "hours", "note"]
+    table = [[header[j] for j in order]] + [[str([a, h, b][j]) for j in order] for a, h, b in rows]
+    result = run(cli_runner, model_path, write_csv(table))
+    assert result.exit_code == 0, result.stderr
+    out = list(csv.reader(io.StringIO(result.stdout)))  # an independent reader: Python's csv module
+    extra = [h for h in (header[j] for j in order) if h != "hours"]
+    assert out[0] == ["hours", *extra, "probability", "label"]
+    expected = [[str(h), *(dict(id=a, note=b)[name] for name in extra)] for a, h, b in rows]
+    assert [row[:3] for row in out[1:]] == expected
+
+
+def test_json_carries_extra_columns_apart_from_the_features(cli_runner, model_path):
+    result = run(cli_runner, model_path, 'name,hours\n"Smith, John",7\n', "json")
+    record = json.loads(result.stdout)
+    assert record["input"] == {"hours": 7.0} and record["extra"] == {"name": "Smith, John"}
+
+
+def test_quoted_feature_values_keep_the_number_grammar(cli_runner, model_path):
+    assert run(cli_runner, model_path, 'id,hours\na,"7"\n').exit_code == 0
+    result = run(cli_runner, model_path, 'id,hours\na,"1,5"\n')
+    assert result.exit_code == 2 and "line 2, column 2 (hours): '1,5' is not a number" in result.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,hours\n1\n", "line 2: 1 columns, but the header has 2"),
+    ("id,Hours\n1,2\n", "line 1: the header has no column 'hours' (its other columns: 'id, Hours')"),
+])
+def test_a_missing_feature_or_a_short_row_is_named(cli_runner, model_path, text, message):
+    result = run(cli_runner, model_path, text)
+    assert result.exit_code == 2 and message in result.stderr
