@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test fuzz bench bench-scale clean
+.PHONY: export test lint fuzz bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ export: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff, configured in pyproject.toml; .ci/run runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # 10,000 arbitrary command lines and stdins through the CLI (make test runs 300); prints the count.
 fuzz: $(STAMP)

@@ -117,9 +117,3 @@ def test_dropped_columns_are_not_read(tmp_path):
     table = read_table(write(tmp_path, "id,a,note,b,y\nS1,1,n/a,2,0\nS2,3,,4,1\n"), drop=["id", "3"])
     assert table.feature_names == ("a", "b")
     np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
-
-
-def test_without_a_header_the_kept_features_are_numbered_in_order(tmp_path):
-    table = read_table(write(tmp_path, "7,1,9,2,0\n8,3,9,4,1\n"), drop=["1", "3"])
-    assert table.feature_names == ("x0", "x1")
-    np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
