@@ -33,13 +33,27 @@ class Predictor:
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
         self._check = InputCheck(manifest.feature_names, manifest.domain)
+        self._signature = None  # set by from_path when a public key checked the model's signature
 
     # -- named constructors -------------------------------------------------------------------
     @classmethod
-    def from_path(cls, path: str | os.PathLike, **options: Any) -> "Predictor":
-        """Load the model file at `path`; options as for from_bytes."""
+    def from_path(cls, path: str | os.PathLike, *, public_key: str | os.PathLike | bytes | None = None,
+                  **options: Any) -> "Predictor":
+        """Load the model file at `path`; options as for from_bytes.
+
+        With `public_key` (a PEM file's path, or its bytes) the model must carry a signature by that key
+        (PATH.sig, see docs/signing.md), checked before onnxruntime sees a byte; ModelError otherwise.
+        """
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
-        return cls.from_bytes(read_model_file(path, max_bytes), source=os.fspath(path), **options)
+        if public_key is None:
+            return cls.from_bytes(read_model_file(path, max_bytes), source=os.fspath(path), **options)
+        from .sigfiles import read_verified
+        from .signing import read_key
+
+        data, signature = read_verified(path, read_key(public_key), lambda p: read_model_file(p, max_bytes))
+        predictor = cls.from_bytes(data, source=os.fspath(path), **options)
+        predictor._signature = signature
+        return predictor
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
@@ -117,6 +131,11 @@ class Predictor:
     @property
     def source(self) -> str:
         return self._source
+
+    @property
+    def signature(self):
+        """The signing.SignatureInfo a public key verified at load (key fingerprint, sha256), else None."""
+        return self._signature
 
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:

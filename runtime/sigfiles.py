@@ -50,6 +50,7 @@ def read_verified(path: str | os.PathLike, public_key_pem: bytes,
     shown = os.fspath(path)
     signing.public_key_fingerprint(public_key_pem)  # a bad key fails here, once, not once per attempt
     real = os.path.realpath(shown)  # once: a `current -> releases/7` swap cannot mix two releases
+    real = shown if real == os.path.abspath(shown) else real  # errors name the path as given, if it is the same
     for attempt in range(ATTEMPTS):
         data = read_model(real)
         sig = signing.read_signature(real)

@@ -8,6 +8,7 @@ with PyPI `model-signing`'s: each tool verifies the other's. Checking it needs `
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 from . import sigbundle
@@ -103,6 +104,22 @@ def sign(model_bytes: bytes, private_key_pem: bytes, model_name: str) -> bytes:
     payload = sigbundle.statement(model_bytes, model_name)
     sig = key.sign(sigbundle.pae(payload), ec.ECDSA(getattr(hashes, _CURVES[key.curve.name])()))
     return sigbundle.bundle(payload, sig, _fingerprint(key.public_key(), serialization))
+
+
+def read_key(key: str | os.PathLike | bytes, what: str = "public key") -> bytes:
+    """A key's PEM bytes: `key` itself if bytes, else the contents of the file it names."""
+    if isinstance(key, bytes):
+        return key
+    try:
+        with open(key, "rb") as f:
+            return f.read(MAX_SIG_BYTES)  # a PEM key is a few hundred bytes
+    except OSError as exc:
+        raise ModelError(f"{os.fspath(key)}: cannot read the {what} file ({exc.strerror or exc})") from None
+
+
+def private_key_fingerprint(private_key_pem: bytes) -> str:
+    """The fingerprint of the public half of a signing key (checks the key as `sign` would)."""
+    return sigbundle.key_hint(sign(b"", private_key_pem, "check")) or ""
 
 
 def public_key_fingerprint(public_key_pem: bytes) -> str:

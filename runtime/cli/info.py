@@ -6,8 +6,32 @@ import json
 
 
 def info_json(predictor) -> str:
-    return json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": predictor.manifest},
-                      indent=2, sort_keys=True)
+    return json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": predictor.manifest,
+                       "signature": signature_facts(predictor)}, indent=2, sort_keys=True)
+
+
+def signature_facts(predictor) -> dict | None:
+    """The model's signature: checked by the key given (verified), or only present with the key it claims."""
+    from .. import signing
+    from ..errors import ModelError
+
+    path = signing.signature_path(predictor.source)
+    if predictor.signature is not None:
+        return {"file": path, "key_fingerprint": predictor.signature.key_fingerprint, "verified": True}
+    try:
+        sig = signing.read_signature(predictor.source)
+    except ModelError:
+        sig = b""
+    return None if sig is None else {"file": path, "key_fingerprint": signing.key_hint(sig), "verified": False}
+
+
+def _signature_text(facts: dict | None) -> str:
+    if facts is None:
+        return "none (unsigned)"
+    if facts["verified"]:
+        return f"{facts['file']}, key {facts['key_fingerprint']} (verified)"
+    return (f"{facts['file']}, claims key {facts['key_fingerprint'] or '(unreadable)'} "
+            "(not verified: pass --public-key PEM to check it)")
 
 
 def info_lines(predictor) -> list[str]:
@@ -34,6 +58,7 @@ def info_lines(predictor) -> list[str]:
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items()) if k != "opset")),
         ("training", ", ".join(f"{k}={v}" for k, v in sorted(manifest["training"].items()))),
         ("golden", f"{len(golden['inputs'])} vectors, {tolerance}"),
+        ("signature", _signature_text(signature_facts(predictor))),
     ]
     return [f"{key + ':':<11}{value}" for key, value in rows]
 

@@ -11,6 +11,7 @@ import click
 
 MODEL_ENV = "EDGE_PREDICT_MODEL"
 MAX_BYTES_ENV = "EDGE_PREDICT_MAX_MODEL_BYTES"
+PUBLIC_KEY_ENV = "EDGE_PREDICT_PUBLIC_KEY"
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -66,3 +67,7 @@ threads_option = click.option(
 no_verify_option = click.option(
     "--no-verify", is_flag=True,
     help="Skip scoring the golden vectors at load (they prove this device computes what torch computed).")
+
+public_key_option = click.option(
+    "--public-key", type=click.Path(exists=True, dir_okay=False), envvar=PUBLIC_KEY_ENV, default=None, metavar="PEM",
+    help=f"Run only a model signed by this key (MODEL.sig beside it; docs/signing.md). ${PUBLIC_KEY_ENV}.")
