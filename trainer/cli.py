@@ -57,10 +57,12 @@ TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the r
                    "(not a source checkout).")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
               help="Write loss.png, fit.png (one-feature models) and report.json into DIR.")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, metavar="PEM",
+              help="Also sign the model with this private key (P-256): writes OUT.sig (docs/signing.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
 def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
-        atol, out, report, quiet) -> None:
+        atol, out, report, sign_key, quiet) -> None:
     """Train a classifier with torch, export it to ONNX, check it with onnxruntime.
 
     \b
@@ -88,6 +90,11 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
     if report is not None and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException(f"--report needs matplotlib; {TRAIN_EXTRA_HINT}")
     out = out or (Path(stem(data.name) + ".onnx") if data else packaged_model_path(default_model_path()))
+    if sign_key is not None:  # a bad key is refused now, not after training
+        from edge_predict import signing
+
+        sign_key = signing.read_key(sign_key, "signing key")
+        fingerprint = signing.private_key_fingerprint(sign_key)
     table = read_table(data, label, drop) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
@@ -104,19 +111,22 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
                "frequency")
     check_learned(fitted)
     opset = opset or OPSET
-    model_bytes = export_fitted(fitted, out, opset=opset, atol=atol)
+    model_bytes = export_fitted(fitted, out, opset=opset, atol=atol, sign_key=sign_key)
     summary = f"final loss {fitted.result.final_loss:.6f} (log loss on the training rows)"
     if not data:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]
         summary += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
     click.echo(summary)
     click.echo(f"wrote {out} ({len(model_bytes)} bytes, opset {opset}, golden vectors verified with onnxruntime)")
+    if sign_key is not None:
+        click.echo(f"signed with key {fingerprint}: wrote {out}.sig")
     if report is not None:
         from .report import LECTURE_MARKS, write_report
 
         params = click.get_current_context().params
         options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
                    for k, v in params.items()}
+        options.pop("sign_key")  # how the file was signed is not how the model was trained
         options.update(model=options.pop("kind"), opset=opset, out=str(out))
         try:
             paths = write_report(report, fitted, model_bytes, config=options, data_file=data,

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import torch
 
-from edge_predict import Predictor, __version__
+from edge_predict import Predictor, __version__, sigfiles, signing
 from edge_predict.atomicfile import write_atomic
 from edge_predict.errors import EdgePredictError, VerificationError
 from edge_predict.integrity import seal
@@ -55,8 +55,12 @@ def to_onnx(model: torch.nn.Module, n_features: int, input_name: str, output_nam
 def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_names: Sequence[str],
                  training: dict[str, Any], golden_x: np.ndarray, threshold: float = 0.5,
                  labels: Sequence[str] = ("fail", "pass"), domain: Sequence[dict] | None = None,
-                 observed: np.ndarray | None = None, opset: int = OPSET, atol: float = PARITY_ATOL) -> bytes:
+                 observed: np.ndarray | None = None, opset: int = OPSET, atol: float = PARITY_ATOL,
+                 sign_key: str | os.PathLike | bytes | None = None) -> bytes:
     """Export, check with onnx and onnxruntime against torch, then write `path` atomically.
+
+    With `sign_key` (a private key's PEM path or bytes) PATH.sig is written too, replaced together with the
+    model so that a reader never accepts a new model with an old signature or the reverse (sigfiles.py).
 
     `domain` (per feature {"min", "max"}) is what the runtime refuses values outside of; `observed`
     (the training rows) only records the range each feature had in training, for people to read.
@@ -102,8 +106,12 @@ def export_model(model: torch.nn.Module, path: str | os.PathLike, *, feature_nam
             f"> {atol:g}; nothing was written. With large unscaled features the two sum in float32 in "
             "different orders: train with --standardize, or accept the difference with --atol"
         ) from None
+    sig = None if sign_key is None else signing.sign(data, signing.read_key(sign_key, "signing key"), Path(path).name)
     try:
-        write_atomic(Path(path), data)
+        if sig is None:
+            write_atomic(Path(path), data)
+        else:
+            sigfiles.write_signed(path, data, sig)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return data

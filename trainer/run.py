@@ -86,12 +86,12 @@ def training_record(fitted: Fitted) -> dict[str, Any]:
 
 
 def export_fitted(fitted: Fitted, path: str | os.PathLike, *, opset: int = OPSET,
-                  atol: float = PARITY_ATOL) -> bytes:
+                  atol: float = PARITY_ATOL, sign_key: str | os.PathLike | bytes | None = None) -> bytes:
     """Export the fitted model with its manifest and golden vectors; verified, then written atomically."""
     return export_model(
         fitted.result.model, path, feature_names=fitted.table.feature_names, training=training_record(fitted),
         golden_x=golden_inputs(fitted.fit.x), threshold=fitted.threshold, labels=fitted.table.labels,
         domain=fitted.table.domain,
-        observed=fitted.fit.x, opset=opset, atol=atol,
+        observed=fitted.fit.x, opset=opset, atol=atol, sign_key=sign_key,
     )
 
