@@ -12,6 +12,7 @@ from pathlib import Path
 
 import envs
 import report
+import signing as signed_models
 import workloads
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     _say("6. session options")
     rows += workloads.session_options(model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
                                       plan["budget"])
+    _say("7. signed models")
+    rows += signed_models.rows(work, wheel, device, model, plan["reps"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["rows"] = sorted(rows, key=lambda r: r["workload"].split(".")[0])

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import signing
-from .atomicfile import sync_directory, write_atomic
 from .errors import ModelError
 
 PENDING = ".new"  # PATH.sig.new: the signature of a model about to replace PATH
@@ -30,6 +29,8 @@ def pending_path(model_path: str) -> str:
 
 def write_signed(path: str | os.PathLike, model_bytes: bytes, sig_bytes: bytes) -> None:
     """Replace the model at `path` and its signature so that a reader never accepts a mixed pair."""
+    from .atomicfile import sync_directory, write_atomic  # only writers pay for tempfile
+
     path = os.fspath(path)
     write_atomic(Path(pending_path(path)), sig_bytes)  # 1
     write_atomic(Path(path), model_bytes)  # 2
@@ -39,6 +40,8 @@ def write_signed(path: str | os.PathLike, model_bytes: bytes, sig_bytes: bytes) 
 
 def write_signature(path: str | os.PathLike, sig_bytes: bytes) -> None:
     """Sign a model already in place: write PATH.sig atomically (and drop a pending one left by a killed writer)."""
+    from .atomicfile import write_atomic
+
     path = os.fspath(path)
     write_atomic(Path(signing.signature_path(path)), sig_bytes)
     Path(pending_path(path)).unlink(missing_ok=True)
