@@ -109,7 +109,7 @@ def _looks_like_option(value: str) -> bool:
 @public_key_option
 @no_verify_option
 def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
-    """Show the model's manifest: task, features, outputs, versions, training, sha256."""
+    """Show the model's manifest: task, features, outputs, versions, training, sha256, signature."""
     from .info import info_json, info_lines
 
     predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify)
