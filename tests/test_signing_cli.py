@@ -141,3 +141,17 @@ def test_sign_refuses_in_one_line(cli_runner, model_path, tmp_path, setup, messa
     result = cli_runner.invoke(cli, ["sign", "--key", str(setup(model, key, public)), str(model)])
     assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "model.onnx.sig").exists()
+
+
+def test_without_the_signed_extra_a_key_is_refused_in_one_line(signed):
+    import subprocess
+    import sys
+
+    model, public, _ = signed
+    script = ("import sys; sys.modules['cryptography'] = None\n"  # as on a device without the signed extra
+              "from edge_predict.cli import main; main(sys.argv[1:])")
+    result = subprocess.run([sys.executable, "-c", script, "predict", "1", "--model", str(model), "--public-key",
+                             str(public)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == ("edge-predict: error: verifying signed models needs the cryptography library, which is "
+                             "not installed; install it with: pip install 'edge-predict[signed]'\n")
