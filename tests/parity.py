@@ -55,25 +55,23 @@ def gemm_weights(model_bytes: bytes) -> tuple[np.ndarray, float]:
 
 
 def logistic(w: np.ndarray, b: float):
-    """A torch LogisticRegression with exactly these float32 weights and bias."""
+    """sigmoid(w . x + b) as torch computes it: exactly these float32 weights and bias, probabilities out."""
     import torch
 
-    from edge_predict.trainer.models import LogisticRegression
-
-    model = LogisticRegression(len(w))
+    model = torch.nn.Sequential(torch.nn.Linear(len(w), 1), torch.nn.Sigmoid())
     with torch.no_grad():
-        model.linear.weight.copy_(torch.tensor(np.asarray(w, np.float32).reshape(1, -1)))
-        model.linear.bias.copy_(torch.tensor([b], dtype=torch.float32))
+        model[0].weight.copy_(torch.tensor(np.asarray(w, np.float32).reshape(1, -1)))
+        model[0].bias.copy_(torch.tensor([b], dtype=torch.float32))
     return model.eval()
 
 
 def export_plain(model, path, n_features: int, golden_x, **kwargs) -> bytes:
-    """Export `model` with no feature domain (any finite input is scored) through export_model."""
-    from edge_predict.trainer.export import export_model
+    """Export the binary `model` (probabilities out) with no feature domain: any finite input is scored."""
+    from edge_predict.trainer import export
 
     names = ["hours"] if n_features == 1 else [f"x{i}" for i in range(n_features)]
-    return export_model(model, path, feature_names=names, training={"model": "logistic", "source": "test"},
-                        golden_x=np.asarray(golden_x, np.float32).reshape(-1, n_features), **kwargs)
+    return export(model, path, feature_names=names, training={"model": "logistic", "source": "test"},
+                  golden_inputs=np.asarray(golden_x, np.float32).reshape(-1, n_features), **kwargs)
 
 
 def labels_differ_only_near(threshold: float, p_torch: np.ndarray, labels: np.ndarray, near) -> np.ndarray:

@@ -88,7 +88,7 @@ def test_bad_line_is_named(cli_runner, model_path, text, message):
 def test_crlf_bom_blank_and_comment_lines_are_accepted(cli_runner, model_path, data):
     result = invoke(cli_runner, model_path, "-i", "-", "-f", "csv", input=data)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[1:] == ["1,0.4229534,fail", "7,0.9558091,pass"]
+    assert result.stdout.splitlines()[1:] == ["1,0.42295337,fail", "7,0.9558091,pass"]
 
 
 def test_bytes_that_are_not_utf8_name_the_line(cli_runner, model_path):
@@ -120,7 +120,7 @@ def test_keep_going_reports_each_bad_row_and_scores_the_rest(cli_runner, model_p
     assert result.exit_code == 2
     rows = list(csv.reader(io.StringIO(result.stdout)))  # an independent reader: Python's csv module
     assert rows[0] == ["hours", "probability", "label", "error"]
-    assert [row[:3] for row in rows[1:]] == [["1", "0.4229534", "fail"], ["", "", ""], ["-1", "", ""], ["", "", ""],
+    assert [row[:3] for row in rows[1:]] == [["1", "0.42295337", "fail"], ["", "", ""], ["-1", "", ""], ["", "", ""],
                                              ["7", "0.9558091", "pass"]]  # output row N is input row N
     assert [row[3].split(":")[0] for row in rows[1:]] == ["", "line 3, column 1 (hours)", "line 4, column 1 (hours)",
                                                           "line 5", ""]

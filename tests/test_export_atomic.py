@@ -15,7 +15,8 @@ import torch
 from edge_predict import Predictor, VerificationError
 from edge_predict.atomicfile import PAUSE_ENV
 from edge_predict.trainer.data import lecture_data
-from edge_predict.trainer.export import ExportError, export_model, golden_inputs
+from edge_predict.trainer import ExportError
+from edge_predict.trainer import export as export_model
 from edge_predict.trainer.train import PATIENCE, TrainConfig, TrainingError, check_diverged, train
 
 KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
@@ -24,19 +25,19 @@ KILLS = int(os.environ.get("EDGE_PREDICT_KILLS", "25"))
 # target until the test SIGKILLs it, so every kill costs milliseconds, not a fresh interpreter.
 EXPORTER = r"""
 import os, sys
-from edge_predict.trainer.export import export_model, golden_inputs
+from edge_predict.trainer import export as export_model
 from edge_predict.trainer.data import lecture_data
 from edge_predict.trainer.train import TrainConfig, train
 target = sys.argv[1]
 x, y = lecture_data()
 models = [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]
-export_model(models[0], sys.argv[2], feature_names=["hours"], training={}, golden_x=golden_inputs(x))  # warm up
+export_model(models[0], sys.argv[2], feature_names=["hours"], x_train=x)  # warm up
 for _ in sys.stdin:
     pid = os.fork()
     if pid == 0:
         for i in range(10**9):
-            export_model(models[i % 2], target, feature_names=["hours"], training={"seed": i % 2},
-                         golden_x=golden_inputs(x), domain=[{"min": 0.0}])
+            export_model(models[i % 2], target, feature_names=["hours"], training={"seed": i % 2}, x_train=x,
+                         domain=[{"min": 0.0}])
     print(pid, flush=True)
     os.waitpid(pid, 0)
     print("reaped", flush=True)
@@ -49,18 +50,17 @@ for _ in sys.stdin:
 PAUSED_EXPORTER = r"""
 import sys
 from edge_predict import atomicfile
-from edge_predict.trainer import export
+from edge_predict.trainer import exporter
 from edge_predict.trainer.data import lecture_data
 from edge_predict.trainer.train import TrainConfig, train
 if sys.argv[2] == "direct":
     def direct(path, data):
         with open(path, "wb") as handle:
             atomicfile.write_in_halves(handle, data)
-    export.write_atomic = direct
+    exporter.write_atomic = direct
 x, y = lecture_data()
 model = train(x, y, TrainConfig(epochs=20, seed=1)).model
-export.export_model(model, sys.argv[1], feature_names=["hours"], training={"seed": 1},
-                    golden_x=export.golden_inputs(x), domain=[{"min": 0.0}])
+exporter.export(model, sys.argv[1], feature_names=["hours"], training={"seed": 1}, x_train=x, domain=[{"min": 0.0}])
 """
 
 
@@ -84,8 +84,8 @@ def kill(proc):
 
 def export(model, path, seed):
     x, _ = lecture_data()
-    return export_model(model, path, feature_names=["hours"], training={"seed": seed},
-                        golden_x=golden_inputs(x), domain=[{"min": 0.0}])
+    return export_model(model, path, feature_names=["hours"], training={"seed": seed}, x_train=x,
+                        domain=[{"min": 0.0}])
 
 
 @pytest.fixture(scope="module")
@@ -177,16 +177,19 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, models, monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--lr", "1e6"], "edge-train: error: training diverged: the loss rose from 0.73 to 50 and stayed above "
-                      "its start for 100 epochs (epoch 101); lower --lr (now 1e+06); nothing was written"),
+    (["--lr", "100"], "edge-train: error: training diverged: the loss rose from 0.714 to 5.686 and stayed above "
+                      "its start for 100 epochs (epoch 101); lower --lr (now 100); nothing was written"),
     (["--lr", "1e6", "--epochs", "50"], "edge-train: error: training diverged: the loss ended above where it "
-                                        "started (0.73 -> 50); lower --lr (now 1e+06); nothing was written"),
-    (["--lr", "30"], "edge-train: error: training diverged: the loss rose from 0.73 to 37.22"),
+                                        "started (0.714 -> 1.608e+05); lower --lr (now 1e+06); nothing was written"),
+    (["--data", "progression", "--standardize", "--lr", "10"],
+     "edge-train: error: training diverged: the loss or the weights are not finite at epoch 11 (loss inf)"),
 ])
-def test_diverging_training_stops_and_writes_nothing(cli_runner, tmp_path, args, message):
+def test_diverging_training_stops_and_writes_nothing(cli_runner, tmp_path, diabetes_path, args, message):
     from edge_predict.trainer.cli import cli
 
-    result = cli_runner.invoke(cli, [*args, "--out", str(tmp_path / "m.onnx")], prog_name="edge-train")
+    data = [] if "--data" in args else ["--data", str(diabetes_path)]  # not separable: huge steps oscillate
+    args = [str(diabetes_path.parent / "progression.csv.gz") if a == "progression" else a for a in args]
+    result = cli_runner.invoke(cli, [*data, *args, "--out", str(tmp_path / "m.onnx")], prog_name="edge-train")
     assert result.exit_code == 1
     assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []

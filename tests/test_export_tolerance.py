@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edge_predict import Predictor
-from edge_predict.trainer.export import ExportError
+from edge_predict.trainer import ExportError
 from parity import export_plain, logistic
 
 

@@ -40,7 +40,7 @@ def open_predictor(torch_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def boundary(torch_model):
     """float32 hours at the decision boundary w*x + b = 0, and 8 neighbours each side."""
-    w, b = torch_model.linear.weight.item(), torch_model.linear.bias.item()
+    w, b = torch_model.inner.linear.weight.item(), torch_model.inner.linear.bias.item()
     x = F32(-b / w)
     steps = np.arange(-8, 9)
     return (x.view(np.int32) + steps).astype(np.int32).view(F32)
@@ -103,7 +103,7 @@ def test_exported_golden_vectors_are_torch_outputs(predictor, torch_model):
 
 
 def test_the_product_checks_with_the_tolerance_the_tests_use():
-    from edge_predict.trainer.export import PARITY_ATOL
+    from edge_predict.trainer.exporter import PARITY_ATOL
 
     assert PARITY_ATOL == ATOL
     assert Predictor.from_path(DEFAULT_MODEL).manifest["golden"]["atol"] == ATOL

@@ -1,4 +1,4 @@
-"""Random logistic models of 1 to 16 features, exported by export_model: torch, the runtime and numpy agree."""
+"""Random logistic models of 1 to 16 features, exported by export(): torch, the runtime and numpy agree."""
 
 import numpy as np
 import pytest

@@ -15,7 +15,8 @@ from conftest import REPO
 from edge_predict.trainer.cli import cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-FIGURE_PIXELS = (700, 450)  # report.py draws 7 x 4.5 inches at 100 dpi
+FIGURE_PIXELS = (700, 450)  # plots.py draws 7 x 4.5 inches at 100 dpi
+SQUARE_PIXELS = (550, 500)  # and the confusion matrix and predicted-vs-actual at 5.5 x 5
 
 
 def train(runner, *args):
@@ -33,8 +34,9 @@ def test_lecture_report_has_loss_fit_and_json(cli_runner, tmp_path):
     out, report = tmp_path / "m.onnx", tmp_path / "report"
     result = train(cli_runner, "--epochs", "50", "--lr", "1", "--out", str(out), "--report", str(report), "--quiet")
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in report.iterdir()) == ["fit.png", "loss.png", "report.json"]
+    assert sorted(p.name for p in report.iterdir()) == ["confusion.png", "fit.png", "loss.png", "report.json"]
     assert png_size(report / "loss.png") == FIGURE_PIXELS and png_size(report / "fit.png") == FIGURE_PIXELS
+    assert png_size(report / "confusion.png") == SQUARE_PIXELS
     doc = json.loads((report / "report.json").read_text())
     assert doc["model"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert doc["config"]["epochs"] == 50 and doc["data"]["source"] == "lecture"
@@ -47,7 +49,7 @@ def test_table_report_has_validation_and_file_sha256(cli_runner, tmp_path, diabe
                    "--lr", "0.5", "--out", str(tmp_path / "d.onnx"), "--report", str(report), "--quiet")
     assert result.exit_code == 0, result.stderr
     # fit.png draws one feature against the probability; an 8-feature model has no such picture.
-    assert sorted(p.name for p in report.iterdir()) == ["loss.png", "report.json"]
+    assert sorted(p.name for p in report.iterdir()) == ["confusion.png", "loss.png", "report.json"]
     doc = json.loads((report / "report.json").read_text())
     assert doc["data"]["sha256"] == hashlib.sha256(diabetes_path.read_bytes()).hexdigest()
     assert set(doc["metrics"]) == set(doc["baseline"]) == {"train", "validation"}
@@ -122,15 +124,15 @@ def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
 @pytest.mark.parametrize("args, code, message", [
     (["--label", "x"], 2, "edge-train: error: --label needs --data"),
     (["--domain", "observed"], 2, "edge-train: error: --domain needs --data"),
-    (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: label '2' in column 2 (passed) is not 0 or 1"),
+    (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: the label column 2 (passed) is empty; every row needs one"),
     (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
     (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),
-    (["--labels", "yes"], 2, "edge-train: error: Invalid value for '--labels': 'yes' is not two different names"),
+    (["--labels", "yes"], 2, "edge-train: error: Invalid value for '--labels': 'yes' is not two or more different"),
     (["--val-fraction", "0.1"], 2, "edge-train: error: --val-fraction 0.1 of 4 rows leaves no training or no"),
 ])
 def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, args, code, message):
     bad = tmp_path / "bad.csv"
-    bad.write_text("hours,passed\n1,0\n2,2\n")
+    bad.write_text("hours,passed\n1,0\n2,\n")
     args = [a.format(bad=bad, missing=tmp_path / "missing.csv") for a in args]
     result = train(cli_runner, *args, "--out", str(tmp_path / "m.onnx"), "-q")
     assert result.exit_code == code, result.stdout
@@ -149,10 +151,10 @@ def test_make_export_reproduces_the_committed_model_and_report(cli_runner, tmp_p
 
 
 def test_fit_png_marks_the_threshold_where_the_model_crosses_it(lecture):
-    from edge_predict.trainer.report import threshold_crossing
+    from edge_predict.trainer.plots import threshold_crossing
 
     model = lecture[0].model
-    w, b = model.linear.weight.item(), model.linear.bias.item()
+    w, b = model.inner.linear.weight.item(), model.inner.linear.bias.item()
     grid = np.linspace(0.4, 7.6, 401)  # the plot's grid for the lecture: steps of 0.018
     curve = 1 / (1 + np.exp(-(w * grid + b)))
     assert threshold_crossing(grid, curve, 0.5) == pytest.approx(-b / w, abs=1e-3)
@@ -164,7 +166,8 @@ def test_the_baseline_is_printed_next_to_the_model(cli_runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == [
-        "train:      4 rows, accuracy 0.7500, log loss 0.4919 (baseline: accuracy 0.5000, log loss 0.6931)",
+        "train:      4 rows, accuracy 0.7500, log loss 0.4919, macro-F1 0.7333 (baseline: accuracy 0.5000, log loss "
+        "0.6931, macro-F1 0.3333)",
         "baseline:   always p(pass) = 0.5000, the training rows' frequency",
     ]
     assert lines[2].startswith("final loss 0.491867 (log loss on the training rows); ")  # the same figure

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from edge_predict import InputError
-from edge_predict.trainer.data import read_table, split
+from edge_predict.trainer.data import split
+from edge_predict.trainer.table import read_table
 
 DIABETES_ROWS, DIABETES_FEATURES = 759, 8
 
@@ -53,11 +54,11 @@ def test_label_by_name_or_column_number(tmp_path, label, names, y):
 
 
 @pytest.mark.parametrize("text, label, message", [
-    ("a,b\n1,0\n2,2\n", None, " line 3: label '2' in column 2 (b) is not 0 or 1"),
-    ("1,0\n2,yes\n", None, " line 2: label 'yes' in column 2 (column 2) is not 0 or 1"),
+    ("a,b\n1,0\n2,\n", None, " line 3: the label column 2 (b) is empty; every row needs one"),
+    ("a,b\n1,0\n2,nan\n", None, " line 3: the label column 2 (b) 'nan' is not a finite number"),
     ("a,b\n1,0\nx,1\n", None, " line 3, column 1 (a): 'x' is not a number"),
     ("a,b\n1,0\n1,2,1\n", None, " line 3: 3 columns, but the first line has 2"),
-    ("a,b\n1,1\n2,1\n", None, ": every label is 1; a classifier needs rows of both 0 and 1"),
+    ("a,b\n1,1\n2,1\n", None, ": the label column 2 (b) is '1' in every row; a classifier needs at least two classes"),
     ("a,b\n1,0\n", "c", ": no label column 'c'; use a header name (a,b) or a column number from 1 to 2"),
     ("\n# nothing\n", None, ": the data file has no rows"),
 ])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from edge_predict.trainer.cli import MAX_OPSET, cli
-from edge_predict.trainer.export import ExportError, export_model
+from edge_predict.trainer import ExportError, export
 
 FAST = ("--epochs", "5", "--lr", "1", "--quiet")  # enough to beat the baseline
 
@@ -27,10 +27,10 @@ def test_float_options_refuse_nan_and_inf(cli_runner, tmp_path, option, value):
 
 @pytest.mark.parametrize("threshold", [float("nan"), float("inf")])
 def test_export_never_writes_a_non_finite_manifest(tmp_path, threshold):
-    model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid()).eval()
     out = tmp_path / "m.onnx"
     with pytest.raises(ExportError, match="^the manifest holds a value that is not a finite number"):
-        export_model(model, out, feature_names=["x"], training={}, golden_x=np.zeros((1, 1)), threshold=threshold)
+        export(model, out, feature_names=["x"], training={"loss": threshold}, golden_inputs=np.zeros((1, 1)))
     assert list(tmp_path.iterdir()) == []
 
 

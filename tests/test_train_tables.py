@@ -11,7 +11,7 @@ import torch
 from conftest import torch_proba
 from edge_predict import Predictor
 from edge_predict.cli import cli as predict_cli
-from edge_predict.trainer.data import read_table
+from edge_predict.trainer.table import read_table
 from edge_predict.trainer.run import export_fitted, fit
 from edge_predict.trainer.train import TrainConfig
 
@@ -78,14 +78,15 @@ def test_runtime_matches_torch(trained, rows):
 @pytest.mark.parametrize("name", STANDARDIZED)
 def test_standardization_in_the_graph_equals_torch_on_standardized_inputs(name, models_dir):
     fitted, predictor = train_and_export(name, models_dir)
-    model = fitted.result.model
+    model = fitted.result.network  # Standardized(net): trained on logits; the graph appends the sigmoid
     mean, std = fitted.fit.x.mean(axis=0), fitted.fit.x.std(axis=0)
     np.testing.assert_allclose(model.mean.numpy().reshape(-1), mean, rtol=0, atol=1e-6)
     np.testing.assert_allclose(model.std.numpy().reshape(-1), std, rtol=0, atol=1e-6)
     assert [node.op_type for node in onnx.load(predictor.source).graph.node][:2] == ["Sub", "Div"]
     scaled = (fitted.val.x - model.mean.numpy()) / model.std.numpy()
-    np.testing.assert_allclose(predictor.predict_proba(fitted.val.x)[:, 1], torch_proba(model.inner, scaled),
-                               rtol=0, atol=ATOL)
+    with torch.no_grad():
+        expected = torch.sigmoid(model.inner(torch.from_numpy(scaled))).numpy().reshape(-1)
+    np.testing.assert_allclose(predictor.predict_proba(fitted.val.x)[:, 1], expected, rtol=0, atol=ATOL)
 
 
 def test_manifest_names_features_and_records_training_ranges(trained):

@@ -1,6 +1,18 @@
-"""edge-predict's trainer: train a PyTorch model and export a self-verifying ONNX file.
+"""edge-predict's trainer: train a PyTorch model, or bring your own, and export a self-verifying ONNX file.
 
-Needs the `train` extra (torch, onnx). Import what you need from `edge_predict.trainer.train` and
-`edge_predict.trainer.export`; this package file imports nothing so `edge-train` can say clearly
-when torch is missing.
+    from edge_predict.trainer import export
+    export(module, "model.onnx", feature_names=[...], task="multiclass", labels=[...], outputs="logits")
+
+Needs the `train` extra (torch, onnx). `export` and `ExportError` are imported on first use, so
+`import edge_predict.trainer` (and `edge-train --help`) work without torch.
 """
+
+__all__ = ["ExportError", "export"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import exporter
+
+        return getattr(exporter, name)
+    raise AttributeError(f"module 'edge_predict.trainer' has no attribute {name!r}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -14,7 +12,8 @@ from edge_predict import __version__
 from edge_predict.cli.boundary import OneLineCommand
 from edge_predict.cli.params import FiniteFloatRange
 
-from .params import MAX_OPSET, MAX_SEED, column_list, hidden_sizes, label_names, packaged_model_path, stem
+from .params import (MAX_OPSET, MAX_SEED, column_list, hidden_sizes, label_names, packaged_model_path, settle,
+                     stem)
 
 # edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
 TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
@@ -25,16 +24,24 @@ TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the r
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV table to train on (.gz: gzip), header optional. Default: the lecture's 4 students.")
 @click.option("--label", metavar="COLUMN", default=None,
-              help="Label column (0/1): a header name or a column number from 1. Default: the last column.")
+              help="The column to predict: a header name or a column number from 1. Default: the last column.")
 @click.option("--drop", metavar="COLUMN[,COLUMN...]", multiple=True, callback=column_list,
               help="With --data: columns that are not features (e.g. an ID): header names or numbers from 1.")
-@click.option("--labels", metavar="NEG,POS", default=None, callback=label_names,
-              help="Names printed for label 0 and 1. Default: fail,pass for the lecture, 0,1 with --data.")
-@click.option("--model", "kind", type=click.Choice(["logistic", "mlp"]), default="logistic", show_default=True,
-              help="logistic: sigmoid(Linear); mlp: Linear+sigmoid layers sized by --hidden.")
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
+              show_default=True, help="auto: 2 classes -> binary; 3-100 distinct integers or strings -> multiclass; "
+                                      "other numbers -> regression.")
+@click.option("--labels", metavar="NAMES", default=None, callback=label_names,
+              help="Names for the classes in sorted order, e.g. no,yes. Default: the column's values (fail,pass "
+                   "for the lecture).")
+@click.option("--model", "kind", type=click.Choice(["logistic", "linear", "mlp"]), default=None,
+              help="logistic (classifiers) / linear (regression): one Linear layer; mlp: layers sized by --hidden. "
+                   "Default: logistic or linear.")
 @click.option("--hidden", default="6,4", show_default=True, callback=hidden_sizes, metavar="SIZES",
               help="mlp hidden layer sizes.")
-@click.option("--standardize", is_flag=True, help="Scale features by the training rows' mean/std, inside the graph.")
+@click.option("--activation", type=click.Choice(["sigmoid", "relu", "tanh"]), default="sigmoid", show_default=True,
+              help="mlp hidden layers' activation.")
+@click.option("--standardize", is_flag=True, help="Scale features (and a regression target) by the training rows' "
+                                                  "mean/std, inside the graph.")
 @click.option("--val-fraction", type=FiniteFloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Hold out this fraction of rows (shuffled by --seed) for validation.")
 @click.option("--domain", type=click.Choice(["none", "observed"]), default="none", show_default=True,
@@ -45,31 +52,33 @@ TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the r
               help="SGD learning rate.")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Seeds torch and the split; same seed, same file.")
-@click.option("--threshold", type=FiniteFloatRange(0, 1), default=0.5, show_default=True,
-              help="Probability at or above which a sample gets the positive label.")
+@click.option("--threshold", type=FiniteFloatRange(0, 1), default=None,
+              help="Binary: probability at or above which a sample gets the second label. Default: 0.5.")
 @click.option("--opset", type=click.IntRange(7, MAX_OPSET), default=None,
               help=f"ONNX opset, 7 to {MAX_OPSET} (what torch 2.13 exports; default: 17).")
-@click.option("--atol", type=FiniteFloatRange(min=0, min_open=True), default=1e-6, show_default=True,
-              help="Largest |onnxruntime - torch| accepted on the golden vectors (stored; verify uses it).")
+@click.option("--atol", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="Largest |onnxruntime - torch| accepted on the golden vectors, stored for verify (default 1e-6; "
+                   "regression also allows 1e-5 of the value).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the .onnx model (default: the packaged models/default.onnx; with --data, "
                    "NAME.onnx in the current directory). Required when edge-predict is installed "
                    "(not a source checkout).")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
-              help="Write loss.png, fit.png (one-feature models) and report.json into DIR.")
+              help="Write report.json, loss.png, confusion.png or predicted_vs_actual.png (and fit.png for "
+                   "one-feature binary models) into DIR.")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, metavar="PEM",
               help="Also sign the model with this private key (P-256): writes OUT.sig (docs/signing.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
-def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, domain, epochs, lr, seed, threshold, opset,
-        atol, out, report, sign_key, quiet) -> None:
-    """Train a classifier with torch, export it to ONNX, check it with onnxruntime.
+def cli(data, label, drop, task, labels, kind, hidden, activation, standardize, val_fraction, domain, epochs, lr, seed,
+        threshold, opset, atol, out, report, sign_key, quiet) -> None:
+    """Train a classifier or a regression with torch, export it to ONNX, check it with onnxruntime.
 
     \b
     Examples:
       edge-train                      # the lecture model into models/default.onnx
       edge-train --data diabetes.csv.gz --val-fraction 0.2 --standardize --lr 0.5 --report report/
-      edge-train --data diabetes.csv.gz --model mlp --hidden 6,4 --standardize --lr 0.5 --epochs 2000
+      edge-train --data iris.csv --model mlp --activation relu --standardize --lr 0.1 --val-fraction 0.2
     """
     try:
         import torch  # noqa: F401  (only here: --help and --version work on a device without torch)
@@ -78,13 +87,15 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
     from edge_predict import Predictor
     from edge_predict.modelfile import default_model_path
 
-    from .data import lecture_table, observed_domain, read_table
-    from .export import OPSET
+    from . import summary
+    from .data import lecture_table, observed_domain
+    from .graph import OPSET
     from .run import check_learned, export_fitted, fit
+    from .table import read_table
     from .train import TrainConfig
 
     needs_data = next((name for name, given in (("--label", label is not None), ("--drop", drop),
-                                                ("--domain", domain != "none")) if given), None)
+                                                ("--domain", domain != "none"), ("--task", task != "auto")) if given), None)
     if data is None and needs_data:
         raise click.UsageError(f"{needs_data} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
@@ -95,28 +106,28 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
 
         sign_key = signing.read_key(sign_key, "signing key")
         fingerprint = signing.private_key_fingerprint(sign_key)
-    table = read_table(data, label, drop) if data else lecture_table()
+    table = read_table(data, label, drop, task) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
+    kind, threshold = settle(table, kind, labels, threshold)
     if labels is not None:
         table = dataclasses.replace(table, labels=labels)
-    config = TrainConfig(epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize)
-    with _progress(epochs, quiet) as on_epoch:
+    if data:
+        click.echo(summary.task_line(table, chosen=task == "auto"))
+    config = TrainConfig(epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize,
+                         activation=activation)
+    with summary.progress(epochs, quiet) as on_epoch:
         fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
-    for part, values in fitted.metrics.items():
-        rows, bar = len((fitted.fit if part == "train" else fitted.val).x), fitted.baseline[part]
-        click.echo(f"{part + ':':<12}{rows} rows, accuracy {values['accuracy']:.4f}, log loss {values['log_loss']:.4f}"
-                   f" (baseline: accuracy {bar['accuracy']:.4f}, log loss {bar['log_loss']:.4f})")
-    click.echo(f"baseline:   always p({table.labels[1]}) = {float(fitted.fit.y.mean()):.4f}, the training rows' "
-               "frequency")
+    for line in [*summary.metric_lines(fitted), summary.baseline_line(fitted)]:
+        click.echo(line)
     check_learned(fitted)
     opset = opset or OPSET
     model_bytes = export_fitted(fitted, out, opset=opset, atol=atol, sign_key=sign_key)
-    summary = f"final loss {fitted.result.final_loss:.6f} (log loss on the training rows)"
+    line = summary.loss_line(fitted)
     if not data:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]
-        summary += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
-    click.echo(summary)
+        line += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
+    click.echo(line)
     click.echo(f"wrote {out} ({len(model_bytes)} bytes, opset {opset}, golden vectors verified with onnxruntime)")
     if sign_key is not None:
         click.echo(f"signed with key {fingerprint}: wrote {out}.sig")
@@ -126,8 +137,9 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
         params = click.get_current_context().params
         options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
                    for k, v in params.items()}
+        options.update(model=kind, threshold=threshold, opset=opset, out=str(out))
+        options.pop("kind")
         options.pop("sign_key")  # how the file was signed is not how the model was trained
-        options.update(model=options.pop("kind"), opset=opset, out=str(out))
         try:
             paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
                                  marks=() if data else LECTURE_MARKS)
@@ -135,26 +147,6 @@ def cli(data, label, drop, labels, kind, hidden, standardize, val_fraction, doma
             raise click.ClickException(f"wrote {out}, but cannot write the report into {report}: "
                                        f"{exc.strerror or exc}") from None
         click.echo("report: " + ", ".join(str(p) for p in paths))
-
-
-@contextmanager
-def _progress(epochs: int, quiet: bool):
-    """A callback per epoch: click's progress bar on a terminal, a line every tenth of the run otherwise."""
-    if quiet:
-        yield None
-        return
-    if sys.stdout.isatty():
-        with click.progressbar(length=epochs, label="training", show_pos=True,
-                               item_show_func=lambda loss: "" if loss is None else f"loss {loss:.6f}") as bar:
-            yield lambda epoch, loss: bar.update(1, loss)
-        return
-    every = max(1, epochs // 10)
-
-    def line(epoch: int, loss: float) -> None:
-        if epoch % every == 0 or epoch == epochs:
-            click.echo(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
-
-    yield line
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The networks edge-train can fit, and the standardization layer that travels inside the export."""
+"""The networks edge-train fits (they return logits or values) and the scalings that travel inside the export."""
 
 from __future__ import annotations
 
@@ -7,31 +7,33 @@ from typing import Sequence
 import numpy as np
 import torch
 
-MODELS = ("logistic", "mlp")
+MODELS = ("logistic", "linear", "mlp")
+ACTIVATIONS = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 DEFAULT_HIDDEN = (6, 4)
 
 
 class LogisticRegression(torch.nn.Module):
-    """sigmoid(w . x + b): the probability of the positive label."""
+    """w . x + b per output: the logits of logistic regression, or the values of linear regression."""
 
-    def __init__(self, n_features: int = 1):
+    def __init__(self, n_features: int = 1, n_outputs: int = 1):
         super().__init__()
-        self.linear = torch.nn.Linear(n_features, 1)
+        self.linear = torch.nn.Linear(n_features, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.linear(x))
+        return self.linear(x)
 
 
 class MLP(torch.nn.Module):
-    """The next lecture's network: Linear layers with a sigmoid after each, e.g. 8 -> 6 -> 4 -> 1."""
+    """The next lecture's network: Linear layers with an activation after each hidden one, e.g. 8 -> 6 -> 4 -> 1."""
 
-    def __init__(self, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN):
+    def __init__(self, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1,
+                 activation: str = "sigmoid"):
         super().__init__()
-        sizes = [n_features, *hidden, 1]
+        sizes = [n_features, *hidden]
         layers: list[torch.nn.Module] = []
         for n_in, n_out in zip(sizes, sizes[1:]):
-            layers += [torch.nn.Linear(n_in, n_out), torch.nn.Sigmoid()]
-        self.layers = torch.nn.Sequential(*layers)
+            layers += [torch.nn.Linear(n_in, n_out), ACTIVATIONS[activation]()]
+        self.layers = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
@@ -51,17 +53,31 @@ class Standardized(torch.nn.Module):
         return self.inner((x - self.mean) / self.std)
 
 
-def build_model(kind: str, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN) -> torch.nn.Module:
+class Rescaled(torch.nn.Module):
+    """`inner(x) * std + mean`: a regression net trained on standardized targets, answering in real units."""
+
+    def __init__(self, inner: torch.nn.Module, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean, np.float32)).reshape(1, -1))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std, np.float32)).reshape(1, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) * self.std + self.mean
+
+
+def build_model(kind: str, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1,
+                activation: str = "sigmoid") -> torch.nn.Module:
     """A freshly initialised model of `kind` (uses torch's global RNG: seed first)."""
-    if kind == "logistic":
-        return LogisticRegression(n_features)
+    if kind in ("logistic", "linear"):
+        return LogisticRegression(n_features, n_outputs)
     if kind == "mlp":
-        return MLP(n_features, hidden)
+        return MLP(n_features, hidden, n_outputs, activation)
     raise ValueError(f"unknown model {kind!r}; expected one of {', '.join(MODELS)}")
 
 
 def standardization(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of `x`; a constant feature gets std 1 (no division by 0)."""
+    """Per-column mean and standard deviation of `x`; a constant column gets std 1 (no division by 0)."""
     x = np.asarray(x, np.float64)
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0

@@ -25,12 +25,30 @@ def hidden_sizes(ctx, param, value: str) -> tuple[int, ...]:
     return sizes
 
 
-def label_names(ctx, param, value: str | None) -> tuple[str, str] | None:
-    """'no,yes' -> ('no', 'yes'): the names printed for label 0 and label 1."""
+def label_names(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    """'no,yes' -> ('no', 'yes'): the names printed for the classes, in their sorted order."""
     names = None if value is None else tuple(n.strip() for n in value.split(","))
-    if names is not None and (len(names) != 2 or not all(names) or names[0] == names[1]):
-        raise click.BadParameter(f"{value!r} is not two different names such as no,yes")
+    if names is not None and (len(names) < 2 or not all(names) or len(set(names)) != len(names)):
+        raise click.BadParameter(f"{value!r} is not two or more different names such as no,yes")
     return names
+
+
+def settle(table, kind: str | None, labels: tuple[str, ...] | None, threshold: float | None) -> tuple[str, float]:
+    """(model kind, threshold) once the task is known: defaults filled in, options that do not fit refused."""
+    regression = table.task == "regression"
+    kind = kind or ("linear" if regression else "logistic")
+    if kind == "logistic" and regression:
+        raise click.UsageError("--model logistic is for classifiers; for a regression use --model linear or mlp")
+    if kind == "linear" and not regression:
+        raise click.UsageError(f"--model linear is for regression; for a {table.task} model use --model logistic "
+                               "or mlp")
+    if labels is not None and (regression or len(labels) != len(table.labels)):
+        have = "a regression has no classes" if regression else \
+            f"the label column has {len(table.labels)} classes ({','.join(table.labels[:10])})"
+        raise click.UsageError(f"--labels gives {len(labels)} names, but {have}")
+    if threshold is not None and table.task != "binary":
+        raise click.UsageError(f"--threshold applies to binary models; this one is {table.task}")
+    return kind, 0.5 if threshold is None else threshold
 
 
 def column_list(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:

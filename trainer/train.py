@@ -1,4 +1,4 @@
-"""Fit a model with full-batch SGD on BCELoss, seeded, and measure it against a baseline (accuracy, log loss)."""
+"""Fit a model with full-batch SGD, seeded: BCEWithLogits (binary), CrossEntropy (multiclass) or MSE (regression)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ import torch
 
 from edge_predict.errors import EdgePredictError
 
-from .models import DEFAULT_HIDDEN, Standardized, build_model, standardization
+from .graph import WithActivation
+from .metrics import final_loss, outputs
+from .models import DEFAULT_HIDDEN, Rescaled, Standardized, build_model, standardization
+
+LOSSES = {"binary": "BCEWithLogitsLoss", "multiclass": "CrossEntropyLoss", "regression": "MSELoss"}
 
 
 class TrainingError(EdgePredictError):
-    """Training could not produce a usable model (diverged, bad data)."""
+    """Training could not produce a usable model (diverged, learned nothing)."""
 
 
 @dataclass(frozen=True)
@@ -27,61 +31,80 @@ class TrainConfig:
     seed: int = 0
     model: str = "logistic"
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
-    standardize: bool = False
+    standardize: bool = False  # the features; for regression the target too
+    activation: str = "sigmoid"  # mlp hidden layers
 
 
 @dataclass
 class TrainResult:
-    """The trained model (in eval mode), the loss of every epoch and the final loss."""
+    """The trained network (logits or values, as trained), the model the export computes, and the losses."""
 
-    model: torch.nn.Module
+    network: torch.nn.Module
+    model: torch.nn.Module  # probabilities (classifiers) or values in the target's units (regression)
     config: TrainConfig
+    task: str = "binary"
     losses: list[float] = field(default_factory=list)  # the optimizer's loss at each epoch, before its step
     val_losses: list[float] = field(default_factory=list)
-    # The log loss of the trained model on all training rows, in eval mode: the same figure `evaluate`
-    # reports for those rows, so "final loss" and "log loss" never disagree.
+    # metrics.final_loss of the trained model on all training rows, in eval mode: the same figure as the
+    # training rows' log loss (classifiers) or squared RMSE (regression), never a different one.
     final_loss: float = math.nan
 
 
-def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(),
-          on_epoch: Callable[[int, float], None] | None = None,
+def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *, task: str = "binary",
+          width: int = 1, on_epoch: Callable[[int, float], None] | None = None,
           x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> TrainResult:
-    """Full-batch SGD on BCELoss, seeded so the same inputs give the same weights bit for bit.
+    """Full-batch SGD, seeded so the same inputs give the same weights bit for bit.
 
+    y is (n, 1): 0/1 (binary), the class index (multiclass, `width` classes) or the value (regression).
     With `x_val`/`y_val`, the validation loss is recorded after every epoch too (never trained on).
     """
     torch.manual_seed(config.seed)
     torch.set_num_threads(1)  # these models are tiny: threads only add noise, and one thread is reproducible
-    model = build_model(config.model, x.shape[1], config.hidden)
+    network = build_model(config.model, x.shape[1], config.hidden, width, config.activation)
     if config.standardize:
         # Learned on the training rows only; inside the module, so the export scales raw inputs itself.
-        model = Standardized(model, *standardization(x))
+        network = Standardized(network, *standardization(x))
+    scale = standardization(y) if config.standardize and task == "regression" else (0.0, 1.0)
+    loss_fn = _loss(task, *scale)
     inputs, targets = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.float32))
-    loss_fn = torch.nn.BCELoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    result = TrainResult(model, config)
+    optimizer = torch.optim.SGD(network.parameters(), lr=config.lr)
+    model = Rescaled(network, *scale) if task == "regression" and config.standardize else \
+        network if task == "regression" else WithActivation(network, task)
+    result = TrainResult(network, model, config, task)
     for epoch in range(1, config.epochs + 1):
         optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
+        loss = loss_fn(network(inputs), targets)
         loss.backward()
         optimizer.step()
         value = float(loss.item())
         result.losses.append(value)
-        check_diverged(result.losses, model, epoch, config.lr)
+        check_diverged(result.losses, network, epoch, config.lr)
         if x_val is not None:
-            result.val_losses.append(bce(model, x_val, y_val))
+            with torch.no_grad():
+                result.val_losses.append(float(loss_fn(network(torch.from_numpy(x_val)), torch.from_numpy(y_val))))
         if on_epoch is not None:
             on_epoch(epoch, value)
     model.eval()
     if result.losses[-1] > result.losses[0]:
         _diverged(config.lr, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})")
-    result.final_loss = evaluate(model, x, y)["log_loss"]
+    result.final_loss = final_loss(task, outputs(model, x), y)
     return result
 
 
-# BCELoss clamps log(0) to -100, so a learning rate far too large does not make the loss NaN: the weights
-# blow up, the sigmoid saturates and the loss sticks at tens. Converging runs may overshoot for a few epochs
-# (lecture data, lr 3-10: at most 9 epochs above the first loss); stuck runs never come back down.
+def _loss(task: str, mean: float, std: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The task's loss of the network's outputs against y (n, 1); regression targets scaled by (mean, std)."""
+    if task == "binary":
+        return torch.nn.BCEWithLogitsLoss()
+    if task == "multiclass":
+        cross_entropy = torch.nn.CrossEntropyLoss()
+        return lambda logits, y: cross_entropy(logits, y.reshape(-1).long())
+    mse, mean, std = torch.nn.MSELoss(), torch.as_tensor(mean).reshape(1, -1), torch.as_tensor(std).reshape(1, -1)
+    return lambda values, y: mse(values, (y - mean) / std)
+
+
+# A learning rate far too large blows the weights up: the sigmoid saturates and the loss sticks at tens (or
+# grows without bound) with finite weights. Converging runs may overshoot for a few epochs (lecture data,
+# lr 3-10: at most 9 epochs above the first loss); stuck runs never come back down.
 PATIENCE = 100
 
 
@@ -98,31 +121,3 @@ def check_diverged(losses: list[float], model: torch.nn.Module, epoch: int, lr: 
 
 def _diverged(lr: float, why: str) -> None:
     raise TrainingError(f"training diverged: {why}; lower --lr (now {lr:g}); nothing was written")
-
-
-def bce(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    """BCELoss of `model` on (x, y), without touching gradients."""
-    with torch.no_grad():
-        return float(torch.nn.functional.binary_cross_entropy(
-            model(torch.from_numpy(np.asarray(x, np.float32))), torch.from_numpy(np.asarray(y, np.float32))))
-
-
-def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Accuracy at `threshold` and log loss of `model` on (x, y), in eval mode, rounded to 6 decimals."""
-    with torch.no_grad():
-        p = model(torch.from_numpy(np.asarray(x, np.float32))).numpy().reshape(-1)
-    return _scores(p, y, threshold)
-
-
-def baseline(y_fit: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """What always answering the training rows' class frequency scores on the rows labelled `y`."""
-    return _scores(np.full(len(y), np.mean(y_fit, dtype=np.float64)), y, threshold)
-
-
-def _scores(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
-    """Accuracy at `threshold` and log loss (natural log, probabilities clipped to [1e-7, 1 - 1e-7])."""
-    p = np.clip(np.asarray(p, np.float64).reshape(-1), 1e-7, 1 - 1e-7)
-    t = np.asarray(y, np.float64).reshape(-1)
-    accuracy = float(np.mean((p >= threshold) == (t == 1)))
-    log_loss = float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
-    return {"accuracy": round(accuracy, 6), "log_loss": round(log_loss, 6)}

@@ -1,0 +1,87 @@
+"""The feature domain and the golden inputs: rows the runtime would score (never refuse), checked on the device."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .graph import ExportError
+
+# Distinct training rows kept as golden inputs: enough to cover the data, few enough for a small manifest.
+MAX_TRAINING_ROWS = 16
+Bounds = list[tuple[float | None, float | None]]
+
+
+def domain_bounds(domain: Any, names: Sequence[str]) -> Bounds:
+    """Per feature (min, max), None where unbounded, from None, a sequence aligned with `names` of
+    {"min", "max"} dicts or (min, max) pairs, or a mapping from feature name to either."""
+    if domain is None:
+        return [(None, None)] * len(names)
+    if isinstance(domain, Mapping):
+        unknown = sorted(set(domain) - set(names))
+        if unknown:
+            raise ExportError(f"domain names {unknown}, which are not features ({list(names)})")
+        domain = [domain.get(name) for name in names]
+    if len(domain) != len(names):
+        raise ExportError(f"domain has {len(domain)} entries for {len(names)} features; give one per feature")
+    bounds = []
+    for name, entry in zip(names, domain):
+        lo, hi = (entry.get("min"), entry.get("max")) if isinstance(entry, Mapping) else (entry or (None, None))
+        lo, hi = (None if v is None else float(v) for v in (lo, hi))
+        if any(v is not None and not math.isfinite(v) for v in (lo, hi)) or (lo is not None and hi is not None
+                                                                              and lo > hi):
+            raise ExportError(f"domain of {name!r} is [{lo}, {hi}]: bounds must be finite numbers with min <= max "
+                              "(None: unbounded)")
+        bounds.append((lo, hi))
+    return bounds
+
+
+def default_inputs(bounds: Bounds, x_train: np.ndarray | None = None) -> np.ndarray:
+    """Distinct training rows inside the domain (up to MAX_TRAINING_ROWS), then every feature at the low end,
+    the middle and the high end of its range: the domain's bound, else the training range, else -1 and 1."""
+    k = len(bounds)
+    rows = np.empty((0, k), np.float32)
+    if x_train is not None and len(x_train):
+        rows = np.unique(np.asarray(x_train, np.float32), axis=0)
+        rows = rows[outside(rows, bounds) < 0][:MAX_TRAINING_ROWS]
+    lo, hi = np.empty(k), np.empty(k)
+    for j, (d_lo, d_hi) in enumerate(bounds):
+        seen = (float(x_train[:, j].min()), float(x_train[:, j].max())) if x_train is not None and len(x_train) \
+            else (-1.0, 1.0)
+        lo[j] = d_lo if d_lo is not None else min(seen[0], d_hi if d_hi is not None else math.inf)
+        hi[j] = d_hi if d_hi is not None else max(seen[1], lo[j])
+    grid = np.stack([lo, (lo + hi) / 2, hi]).astype(np.float32)
+    # float32 rounding may step a bound outside the domain; the bounds themselves are float32 in the manifest
+    grid = np.clip(grid, [b[0] if b[0] is not None else -np.inf for b in bounds],
+                   [b[1] if b[1] is not None else np.inf for b in bounds]).astype(np.float32)
+    both = np.concatenate([rows, grid]).astype(np.float32)
+    _, first = np.unique(both, axis=0, return_index=True)
+    return both[np.sort(first)]  # each row once, in order
+
+
+def checked_inputs(x: Any, bounds: Bounds) -> np.ndarray:
+    """Golden inputs given by the caller as float32 (n, k), refused if not finite or outside the domain."""
+    array = np.asarray(x, np.float32)
+    k = len(bounds)
+    if array.ndim == 1 and k == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape[1] != k or not len(array):
+        raise ExportError(f"golden_inputs has shape {array.shape}; expected (n, {k}) with n >= 1")
+    if not np.isfinite(array).all():
+        raise ExportError("golden_inputs holds NaN or inf; the runtime refuses them, so they prove nothing")
+    bad = outside(array, bounds)
+    if (bad >= 0).any():
+        i = int(np.flatnonzero(bad >= 0)[0])
+        raise ExportError(f"golden input row {i} has feature {int(bad[i])} = {array[i, bad[i]]:g}, outside the "
+                          f"domain {list(bounds[bad[i]])}; the runtime would refuse it")
+    return array
+
+
+def outside(x: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Per row, the first feature outside its bounds, or -1."""
+    lo = np.array([b[0] if b[0] is not None else -np.inf for b in bounds], np.float32)
+    hi = np.array([b[1] if b[1] is not None else np.inf for b in bounds], np.float32)
+    bad = (x < lo) | (x > hi)
+    return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)

@@ -1,0 +1,70 @@
+"""From a torch module to an ONNX graph: the output activation appended, tracing refused where it would lie."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import onnx
+import torch
+
+from edge_predict.errors import EdgePredictError
+
+OPSET = 17
+# torch.onnx.export's legacy TorchScript path writes opsets 7 to 23 in torch 2.13 (measured: 24 fails)
+MAX_OPSET = 23
+
+
+class ExportError(EdgePredictError):
+    """The module cannot be exported as asked; the message says what is wrong and what to do. Nothing was written."""
+
+
+class WithActivation(torch.nn.Module):
+    """`inner` followed by sigmoid (binary) or softmax over the classes (multiclass): logits in, probabilities out."""
+
+    def __init__(self, inner: torch.nn.Module, task: str):
+        super().__init__()
+        self.inner, self.task = inner, task
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.inner(x)
+        return torch.sigmoid(logits) if self.task == "binary" else torch.softmax(logits, dim=1)
+
+
+def output_module(module: torch.nn.Module, task: str, outputs: str) -> torch.nn.Module:
+    """The module whose outputs the graph computes: `module` itself, or with the activation for logits."""
+    return WithActivation(module, task).eval() if outputs == "logits" else module
+
+
+def to_onnx(module: torch.nn.Module, example: torch.Tensor, input_name: str, output_name: str,
+            opset: int = OPSET) -> onnx.ModelProto:
+    """Trace `module` on `example` with the TorchScript exporter: dynamic batch, float32 in and out.
+
+    Tracing records the operations one input took. Python that reads tensor values (`if x.sum() > 0`,
+    `int(x.max())`, `float(...)`) makes torch warn that the trace may not generalize: that is an ExportError.
+    """
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            torch.onnx.export(
+                module, (example,), buffer, dynamo=False, opset_version=opset,
+                input_names=[input_name], output_names=[output_name],
+                dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
+            )
+        except Exception as exc:  # torch's errors for unsupported operators and the like
+            raise ExportError(f"torch cannot export the module to ONNX opset {opset}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}; nothing was written") from exc
+    for warning in caught:
+        if issubclass(warning.category, torch.jit.TracerWarning):
+            what = str(warning.message).split(". ")[0]
+            raise ExportError(
+                f"the module's forward has Python control flow that depends on the input's values "
+                f"({warning.filename}:{warning.lineno}: {what}): the exported graph would take the same path for "
+                "every input. Write it with tensor operations (torch.where, torch.clamp, masks); nothing was written")
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def in_training_mode(module: torch.nn.Module) -> list[str]:
+    """Names of the submodules left in training mode ('' for `module` itself)."""
+    return [name for name, sub in module.named_modules() if sub.training]

@@ -1,0 +1,113 @@
+"""Read a CSV training table (gzip by extension): features, the label column and the task it poses."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from edge_predict.errors import InputError
+from edge_predict.numbers import NUMBER, parse_number
+
+from .data import Table
+from .tasks import encode
+
+
+def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] = (), task: str = "auto") -> Table:
+    """Read a CSV table; `label` is a header name or a column number from 1 (default: the last column).
+
+    Columns in `drop` (names or numbers, e.g. an ID) are neither features nor read. The first line is a
+    header when a column is named (label or drop) or when one of its feature fields is not a number;
+    without one the features are x0, x1, ... Blank lines and lines starting with '#' are skipped, as the
+    runtime does. `task` (auto, binary, multiclass, regression) decides how the label column is read.
+    """
+    path = Path(path)
+    lines = _lines(path)
+    first = [f.strip() for f in lines[0][1].split(",")]
+    width = len(first)
+    given = [c for c in (label, *drop) if c is not None]
+    numbered = {int(c) - 1 for c in given if _is_number_of_column(c, width)}
+    label_at = int(label) - 1 if label is not None and _is_number_of_column(label, width) else width - 1
+    features_first = [f for j, f in enumerate(first) if j not in numbered and j != label_at]
+    named = any(not _is_number_of_column(c, width) for c in given)
+    header = first if named or not all(NUMBER.fullmatch(f) for f in features_first) else None
+    rows = lines[1:] if header else lines
+    names = header or [f"column {j + 1}" for j in range(width)]
+    target = width - 1 if label is None else _column_index(label, header, width, path, "label")
+    dropped = {_column_index(column, header, width, path, "--drop") for column in drop}
+    if target in dropped:
+        raise InputError(f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick "
+                         "another --label")
+    features = [j for j in range(width) if j != target and j not in dropped]
+    if not features or not rows:
+        raise InputError(f"{path}: need at least one feature column and one data row")
+    x = np.empty((len(rows), len(features)), np.float32)
+    values, where = [], []
+    for i, (lineno, line) in enumerate(rows):
+        fields = line.split(",")
+        place = f"{path} line {lineno}"
+        if len(fields) != width:
+            raise InputError(f"{place}: {len(fields)} columns, but the first line has {width}")
+        x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
+        values.append(fields[target].strip())
+        where.append(place)
+    encoded = encode(values, where, task, f"the label column {target + 1} ({names[target]})", str(path))
+    feature_names = tuple(header[j] for j in features) if header else tuple(f"x{i}" for i in range(len(features)))
+    label_name = names[target] if header else "label"
+    table = Table(x, encoded.y, feature_names, label_name, str(path), labels=encoded.labels, task=encoded.task)
+    if header:
+        check_header(header, feature_names, table, f"{path} line {lines[0][0]}")
+    return table
+
+
+def output_columns(table: Table) -> tuple[str, ...]:
+    """The columns `edge-predict predict` adds to each row for this model: a feature may not share a name."""
+    if table.task == "regression":
+        return (*table.targets, "error")
+    if table.task == "multiclass":
+        return ("label", *(f"p_{name}" for name in table.labels), "error")
+    return ("probability", "label", "error")
+
+
+def check_header(header: list[str], feature_names: Sequence[str], table: Table, where: str) -> None:
+    """Refuse names the runtime could not tell apart: a repeated column, or a feature named like an output."""
+    for j, name in enumerate(header):
+        if not name:
+            raise InputError(f"{where}: column {j + 1} has no name; name every column or drop the header")
+        if name in header[:j]:
+            raise InputError(f"{where}: column name {name!r} appears twice; give every column its own name")
+    for name in output_columns(table):
+        if name in feature_names:
+            raise InputError(f"{where}: a feature may not be named {name!r}, a column edge-predict's output "
+                             "adds; rename it")
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, stripped text) of the lines that hold data or a header."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline=None) as stream:
+            lines = [(n, line.strip()) for n, line in enumerate(stream, start=1)]
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read the data file ({exc})") from None
+    lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    if not lines:
+        raise InputError(f"{path}: the data file has no rows")
+    return lines
+
+
+def _is_number_of_column(column: str, width: int) -> bool:
+    return column.isdigit() and 1 <= int(column) <= width
+
+
+def _column_index(column: str, header: list[str] | None, width: int, path: Path, what: str) -> int:
+    """The index of `column`, a header name or a column number from 1; `what` names the option for errors."""
+    if header and column in header:
+        return header.index(column)
+    if _is_number_of_column(column, width):
+        return int(column) - 1
+    known = f"a header name ({','.join(header)}) or " if header else ""
+    noun = "no label column" if what == "label" else f"{what}: no column"
+    raise InputError(f"{path}: {noun} {column!r}; use {known}a column number from 1 to {width}")

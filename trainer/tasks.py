@@ -1,0 +1,87 @@
+"""What the label column asks for: binary, multiclass or regression, and its values encoded for torch."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from edge_predict.errors import InputError
+from edge_predict.numbers import NUMBER
+
+TASKS = ("binary", "multiclass", "regression")
+MAX_CLASSES = 100
+
+
+@dataclass(frozen=True)
+class Target:
+    """The encoded label column: y (n, 1) float32 (class index, or the value), its task and class names."""
+
+    task: str
+    y: np.ndarray
+    labels: tuple[str, ...] | None  # classifiers: class names in output order (sorted); regression: None
+
+
+def encode(values: Sequence[str], where: Sequence[str], task: str = "auto", column: str = "the label",
+           source: str = "the table") -> Target:
+    """Decide the task from the label texts (`task` "auto") or check the one asked for, and encode them.
+
+    `where[i]` names row i for errors (e.g. "t.csv line 3"), `column` the label column and `source` the
+    table in errors about the whole column. auto: two classes -> binary; 3 to 100 distinct
+    integers or strings -> multiclass; other numbers -> regression. Classes are sorted: numbers by value,
+    strings as text; a number is named by its shortest form ('1.0' and '1' are the class '1').
+    """
+    numbers = [_number(v) for v in values]
+    for value, number, place in zip(values, numbers, where):
+        if not value:
+            raise InputError(f"{place}: {column} is empty; every row needs one")
+        if number is not None and not math.isfinite(number):
+            raise InputError(f"{place}: {column} {value!r} is not a finite number")
+    numeric = all(n is not None for n in numbers)
+    keys = numbers if numeric else list(values)
+    classes = sorted(set(keys))
+    if task == "auto":
+        integral = numeric and all(float(n).is_integer() for n in numbers)
+        task = "binary" if len(classes) <= 2 else "multiclass" if (integral or not numeric) else "regression"
+        if task == "multiclass" and numeric and len(classes) > MAX_CLASSES:
+            task = "regression"  # many distinct integers: a count or an amount, not classes
+    if task == "regression":
+        return _regression(values, numbers, where, column)
+    _check_classes(task, classes, keys, values, where, f"{source}: {column}")
+    index = {key: i for i, key in enumerate(classes)}
+    y = np.array([[index[key]] for key in keys], np.float32)
+    return Target(task, y, tuple(_name(c) if numeric else c for c in classes))
+
+
+def _regression(values, numbers, where, column) -> Target:
+    for value, number, place in zip(values, numbers, where):
+        if number is None:
+            raise InputError(f"{place}: {column} {value!r} is not a number, and --task regression predicts one")
+    return Target("regression", np.array(numbers, np.float32).reshape(-1, 1), None)
+
+
+def _check_classes(task, classes, keys, values, where, column) -> None:
+    count = len(classes)
+    if count == 1:
+        raise InputError(f"{column} is {values[0]!r} in every row; a classifier needs at least two classes")
+    if task == "binary" and count > 2:
+        row = keys.index(classes[2])
+        fix = "to predict a number use --task regression" if isinstance(keys[0], float) else "use --task multiclass"
+        raise InputError(f"{column} has {count} distinct values (e.g. "
+                         f"{values[row]!r} on {where[row]}), but --task binary needs 2 classes; {fix}")
+    if task == "multiclass" and count == 2:
+        raise InputError(f"{column} has 2 classes; use --task binary (or --task auto)")
+    if count > MAX_CLASSES:
+        fix = "; to predict a number use --task regression" if isinstance(keys[0], float) else ""
+        raise InputError(f"{column} has {count} distinct values, more than {MAX_CLASSES} classes{fix}")
+
+
+def _number(text: str) -> float | None:
+    return float(text) if NUMBER.fullmatch(text) else None
+
+
+def _name(number: float) -> str:
+    """A numeric class's name: 1.0 -> '1', 2.5 -> '2.5'."""
+    return str(int(number)) if number.is_integer() else repr(number)
