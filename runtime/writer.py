@@ -99,9 +99,8 @@ class Writer:
         """Each output column as the text the format prints."""
         if outputs is None:
             return {}
-        if self.fmt == "text":
-            number = "{:>12.6g}" if self.task == "regression" else "{:>11.6f}"
-            return {k: [number.format(v) for v in c.tolist()] if c.dtype.kind == "f" else c.tolist()
+        if self.fmt == "text":  # the same shortest float32 text as csv/json: a rounded 0.500000 beside "fail" misleads
+            return {k: [f"{t:>11}" for t in format_probabilities(c)] if c.dtype.kind == "f" else c.tolist()
                     for k, c in outputs.items()}
         return {k: format_probabilities(c) if c.dtype.kind == "f" else
                 ([_json(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}

@@ -15,6 +15,7 @@ from edge_predict.atomicfile import write_atomic
 from edge_predict.errors import VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import METADATA_KEY, shortest_float32
+from edge_predict.validation import SUM_ATOL
 
 from .golden import checked_inputs, default_inputs, domain_bounds
 from .graph import OPSET, ExportError, in_training_mode, output_module, to_onnx
@@ -159,7 +160,7 @@ def _torch_outputs(module, golden, task, outputs, width) -> np.ndarray:
         raise ExportError(f"the module computes {out[i].tolist()} for golden input {golden[i].tolist()}: not finite; "
                           "fix the module or narrow the domain")
     if outputs == "probabilities" and ((out < 0).any() or (out > 1).any() or
-                                       (task == "multiclass" and not np.allclose(out.sum(axis=1), 1, atol=1e-4))):
+                                       (task == "multiclass" and (np.abs(out.sum(axis=1, dtype=np.float64) - 1) > SUM_ATOL).any())):
         raise ExportError("outputs='probabilities', but the module's outputs are not probabilities (outside [0, 1], "
                           "or rows not summing to 1); if it returns logits, pass outputs='logits'")
     return out

@@ -1,0 +1,100 @@
+"""A graph that does not compute what its manifest says is refused, never clipped into a plausible answer."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+
+from edge_predict import ModelError, Predictor
+from edge_predict.cli import cli
+from edge_predict.manifest import METADATA_KEY
+from conftest import sealed
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def passthrough_model(task: str, width: int, golden: list[list[float]], labels=("fail", "pass")) -> bytes:
+    """A graph whose outputs are its inputs (Identity), declared as `task`: it 'computes' any number we feed it."""
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", width])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    doc = {"format": 2, "task": task, "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
+           "training": {}, "versions": {}, "golden": {"inputs": golden, "outputs": golden, "atol": 1e-6, "rtol": 0}}
+    doc["labels"] = list(labels)
+    if task == "binary":
+        doc["threshold"] = 0.5
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
+    return sealed(model)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return Predictor.from_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]))
+
+
+@pytest.fixture(scope="module")
+def multiclass():
+    return Predictor.from_bytes(passthrough_model("multiclass", 3, [[0.2, 0.3, 0.5]], labels=["a", "b", "c"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False), st.integers(1, 100))
+def test_a_probability_is_returned_only_when_it_is_one(binary, value, n):
+    """Any float32 the graph computes: within rounding of [0, 1] it is returned (clipped), else ModelError."""
+    x = np.full((n, 1), value, np.float32)
+    if -4 * EPS32 <= value <= 1 + 4 * EPS32:
+        p = binary.predict_proba(x)[:, 1]
+        np.testing.assert_allclose(p, value, rtol=0, atol=4 * EPS32)
+        assert ((0 <= p) & (p <= 1)).all()
+    else:
+        with pytest.raises(ModelError, match=r"sample 0: the model computed the probability .* outside \[0, 1\]"):
+            binary.predict_proba(x)
+
+
+@pytest.mark.parametrize("values, bad_row", [([0.5, 1.5], 1), ([-0.25, 0.5], 0), ([0.5] * 70 + [1.0625], 70),
+                                             ([0.5] * 70 + [-1e-3], 70)])
+def test_the_refusal_names_the_first_bad_sample(binary, values, bad_row):
+    with pytest.raises(ModelError, match=f"sample {bad_row}: "):
+        binary.predict(np.array(values)[:, None])
+
+
+@pytest.mark.parametrize("row, ok", [([0.2, 0.3, 0.5], True), ([1.0, 0.0, 0.0], True), ([0.5, 0.5, 0.5], False),
+                                     ([0.1, 0.1, 0.1], False), ([0.33, 0.33, 0.33], False)])
+def test_multiclass_rows_must_sum_to_one(multiclass, row, ok):
+    x = np.array([[1 / 3, 1 / 3, 1 / 3], row])
+    if ok:
+        np.testing.assert_allclose(multiclass.predict_proba(x)[1], row, rtol=0, atol=1e-7)
+    else:
+        with pytest.raises(ModelError, match=r"sample 1: the model's class probabilities sum to .*, not 1"):
+            multiclass.predict_proba(x)
+
+
+def test_the_cli_refuses_with_one_line_and_exit_1(tmp_path, binary):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]))
+    for fmt in ("text", "csv", "json"):
+        run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model),
+                              "--format", fmt, "2"], capture_output=True, text=True)
+        assert run.returncode == 1
+        assert run.stdout == ""
+        assert run.stderr.count("\n") == 1 and "the model computed the probability 2" in run.stderr
+
+
+@pytest.mark.parametrize("value", [0.49999997, 0.50000006, 0.999999940, 1e-7])
+def test_text_prints_the_probability_the_label_was_decided_on(cli_runner, tmp_path, value):
+    """A rounded 0.500000 beside "fail" would contradict itself: text prints the float32's shortest decimal."""
+    model = tmp_path / "m.onnx"
+    model.write_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]))
+    result = cli_runner.invoke(cli, ["predict", "--model", str(model), "--format", "text", repr(value)])
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1].split()
+    assert np.float32(float(row[1])) == np.float32(value)  # what is printed reads back as the computed float32
+    assert (float(row[1]) >= 0.5) == (np.float32(value) >= 0.5)  # and sits on the same side of the threshold
+    assert (row[2] == "pass") == (np.float32(value) >= 0.5)
