@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
 import numpy as np
 
-from .errors import InputError, VerificationError
+from . import golden, tasks
+from .errors import InputError
 from .manifest import Manifest
 from .modelfile import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from .session import open_model, run_failure
@@ -137,6 +137,11 @@ class Predictor:
         """The signing.SignatureInfo a public key verified at load (key fingerprint, sha256), else None."""
         return self._signature
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of predict_table's columns, the CLI's output columns."""
+        return tasks.column_names(self.task, self.labels, self.targets)
+
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, float32 (n, n_classes) in classes_ order (classifiers only)."""
@@ -150,30 +155,14 @@ class Predictor:
     def predict(self, X: Any) -> np.ndarray:
         """Classifiers: the class label per sample (n,). Regression: the values, (n,) or (n, t) for t targets."""
         out = self._run(self._check(X))
-        if self.task == "binary":
-            return self.classes_[(out[:, 0] >= self._threshold).astype(np.intp)]
-        if self.task == "multiclass":
-            return self.classes_[out.argmax(axis=1)]
-        return out[:, 0] if out.shape[1] == 1 else out
+        if self.task == "regression":
+            return out[:, 0] if out.shape[1] == 1 else out
+        return tasks.labels(out, self.task, self.classes_, self._threshold)
 
     def predict_table(self, X: Any) -> dict[str, np.ndarray]:
-        """The outputs as named columns, as the CLI's CSV prints them (binary: probability, label;
-        multiclass: label, p_<label> per class; regression: one column per target)."""
-        out = self._run(self._check(X))
-        if self.task == "binary":
-            p = out[:, 0]
-            return {"probability": p, "label": self.classes_[(p >= self._threshold).astype(np.intp)]}
-        if self.task == "multiclass":
-            return {"label": self.classes_[out.argmax(axis=1)],
-                    **{f"p_{label}": out[:, i] for i, label in enumerate(self.labels)}}
-        return {name: out[:, i] for i, name in enumerate(self.targets)}
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """The names of predict_table's columns, the CLI's output columns."""
-        if self.task == "binary":
-            return ("probability", "label")
-        return ("label", *(f"p_{label}" for label in self.labels)) if self.labels else self.targets
+        """The outputs as named columns (output_names), as the CLI's CSV prints them."""
+        classes = self.classes_ if self.task != "regression" else None
+        return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets)
 
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
@@ -181,24 +170,7 @@ class Predictor:
 
     def verify(self) -> float:
         """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""
-        m = self._manifest
-        x = np.asarray(m.golden_inputs, dtype=np.float32)
-        expected = np.asarray(m.golden_outputs, dtype=np.float64)
-        try:
-            got = self._run(x).astype(np.float64)
-        except InputError as exc:  # the manifest's own vectors: this device computes them wrong
-            what = "NaN" if "NaN" in (exc.problem or "NaN") else "an infinite value"
-            raise VerificationError(f"{self._source}: golden vectors do not match: golden vector {exc.row} "
-                                    f"scores {what} on this device",
-                                    difference=math.inf) from None
-        diff = np.abs(got - expected)
-        largest = float(diff.max())
-        if not (diff <= m.golden_atol + m.golden_rtol * np.abs(expected)).all():
-            bound = f"atol {m.golden_atol:g}" + (f" + rtol {m.golden_rtol:g} x |expected|" if m.golden_rtol else "")
-            raise VerificationError(f"{self._source}: golden vectors do not match: largest difference {largest:.3g} "
-                                    f"> {bound}; this file or this device does not compute what torch computed",
-                                    difference=largest)
-        return largest
+        return golden.verify(self._run, self._manifest, self._source)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The graph's output for checked input, (n, width), itself checked (run_failure, NaN rows)."""
