@@ -13,7 +13,7 @@ from .errors import InputError
 from .manifest import Manifest
 from .modelfile import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from .session import open_model, run_failure
-from .validation import InputCheck, check_output, checked_threshold
+from .validation import InputCheck, checked_threshold
 
 
 class Predictor:
@@ -178,7 +178,7 @@ class Predictor:
             out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0]
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
-        return check_output(out.reshape(len(x), -1), self._manifest.width, self.task, self._source)
+        return tasks.check_output(out.reshape(len(x), -1), self._manifest.width, self.task, self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

@@ -1,8 +1,16 @@
-"""What a graph's outputs mean for each task: class labels, probability columns, the CLI's named columns."""
+"""What a graph's outputs mean for each task, checked: class labels, probability columns, the CLI's named columns."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import InputError, ModelError
+from .validation import OVERFLOW, SMALL
+
+_ONE_BITS = int(np.float32(1.0).view(np.uint32))
+# How far float32 rounding takes a probability past 0 or 1 (4 ulps of 1.0); anything further is refused.
+_ROUNDING = 4 * float(np.finfo(np.float32).eps)
+SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also requires
 
 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -28,3 +36,49 @@ def column_names(task: str, classes: tuple[str, ...], targets: tuple[str, ...]) 
     if task == "binary":
         return ("probability", "label")
     return ("label", *(f"p_{label}" for label in classes)) if task == "multiclass" else targets
+
+
+def check_output(out: np.ndarray, width: int, task: str, source: str) -> np.ndarray:
+    """The graph's output (n, width), or an error naming the first sample it cannot stand behind.
+
+    NaN (or, for values, an infinite value) is the input's fault: InputError. A probability beyond [0, 1] by more
+    than float32 rounding, or a multiclass row not summing to 1, means the graph does not compute what its
+    manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
+    returns 1.0000001 for some logits in [17.48, 18).
+    """
+    if out.shape[1] != width:
+        raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest describes "
+                         f"{width}; re-export the model")
+    if task == "regression":
+        if not np.isfinite(out).all():
+            _refuse_nonfinite(out, ~np.isfinite(out))
+        return out
+    if out.size <= SMALL:
+        ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
+    else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
+        ok = out.view(np.uint32).max() <= _ONE_BITS
+    if not ok:
+        if np.isnan(out).any():
+            _refuse_nonfinite(out, np.isnan(out))
+        beyond = (out < -_ROUNDING) | (out > 1 + _ROUNDING)
+        if beyond.any():
+            row, col = np.argwhere(beyond)[0].tolist()
+            raise ModelError(f"{source}: sample {row}: the model computed the probability {float(out[row, col]):.9g}, "
+                             "outside [0, 1]; its graph does not compute probabilities as its manifest says: "
+                             "re-export it (with outputs='logits' if the module returns logits)")
+        out = np.clip(out, 0.0, 1.0, out=out)
+    if task == "multiclass":
+        off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            raise ModelError(f"{source}: sample {row}: the model's class probabilities sum to "
+                             f"{float(out[row].sum(dtype=np.float64)):.9g}, not 1; its graph does not end in a "
+                             "softmax as its manifest says: re-export it")
+    return out
+
+
+def _refuse_nonfinite(out: np.ndarray, broken: np.ndarray) -> None:
+    row = int(np.flatnonzero(broken.any(axis=1))[0])
+    what = "NaN" if np.isnan(out[row]).any() else "an infinite value"
+    raise InputError(f"sample {row}: the model computed {what} ({OVERFLOW})", row=row,
+                     problem=f"makes the model compute {what} ({OVERFLOW})")

@@ -7,15 +7,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError, ModelError
+from .errors import InputError
 from .manifest import F32_MAX
 
 _F32 = np.dtype(np.float32)
-_ONE_BITS = int(np.float32(1.0).view(np.uint32))
-_OVERFLOW = "the input overflows float32 arithmetic inside the model"
-# How far float32 rounding takes a probability past 0 or 1 (4 ulps of 1.0); anything further is refused.
-_ROUNDING = 4 * float(np.finfo(np.float32).eps)
-SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also requires
+OVERFLOW = "the input overflows float32 arithmetic inside the model"
 SMALL = 64  # up to this many values, checking them as Python floats beats numpy's per-call overhead
 
 
@@ -115,52 +111,6 @@ class InputCheck:
             problem = f"is outside the model's domain (expected {bounds})"
         name = self._names[col]
         return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
-
-
-def check_output(out: np.ndarray, width: int, task: str, source: str) -> np.ndarray:
-    """The graph's output (n, width), or an error naming the first sample it cannot stand behind.
-
-    NaN (or, for values, an infinite value) is the input's fault: InputError. A probability beyond [0, 1] by more
-    than float32 rounding, or a multiclass row not summing to 1, means the graph does not compute what its
-    manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
-    returns 1.0000001 for some logits in [17.48, 18).
-    """
-    if out.shape[1] != width:
-        raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest describes "
-                         f"{width}; re-export the model")
-    if task == "regression":
-        if not np.isfinite(out).all():
-            _refuse_nonfinite(out, ~np.isfinite(out))
-        return out
-    if out.size <= SMALL:
-        ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
-    else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
-        ok = out.view(np.uint32).max() <= _ONE_BITS
-    if not ok:
-        if np.isnan(out).any():
-            _refuse_nonfinite(out, np.isnan(out))
-        beyond = (out < -_ROUNDING) | (out > 1 + _ROUNDING)
-        if beyond.any():
-            row, col = np.argwhere(beyond)[0].tolist()
-            raise ModelError(f"{source}: sample {row}: the model computed the probability {float(out[row, col]):.9g}, "
-                             "outside [0, 1]; its graph does not compute probabilities as its manifest says: "
-                             "re-export it (with outputs='logits' if the module returns logits)")
-        out = np.clip(out, 0.0, 1.0, out=out)
-    if task == "multiclass":
-        off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
-            raise ModelError(f"{source}: sample {row}: the model's class probabilities sum to "
-                             f"{float(out[row].sum(dtype=np.float64)):.9g}, not 1; its graph does not end in a "
-                             "softmax as its manifest says: re-export it")
-    return out
-
-
-def _refuse_nonfinite(out: np.ndarray, broken: np.ndarray) -> None:
-    row = int(np.flatnonzero(broken.any(axis=1))[0])
-    what = "NaN" if np.isnan(out[row]).any() else "an infinite value"
-    raise InputError(f"sample {row}: the model computed {what} ({_OVERFLOW})", row=row,
-                     problem=f"makes the model compute {what} ({_OVERFLOW})")
 
 
 def checked_threshold(threshold: Any, task: str) -> float:

@@ -15,7 +15,7 @@ from edge_predict.atomicfile import write_atomic
 from edge_predict.errors import VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import METADATA_KEY, shortest_float32
-from edge_predict.validation import SUM_ATOL
+from edge_predict.tasks import SUM_ATOL
 
 from .golden import checked_inputs, default_inputs, domain_bounds
 from .graph import OPSET, ExportError, in_training_mode, output_module, to_onnx
