@@ -36,6 +36,23 @@ def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) ->
     return session, manifest
 
 
+def describe_plain(data: bytes, source: str, max_bytes: int) -> dict | None:
+    """What a plain ONNX model (no edge-predict manifest) declares: inputs, outputs, opsets, IR version, producer;
+    None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data)."""
+    check_size(len(data), max_bytes, source)
+    facts = scan(data, source)
+    session = make_session(data, source, 1, facts)
+    if manifest_text(session, source) is not None:
+        return None
+    try:
+        args = {kind: [{"name": a.name, "type": a.type, "shape": list(a.shape)} for a in getter()]
+                for kind, getter in (("inputs", session.get_inputs), ("outputs", session.get_outputs))}
+        producer = session.get_modelmeta().producer_name
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{source}: the graph's names are corrupt; re-copy or re-export it") from exc
+    return {**args, "opsets": dict(facts.opsets), "ir_version": facts.ir_version, "producer": producer}
+
+
 def make_session(data: bytes, source: str, threads: int | None, facts: ModelFacts) -> ort.InferenceSession:
     """An InferenceSession on the CPU with the measured defaults, or ModelError saying why not."""
     options = ort.SessionOptions()

@@ -110,9 +110,15 @@ def _looks_like_option(value: str) -> bool:
 @no_verify_option
 def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
     """Show the model's manifest: task, features, outputs, versions, training, sha256, signature."""
-    from .info import info_json, info_lines
+    from ..errors import ModelError
+    from .info import info_json, info_lines, plain_info
 
-    predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify)
+    try:
+        predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify)
+    except ModelError:
+        if public_key is None:  # a plain ONNX graph: show what it declares; the error line says why it is not scored
+            plain_info(model, max_model_bytes, fmt)
+        raise
     click.echo(info_json(predictor) if fmt == "json" else "\n".join(info_lines(predictor)))
 
 

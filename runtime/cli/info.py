@@ -5,6 +5,37 @@ from __future__ import annotations
 import json
 
 
+def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None:
+    """Print what a plain ONNX model (no manifest) declares; print nothing for any other file."""
+    import click
+
+    from ..errors import ModelError
+    from ..modelfile import DEFAULT_MAX_BYTES, default_model_path, read_model_file
+    from ..session import describe_plain
+
+    path, limit = model or default_model_path(), max_model_bytes or DEFAULT_MAX_BYTES
+    try:
+        data = read_model_file(path, limit)
+        facts = describe_plain(data, path, limit)
+    except ModelError:
+        return
+    if facts is None:
+        return
+    import hashlib
+
+    head = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "manifest": None}
+    if fmt == "json":
+        click.echo(json.dumps({**head, "plain": facts}, indent=2, sort_keys=True))
+        return
+    tensors = {kind: ", ".join(f"{a['name']} {a['type']} {a['shape']}" for a in facts[kind])
+               for kind in ("inputs", "outputs")}
+    rows = [("model", path), ("sha256", head["sha256"]), ("format", "plain ONNX (no edge-predict manifest)"),
+            ("inputs", tensors["inputs"]), ("outputs", tensors["outputs"]),
+            ("opset", ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(facts["opsets"].items()))),
+            ("ir", str(facts["ir_version"])), ("producer", facts["producer"] or "unknown")]
+    click.echo("\n".join(f"{key + ':':<11}{value}" for key, value in rows))
+
+
 def info_json(predictor) -> str:
     return json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": predictor.manifest,
                        "signature": signature_facts(predictor)}, indent=2, sort_keys=True)
