@@ -16,8 +16,15 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """The predicted label per sample: binary p >= threshold -> classes[1]; multiclass the most probable class."""
     if task == "binary":
-        return classes[(out[:, 0] >= threshold).astype(np.intp)]
+        return classes[(out[:, 0] >= _float32_at_or_above(threshold)).astype(np.intp)]
     return classes[out.argmax(axis=1)]
+
+
+def _float32_at_or_above(threshold: float) -> np.float32:
+    """The least float32 >= threshold: for a float32 p, p >= it exactly when p >= threshold. (Compared with a
+    Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12 would pass p = float32(0.3).)"""
+    t32 = np.float32(threshold)
+    return np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
 
 
 def table(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None,

@@ -98,3 +98,14 @@ def test_text_prints_the_probability_the_label_was_decided_on(cli_runner, tmp_pa
     assert np.float32(float(row[1])) == np.float32(value)  # what is printed reads back as the computed float32
     assert (float(row[1]) >= 0.5) == (np.float32(value) >= 0.5)  # and sits on the same side of the threshold
     assert (row[2] == "pass") == (np.float32(value) >= 0.5)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(0, 1, width=32), st.floats(0, 1))
+def test_the_label_is_p_at_or_above_the_threshold_exactly(p, threshold):
+    """p >= threshold decided on the exact values, not on the threshold rounded to the nearest float32."""
+    predictor = Predictor.from_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]), threshold=threshold)
+    for q in (p, float(np.nextafter(np.float32(threshold), np.float32(0))), float(np.float32(threshold)),
+              float(np.nextafter(np.float32(threshold), np.float32(1)))):
+        label = predictor.predict(np.array([[q]]))[0]
+        assert label == ("pass" if float(np.float32(q)) >= threshold else "fail"), (q, threshold)
