@@ -148,11 +148,17 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     picked = []
     for name in names:
         column = X[name] if kind != "pyarrow" else X.column(name)
+        # Numbers only, as for arrays: converting strings would take Python's float grammar ('1_0' -> 10.0)
+        numeric = column.dtype.kind in "iuf" if kind == "pandas" else True
         try:
             values = (column.to_numpy(zero_copy_only=False) if kind == "pyarrow" else
                       column.to_numpy(dtype=np.float64, na_value=np.nan) if kind == "pandas" else column.to_numpy())
-            picked.append(np.asarray(values, dtype=np.float64))
+            numeric = numeric and np.asarray(values).dtype.kind in "iuf"
         except (TypeError, ValueError):
-            raise InputError(f"X's column {name!r} holds values that are not numbers ({column.dtype}); "
-                             "convert it, e.g. with astype(float)") from None
+            numeric = False
+        if not numeric:
+            dtype = column.type if kind == "pyarrow" else column.dtype
+            raise InputError(f"X's column {name!r} holds {dtype} values, but the model expects numbers; "
+                             "convert it, e.g. with astype(float)")
+        picked.append(np.asarray(values, dtype=np.float64))
     return np.column_stack(picked) if picked else np.empty((len(X), 0))

@@ -65,9 +65,15 @@ def test_a_missing_value_is_named_like_nan(predictor):
         predictor.predict_proba(frame)
 
 
-def test_text_columns_are_refused(predictor):
-    frame = pd.DataFrame(X, columns=NAMES).assign(c=["x"] * 5)
-    with pytest.raises(InputError, match="X's column 'c' holds values that are not numbers"):
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+@pytest.mark.parametrize("values", [["x"] * 5, ["1_0", "2", "3", "4", "5"], ["\u0663", "7", "1", "2", "3"],
+                                    [True, False, True, True, False]])
+def test_columns_that_are_not_numbers_are_refused(predictor, library, values):
+    """As for arrays: no string is read with Python's float grammar ('1_0' -> 10.0, Arabic-Indic 3 -> 3.0)."""
+    columns = {name: X[:, i] for i, name in enumerate(NAMES)} | {"c": values}
+    frame = (pd.DataFrame(columns) if library == "pandas" else pytest.importorskip(library).table(columns)
+             if library == "pyarrow" else pytest.importorskip(library).DataFrame(columns))
+    with pytest.raises(InputError, match=r"X's column 'c' holds \S+ values, but the model expects numbers"):
         predictor.predict_proba(frame)
 
 
