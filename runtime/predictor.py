@@ -178,7 +178,7 @@ class Predictor:
             out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0]
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
-        return tasks.check_output(out.reshape(len(x), -1), self._manifest.width, self.task, self._source)
+        return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

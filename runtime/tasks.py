@@ -45,17 +45,24 @@ def column_names(task: str, classes: tuple[str, ...], targets: tuple[str, ...]) 
     return ("label", *(f"p_{label}" for label in classes)) if task == "multiclass" else targets
 
 
-def check_output(out: np.ndarray, width: int, task: str, source: str) -> np.ndarray:
-    """The graph's output (n, width), or an error naming the first sample it cannot stand behind.
+def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) -> np.ndarray:
+    """The graph's output for n samples as (n, width), or an error naming the first sample it cannot stand behind.
+
+    Only (n, width), or (n,) for one output, is accepted: reshaping, say, a (width, n) output would pair
+    samples with other samples' numbers.
 
     NaN (or, for values, an infinite value) is the input's fault: InputError. A probability beyond [0, 1] by more
     than float32 rounding, or a multiclass row not summing to 1, means the graph does not compute what its
     manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
     returns 1.0000001 for some logits in [17.48, 18).
     """
-    if out.shape[1] != width:
+    if out.ndim == 2 and out.shape[0] == n and out.shape[1] != width:
         raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest describes "
                          f"{width}; re-export the model")
+    if out.shape != (n, width) and not (width == 1 and out.shape == (n,)):
+        raise ModelError(f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
+                         f"manifest describes ({n}, {width}); re-export the model")
+    out = out.reshape(n, width)
     if task == "regression":
         if not np.isfinite(out).all():
             _refuse_nonfinite(out, ~np.isfinite(out))

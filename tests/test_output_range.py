@@ -109,3 +109,42 @@ def test_the_label_is_p_at_or_above_the_threshold_exactly(p, threshold):
               float(np.nextafter(np.float32(threshold), np.float32(1)))):
         label = predictor.predict(np.array([[q]]))[0]
         assert label == ("pass" if float(np.float32(q)) >= threshold else "fail"), (q, threshold)
+
+
+def graph_model(nodes, out_shape, golden_in, golden_out, task="binary", width=1) -> bytes:
+    """x (n, width) through `nodes` to y: a graph whose output shape does not follow the batch as it should."""
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    doc = {"format": 2, "task": task, "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
+           "training": {}, "versions": {}, "labels": ["a", "b", "c"][:max(width, 2)],
+           "golden": {"inputs": golden_in, "outputs": golden_out, "atol": 1e-6, "rtol": 0}}
+    if task == "binary":
+        doc["threshold"] = 0.5
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
+    return sealed(model)
+
+
+def test_an_output_that_ignores_the_batch_is_refused_not_reshaped():
+    """ReduceMean over the batch: one number for any n. At n = 1 it verifies; at n = 4 it must not be spread."""
+    nodes = [helper.make_node("ReduceMean", ["x"], ["y"], axes=[0], keepdims=1)]
+    predictor = Predictor.from_bytes(graph_model(nodes, [1, 1], [[0.25]], [[0.25]]))
+    with pytest.raises(ModelError, match=r"the graph returned an output of shape \(1, 1\) for 4 samples, but the "
+                                         r"manifest describes \(4, 1\)"):
+        predictor.predict_proba([[0.1], [0.2], [0.3], [0.4]])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_a_transposed_output_is_refused_at_every_batch_size(n):
+    """(width, n) instead of (n, width): reshaped, each sample would get other samples' probabilities."""
+    nodes = [helper.make_node("Softmax", ["x"], ["s"], axis=1), helper.make_node("Transpose", ["s"], ["y"])]
+    golden = [[0.0, 0.0, 0.0]] * 3
+    x = np.random.default_rng(n).normal(size=(n, 3))
+    predictor = Predictor.from_bytes(graph_model(nodes, [3, "n"], golden, [[1 / 3] * 3] * 3, "multiclass", 3))
+    if n == 3:  # square: the shape cannot tell; the rows of a transposed softmax do not sum to 1
+        with pytest.raises(ModelError, match="sum to"):
+            predictor.predict_proba(x + np.arange(3))
+    else:
+        with pytest.raises(ModelError, match=rf"shape \(3, {n}\) for {n} samples"):
+            predictor.predict_proba(x)
