@@ -6,7 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from edge_predict import InputError, ModelError, Predictor
+from edge_predict import InputError, ModelError, Predictor, VerificationError
+from edge_predict.cli import cli
+import handmade
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +66,62 @@ def test_facts_are_read_only(predictor):
         predictor.threshold = 0.1
 
 
-def test_verify_returns_largest_difference_within_tolerance(predictor):
-    diff = predictor.verify()
-    assert 0 <= diff <= predictor.manifest["golden"]["atol"]
+GOLDEN_P = [0.125, 0.25, 0.5, 1.0]  # p = x: the graph's outputs are exactly these float32 values
+
+
+def off_by(shifts, atol, rtol=None) -> bytes:
+    """The p = x model whose golden outputs are GOLDEN_P moved by `shifts`: its differences are known exactly."""
+    return handmade.identity(golden_inputs=[[p] for p in GOLDEN_P],
+                             golden_outputs=[[p + d] for p, d in zip(GOLDEN_P, shifts)], atol=atol, rtol=rtol)
+
+
+# |got - expected| is computed from a float32 output and a float64 golden value near 1: 1e-12 is far below
+# any difference that matters and far above float64 rounding.
+EXACT = 1e-12
+
+
+@pytest.mark.parametrize("shifts, atol, rtol", [
+    ([0, 0, 0, 0], 1e-6, None),
+    ([1e-7, -6e-7, 2e-7, 0], 1e-6, None),
+    ([0, 0, 0, -9.5e-7], 1e-6, None),
+    ([0, 0, 0, -1.9e-6], 1e-6, 1e-6),  # beyond atol, within atol + rtol * |1.0|
+], ids=["exact", "largest in the middle", "negative, near atol", "within rtol"])
+def test_verify_returns_the_largest_golden_difference(shifts, atol, rtol):
+    predictor = Predictor.from_bytes(off_by(shifts, atol, rtol))  # verifies at load: within tolerance
+    assert predictor.verify() == pytest.approx(max(abs(d) for d in shifts), rel=0, abs=EXACT)
+
+
+@pytest.mark.parametrize("shifts, atol, rtol, bound", [
+    ([0, 1.5e-6, 0, 0], 1e-6, None, "atol 1e-06"),
+    ([0, 0, 0, -2e-6], 1e-6, None, "atol 1e-06"),
+    ([1.2e-6, 0, 0, 0], 1e-6, 1e-6, "atol 1e-06 + rtol 1e-06 x |expected|"),  # rtol * 0.125 is too little
+    ([0, 0, -0.25, 0], 0.1, None, "atol 0.1"),
+])
+def test_verify_refuses_a_difference_beyond_the_tolerance_and_reports_it(shifts, atol, rtol, bound):
+    largest = max(abs(d) for d in shifts)
+    data = off_by(shifts, atol, rtol)
+    with pytest.raises(VerificationError) as at_load:
+        Predictor.from_bytes(data)
+    with pytest.raises(VerificationError) as on_call:
+        Predictor.from_bytes(data, verify=False).verify()
+    for error in (at_load.value, on_call.value):
+        assert error.difference == pytest.approx(largest, rel=0, abs=EXACT)
+        assert str(error) == (f"<bytes>: golden vectors do not match: largest difference {largest:.3g} > {bound}; "
+                              "this file or this device does not compute what torch computed")
+
+
+def test_rtol_scales_with_the_size_of_negative_values_too():
+    doc = handmade.manifest("regression", features=[("x", None, None)], golden_inputs=[[-1.0], [-4.0]],
+                            golden_outputs=[[-1.0 + 1.9e-6], [-4.0]], atol=1e-6, rtol=1e-6)
+    assert Predictor.from_bytes(handmade.model(doc)).verify() == pytest.approx(1.9e-6, rel=0, abs=EXACT)
+
+
+def test_cli_verify_prints_the_largest_difference(cli_runner, tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(off_by([1e-7, -6e-7, 2e-7, 0], 1e-6))
+    result = cli_runner.invoke(cli, ["verify", "--model", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("ok: 4 golden vectors match (largest difference 6e-07 <= atol 1e-06); sha256 ")
 
 
 def test_pickled_predictor_scores_the_same(predictor):
