@@ -10,6 +10,7 @@ from onnx import TensorProto, helper
 from edge_predict import VerificationError, ModelError, Predictor
 from edge_predict.cli import cli
 from conftest import sealed
+import handmade
 from edge_predict.manifest import METADATA_KEY
 
 
@@ -169,3 +170,16 @@ def test_verify_shows_the_largest_golden_difference(cli_runner, tmp_path, good):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"edge-predict: error: {path}: golden vectors do not match: "
                                     "largest difference 0.125 > atol")
+
+
+@pytest.mark.parametrize("fmt", [3, 0, 99])
+def test_a_manifest_format_this_runtime_does_not_read_is_refused(cli_runner, tmp_path, fmt):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(handmade.identity(format=fmt))
+    message = (f"{path}: manifest format {fmt} is not supported (this edge-predict reads formats 1, 2); "
+               "upgrade edge-predict or re-export the model")
+    with pytest.raises(ModelError) as info:
+        Predictor.from_path(path)
+    assert str(info.value) == message
+    result = cli_runner.invoke(cli, ["info", "--model", str(path)])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"edge-predict: error: {message}\n")

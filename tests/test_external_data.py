@@ -65,11 +65,86 @@ def in_sparse_initializer(location):
     return graph
 
 
-def model_bytes(graph, manifest_from) -> bytes:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    model.metadata_props.extend(onnx.load(str(manifest_from)).metadata_props)
-    return model.SerializeToString()
+def plain_graph():
+    """A graph with no tensor at all: the external one is put elsewhere in the model."""
+    return helper.make_graph([helper.make_node("Sigmoid", ["hours"], ["p"])], "g", *io())
+
+
+def sparse(values, indices):
+    return helper.make_sparse_tensor(values, indices, [1, 1])
+
+
+def sparse_w(location):
+    """A sparse tensor whose values are the external tensor 'W'."""
+    return sparse(weight(location), numpy_helper.from_array(np.array([0], np.int64), "i"))
+
+
+# The scan walks only the fields that can hold a tensor; one case per field (onnx.proto numbers), each a place
+# where a hostile file can hide one. onnxruntime never gets these graphs, so they need not make sense.
+def in_attribute_tensor_list(location):  # AttributeProto.tensors (10)
+    nodes = [helper.make_node("Sigmoid", ["hours"], ["p"], weights=[numpy_helper.from_array(np.ones(1, np.float32),
+                                                                                               "v"), weight(location)])]
+    return helper.make_graph(nodes, "g", *io())
+
+
+def in_attribute_graph_list(location):  # AttributeProto.graphs (11)
+    branch = helper.make_graph([helper.make_node("Identity", ["W"], ["w"])], "body", [],
+                               [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1])], [weight(location)])
+    return helper.make_graph([helper.make_node("Sigmoid", ["hours"], ["p"], bodies=[plain_graph(), branch])],
+                             "g", *io())
+
+
+def in_sparse_attribute(location):  # AttributeProto.sparse_tensor (22)
+    nodes = [helper.make_node("Constant", [], ["W"], sparse_value=sparse_w(location)),
+             helper.make_node("MatMul", ["hours", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])]
+    return helper.make_graph(nodes, "g", *io())
+
+
+def in_sparse_attribute_list(location):  # AttributeProto.sparse_tensors (23)
+    return helper.make_graph([helper.make_node("Sigmoid", ["hours"], ["p"], sparse_weights=[sparse_w(location)])],
+                             "g", *io())
+
+
+def in_sparse_indices(location):  # SparseTensorProto.indices (2)
+    indices = external(numpy_helper.from_array(np.array([0], np.int64), "W"), location)
+    graph = plain_graph()
+    graph.sparse_initializer.append(sparse(numpy_helper.from_array(np.ones(1, np.float32), "v"), indices))
+    return graph
+
+
+def in_function(location):  # ModelProto.functions (25) -> FunctionProto.node (7) -> a Constant's tensor
+    model = helper.make_model(plain_graph(), opset_imports=[helper.make_opsetid("", 17)])
+    model.functions.append(helper.make_function(
+        "local", "Weight", [], ["w"], [helper.make_node("Constant", [], ["w"], value=weight(location))],
+        [helper.make_opsetid("", 17)]))
+    return model
+
+
+def in_function_attribute_default(location):  # FunctionProto.attribute_proto (11): an attribute's default
+    model = helper.make_model(plain_graph(), opset_imports=[helper.make_opsetid("", 17)])
+    model.functions.append(helper.make_function(
+        "local", "Weight", [], ["w"], [helper.make_node("Identity", ["x"], ["w"])], [helper.make_opsetid("", 17)],
+        attribute_protos=[helper.make_attribute("value", weight(location))]))
+    return model
+
+
+def in_training_info(field):  # ModelProto.training_info (20) -> initialization (1) or algorithm (2)
+    def build(location):
+        model = helper.make_model(plain_graph(), opset_imports=[helper.make_opsetid("", 17)])
+        info = model.training_info.add()
+        getattr(info, field).CopyFrom(in_initializer(location))
+        return model
+    build.__name__ = f"in_training_info_{field}"
+    return build
+
+
+def model_bytes(built, manifest_from) -> bytes:
+    """The file for a graph or a whole model, carrying a real manifest (not sealed: refused before that check)."""
+    if isinstance(built, onnx.GraphProto):
+        built = helper.make_model(built, opset_imports=[helper.make_opsetid("", 17)])
+    built.ir_version = 8
+    built.metadata_props.extend(onnx.load(str(manifest_from)).metadata_props)
+    return built.SerializeToString()
 
 
 @pytest.fixture
@@ -80,7 +155,12 @@ def never_onnxruntime(monkeypatch):
     monkeypatch.setattr("edge_predict.session.ort.InferenceSession", forbidden)
 
 
-@pytest.mark.parametrize("build", [in_initializer, in_constant_node, in_subgraph, in_sparse_initializer])
+EVERYWHERE = [in_initializer, in_constant_node, in_subgraph, in_sparse_initializer, in_attribute_tensor_list,
+              in_attribute_graph_list, in_sparse_attribute, in_sparse_attribute_list, in_sparse_indices, in_function,
+              in_function_attribute_default, in_training_info("initialization"), in_training_info("algorithm")]
+
+
+@pytest.mark.parametrize("build", EVERYWHERE, ids=lambda build: build.__name__)
 @pytest.mark.parametrize("location", ["../secret.bin", "secret.bin", "../../../../../../etc/passwd", "{secret}"])
 def test_external_data_is_refused_before_onnxruntime_sees_it(cli_runner, tmp_path, model_path, never_onnxruntime,
                                                              monkeypatch, build, location):

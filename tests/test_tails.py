@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from edge_predict import Predictor
+import handmade
 from parity import ATOL, TAIL_END, TAIL_START, export_plain, labels_differ_only_near, logistic
 
 F32 = np.float32
@@ -64,3 +65,25 @@ def test_tail_labels_differ_only_within_atol_of_threshold(identity, threshold):
     runtime, reference = identity
     labels = (runtime >= threshold).astype(np.int64)
     assert labels_differ_only_near(threshold, reference, labels, ATOL).size == 0
+
+
+ONE_STEP_ABOVE_1 = float(np.nextafter(F32(1), F32(2)))  # 1.0000001: what onnxruntime's Sigmoid gives near logit 17.5
+
+
+@pytest.mark.parametrize("n", [1, 64, 65, 1000], ids=lambda n: f"batch {n}")
+def test_a_probability_one_step_above_1_is_returned_as_1(n):
+    """p = x, no domain: the graph returns 1.0000001 for that input, the runtime 1.0 (small and large batches)."""
+    predictor = Predictor.from_bytes(handmade.identity(features=[("p", None, None)]))
+    x = np.full(n, 0.25, F32)
+    x[n // 2] = ONE_STEP_ABOVE_1
+    p = predictor.predict_proba(x)[:, 1]
+    expected = np.full(n, 0.25, F32)
+    expected[n // 2] = 1.0
+    np.testing.assert_array_equal(p, expected)
+    np.testing.assert_array_equal(predictor.predict_table(x)["probability"], expected)
+
+
+def test_a_regression_value_above_1_is_not_clipped():
+    doc = handmade.manifest("regression", features=[("x", None, None)])
+    x = F32([ONE_STEP_ABOVE_1, 7.5, -2.0])
+    np.testing.assert_array_equal(Predictor.from_bytes(handmade.model(doc)).predict(x), x)

@@ -1,8 +1,11 @@
-"""One Predictor shared by 8 threads returns exactly what serial calls return."""
+"""Threads: onnxruntime uses one unless threads= says otherwise; one Predictor shared by 8 threads is safe."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import onnxruntime
+import pytest
 
 from edge_predict import InputError, Predictor
 
@@ -36,3 +39,25 @@ def test_shared_predictor_matches_serial_results(model_path):
         assert len(got) == BATCHES
         for a, b in zip(expected, got):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture
+def session_options(monkeypatch):
+    """Every onnxruntime.SessionOptions the runtime makes, to read back what it asked onnxruntime for."""
+    made, real = [], onnxruntime.SessionOptions
+
+    def recording():
+        made.append(real())
+        return made[-1]
+    monkeypatch.setattr(onnxruntime, "SessionOptions", recording)
+    return made
+
+
+@pytest.mark.parametrize("threads, intra", [(None, 1), (1, 1), (os.cpu_count() or 1, os.cpu_count() or 1)],
+                         ids=["default", "one", "every CPU"])
+def test_onnxruntime_gets_one_thread_unless_threads_is_given(model_path, session_options, threads, intra):
+    Predictor.from_path(model_path, threads=threads)
+    (options,) = session_options
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (intra, 1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"  # idle threads sleep
+    assert options.log_severity_level == 4  # fatal only: onnxruntime's log lines never reach the user

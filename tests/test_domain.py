@@ -1,0 +1,112 @@
+"""Each feature's domain: its bounds are inclusive, one float32 step outside is refused, every bad row is named.
+
+The model is y = x @ w (regression, so nothing is clipped), and numpy computes the expected values.
+Batches of up to 64 values and larger ones take different checking code: both sizes are tested.
+"""
+
+import csv
+import io
+import re
+
+import numpy as np
+import pytest
+
+from edge_predict import InputError, Predictor
+from edge_predict.cli import cli
+from edge_predict.reader import CHUNK_ROWS
+import handmade
+
+F32 = np.float32
+DOMAINS = {
+    "one feature": [(0.5, 2.0)],
+    "all [0, hi]": [(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)],  # one comparison of bit patterns decides
+    "mixed": [(0.0, 1.0), (-2.0, 3.0), (None, 5.0), (-1.0, None)],
+}
+SIZES = {"small batch": 4, "large batch": 200}
+
+
+def model_for(domain) -> Predictor:
+    names = [f"f{i}" for i in range(len(domain))]
+    inside = [[lo if lo is not None else hi for lo, hi in domain]]
+    w = np.arange(1, len(domain) + 1, dtype=F32)
+    doc = handmade.manifest("regression", features=[(n, lo, hi) for n, (lo, hi) in zip(names, domain)],
+                            golden_inputs=inside, golden_outputs=(np.float64(inside) @ w).reshape(1, 1).tolist())
+    return Predictor.from_bytes(handmade.weighted_sum(w, doc)), w
+
+
+def at_the_bounds(domain, n: int) -> np.ndarray:
+    """n rows whose bounded features alternate between exactly their min and exactly their max."""
+    x = np.empty((n, len(domain)), F32)
+    for j, (lo, hi) in enumerate(domain):
+        ends = [v for v in (lo, hi) if v is not None]
+        x[:, j] = [ends[(i + j) % len(ends)] for i in range(n)]
+    return x
+
+
+def outside(domain):
+    """(feature, value) for each bound: the float32 just beyond it."""
+    for j, (lo, hi) in enumerate(domain):
+        if lo is not None:
+            yield j, np.nextafter(F32(lo), F32(-np.inf))
+        if hi is not None:
+            yield j, np.nextafter(F32(hi), F32(np.inf))
+
+
+@pytest.mark.parametrize("n", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("domain", DOMAINS.values(), ids=DOMAINS.keys())
+def test_values_exactly_at_the_bounds_are_scored(domain, n):
+    predictor, w = model_for(domain)
+    x = at_the_bounds(domain, n)
+    np.testing.assert_allclose(predictor.predict(x), x.astype(np.float64) @ w, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("n", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("domain", DOMAINS.values(), ids=DOMAINS.keys())
+def test_one_float32_step_outside_a_bound_is_refused(domain, n):
+    predictor, _ = model_for(domain)
+    for j, value in outside(domain):
+        x = at_the_bounds(domain, n)
+        x[n - 1, j] = value
+        with pytest.raises(InputError) as info:
+            predictor.predict(x)
+        assert (info.value.row, info.value.col) == (n - 1, j)
+        assert str(info.value).startswith(f"sample {n - 1}, f{j}: {float(value):g} is outside the model's domain")
+
+
+@pytest.mark.parametrize("n", SIZES.values(), ids=SIZES.keys())
+def test_input_errors_names_every_bad_row_and_its_first_bad_column(n):
+    domain = DOMAINS["mixed"]
+    predictor, _ = model_for(domain)
+    x = at_the_bounds(domain, n)
+    bad = {1: (0, -0.5), 2: (3, np.nan), n - 1: (1, 3.5)}  # row: (first bad column, value)
+    for row, (col, value) in bad.items():
+        x[row, col] = value
+    x[n - 1, 3] = np.inf  # a second bad value in the last row: its first (column 1) is the one named
+    errors = predictor.input_errors(x)
+    assert [(e.row, e.col) for e in errors] == [(row, col) for row, (col, _) in sorted(bad.items())]
+    with pytest.raises(InputError) as info:
+        predictor.predict(x)
+    assert (info.value.row, info.value.col) == (1, 0)  # without keep-going: the first
+
+
+def test_keep_going_reports_every_bad_row_of_a_chunk(cli_runner, model_path):
+    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"],
+                               input="hours\n1\n-1\n2\n-2\n-3\n7\n")
+    assert result.exit_code == 2
+    outside_domain = "is outside the model's domain (expected >= 0)"
+    named = [f"line {n}, column 1 (hours): '{v}' {outside_domain}" for n, v in ((3, -1), (5, -2), (6, -3))]
+    *skipped, last = result.stderr.splitlines()
+    assert skipped == [f"edge-predict: skipped {line}" for line in named]
+    assert re.fullmatch(r"edge-predict: error: skipped 3 bad rows \(each named above.*\); scored 3", last)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["error"] for row in rows] == ["", named[0], "", named[1], named[2], ""]
+
+
+def test_keep_going_counts_the_rows_of_every_chunk(cli_runner, model_path):
+    n = 2 * CHUNK_ROWS + 5
+    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"],
+                               input="hours\n-1\n" + "1\n" * n)
+    assert result.exit_code == 2
+    assert re.fullmatch(rf"edge-predict: error: skipped 1 bad row \(each named above.*\); scored {n}",
+                        result.stderr.splitlines()[-1])
+    assert sum(row["error"] == "" for row in csv.DictReader(io.StringIO(result.stdout))) == n
