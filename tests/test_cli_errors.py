@@ -1,4 +1,4 @@
-"""Review fixes in the CLI: non-ASCII labels in CSV, write errors, -k with no good row, bad option values."""
+"""Errors of the edge-predict command: one line on stderr, the documented exit code, never a traceback."""
 
 import os
 import shutil
@@ -8,30 +8,43 @@ import sys
 import pytest
 
 from edge_predict.cli import cli
-from parity import export_plain, logistic
 
 EDGE_PREDICT = shutil.which("edge-predict", path=os.path.dirname(sys.executable))
 
 
-@pytest.fixture(scope="module")
-def accented_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("accented") / "uni.onnx"
-    export_plain(logistic([1.0], -4.0), path, 1, [0.0, 8.0], labels=("échec", "réussi"))
-    return path
+def run(runner, *args, input=None, env=None):
+    return runner.invoke(cli, list(args), input=input, env=env)
 
 
-@pytest.mark.parametrize("value, label", [("1", "échec"), ("7", "réussi")])
-def test_csv_with_non_ascii_labels(cli_runner, accented_model, value, label):
-    result = cli_runner.invoke(cli, ["predict", "-m", str(accented_model), value, "-f", "csv"])
-    assert result.exit_code == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == "hours,probability,label"
-    assert lines[1].startswith(f"{value},") and lines[1].endswith(f",{label}")
+@pytest.mark.parametrize("args, code, message", [
+    (["predict", "abc"], 2, "edge-predict: error: argument 1, hours: 'abc' is not a number"),
+    (["predict", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+    (["predict", "--", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+    (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number (expected a decimal"),
+    (["predict"], 2, "edge-predict: error: nothing to score"),
+    (["predict", "--fromat", "json", "1"], 2, "edge-predict: error: No such option: --fromat"),
+    (["predict", "7", "--threads", "100000"], 2, "edge-predict: error: Invalid value for '--threads': 100000 is not in the range 1<=x<="),
+    (["predict", "-f", "xml", "1"], 2, "edge-predict: error: Invalid value for '-f' / '--format'"),
+    (["predict", "1", "--model", "/nonexistent.onnx"], 1, "edge-predict: error: /nonexistent.onnx: no such model file"),
+    (["frobnicate"], 2, "edge-predict: error: No such command 'frobnicate'"),
+])
+def test_errors_are_one_line_with_documented_exit_code(cli_runner, args, code, message):
+    result = run(cli_runner, *args)
+    assert result.exit_code == code
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_line_in_file_is_named(cli_runner, model_path):
+    result = run(cli_runner, "predict", "-i", "-", "--model", str(model_path), input="hours\n1\nx\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("edge-predict: error: line 3, column 1 (hours): 'x' is not a number")
 
 
 @pytest.mark.parametrize("redirect, reason", [("> /dev/full", "No space left on device"),
                                               (">&-", "Bad file descriptor")])
-@pytest.mark.parametrize("args", ["predict 7", "predict 7 -f csv", "info", "verify"])  # the entry fast path, then click
+@pytest.mark.parametrize("args", ["predict 7", "predict 7 -f csv", "info", "verify"])
 def test_write_errors_are_one_line(args, redirect, reason):
     if redirect == "> /dev/full" and not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
