@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test lint fuzz bench bench-scale clean
+.PHONY: export test lint fuzz bench bench-scale mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
+# Tens of minutes, not part of make test: mutmut over runtime/ (docs/mutation.md); prints the score and survivors.
+mutate: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[train,test,mutate]'
+	$(BIN)/python tools/mutate.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis bench/.work
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis bench/.work .mutate
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,16 @@ def export_lecture(result, x, y, path: Path, **kwargs) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def model_path(lecture, tmp_path_factory) -> Path:
-    """A freshly exported lecture model file."""
+def model_path(request, tmp_path_factory) -> Path:
+    """A freshly exported lecture model file.
+
+    `make mutate` runs the tests once per mutant and passes the committed default model instead, in
+    $EDGE_PREDICT_TEST_MODEL (the same bytes: test_artifact checks that), so torch trains only once.
+    """
+    if os.environ.get("EDGE_PREDICT_TEST_MODEL"):
+        return Path(os.environ["EDGE_PREDICT_TEST_MODEL"])
     path = tmp_path_factory.mktemp("model") / "lecture.onnx"
-    export_lecture(*lecture, path)
+    export_lecture(*request.getfixturevalue("lecture"), path)
     return path
 
 
