@@ -37,7 +37,7 @@ def manifest(task: str = "binary", features: Sequence[tuple[str, float | None, f
 
 
 def model(doc: dict, nodes: Sequence | None = None, initializers: Sequence = (), width: int = 1,
-          opset: int = 17) -> bytes:
+          opset: int = 17, seal: bool = True) -> bytes:
     """A sealed model file carrying `doc`; the graph is `nodes` from input x to output y (default: y = x)."""
     k = len(doc["features"])
     graph = helper.make_graph(list(nodes or [helper.make_node("Identity", ["x"], ["y"])]), "handmade",
@@ -47,7 +47,7 @@ def model(doc: dict, nodes: Sequence | None = None, initializers: Sequence = (),
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     proto.ir_version = 8
     helper.set_model_props(proto, {METADATA_KEY: json.dumps(doc)})
-    return sealed(proto)
+    return sealed(proto) if seal else proto.SerializeToString()
 
 
 def identity(**manifest_fields: Any) -> bytes:

@@ -131,6 +131,12 @@ def test_pickled_predictor_scores_the_same(predictor):
     assert clone.sha256 == predictor.sha256 and clone.threshold == predictor.threshold
 
 
+def test_pickling_keeps_the_source_and_a_threshold_given_at_load(predictor):
+    custom = Predictor.from_path(predictor.source, threshold=0.25)
+    clone = pickle.loads(pickle.dumps(custom))
+    assert (clone.source, clone.threshold) == (predictor.source, 0.25)
+
+
 def test_default_is_the_packaged_model():
     assert Predictor.default().predict([1, 7]).tolist() == ["fail", "pass"]
 

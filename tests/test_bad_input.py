@@ -39,6 +39,8 @@ def invoke(runner, model_path, *args, input=None):
     ("3.5e38", "argument 1, hours: '3.5e38' overflows float32 (largest 3.403e+38)"),
     ("1e400", "argument 1, hours: '1e400' overflows float32 (largest 3.403e+38)"),
     ("0x1A", f"argument 1, hours: '0x1A' is not a number {EXPECTED}; hexadecimal is not accepted)"),
+    ("-0x1A", f"argument 1, hours: '-0x1A' is not a number {EXPECTED}; hexadecimal is not accepted)"),
+    ("+0X1a", f"argument 1, hours: '+0X1a' is not a number {EXPECTED}; hexadecimal is not accepted)"),
     ("1,5", f"argument 1, hours: '1,5' is not a number {EXPECTED}; use '.' as the decimal point)"),
     ("1_000", f"argument 1, hours: '1_000' is not a number {EXPECTED}; write digits without '_')"),
     ("\u0661\u0662", f"argument 1, hours: '\u0661\u0662' is not a number {EXPECTED}; use the ASCII digits 0-9)"),
@@ -256,6 +258,8 @@ def test_a_line_at_the_cap_is_read(cli_runner, model_path, tmp_path):
     (["predict", "9" * 400], "edge-predict: error: argument 1, hours: '" + "9" * 40 + "'… overflows float32"),
     (["predict", "x" * 400], "edge-predict: error: argument 1, hours: '" + "x" * 40 + "'… is not a number"),
     (["predict", "1" * 400 + ",5"], "edge-predict: error: argument 1, hours: '" + "1" * 40 + "'… is not a number"),
+    (["predict", "x" * 40], "edge-predict: error: argument 1, hours: '" + "x" * 40 + "' is not a number"),  # whole
+    (["predict", "x" * 41], "edge-predict: error: argument 1, hours: '" + "x" * 40 + "'… is not a number"),
     (["predict", "-i", "-"], "edge-predict: error: line 1: the header has no column 'hours' (its other columns: '" + "h" * 40 + "'…)"),
 ])
 def test_long_tokens_are_cut_in_errors(cli_runner, model_path, args, start):

@@ -318,14 +318,16 @@ def test_onnxruntime_run_failure_is_a_model_error():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     helper.set_model_props(model, {METADATA_KEY: json.dumps(BASE)})
-    with pytest.raises(ModelError, match=r"^<bytes>: onnxruntime failed to score with this model \("):
+    # onnxruntime's own first line is quoted: it says what failed
+    ort_said = r"\(\[ONNXRuntimeError\] : \d+ : \w+ : [^\n]*Reshape[^\n]*\); re-export or re-copy it$"
+    with pytest.raises(ModelError, match=r"^<bytes>: onnxruntime failed to score with this model " + ort_said):
         Predictor.from_bytes(model.SerializeToString())  # the golden vectors, at load
     predictor = Predictor.from_bytes(model.SerializeToString(), verify=False)
     with pytest.raises(ModelError, match=r"^<bytes>: onnxruntime failed to score with this model \("):
         predictor.predict_proba([[1.0, 2.0]])[:, 1]
 
 
-@pytest.mark.parametrize("threshold", [math.nan, math.inf, -0.1, 7, "x", None.__class__])
+@pytest.mark.parametrize("threshold", [math.nan, math.inf, -0.1, -5e-324, 1.0000001, 1.5, 7, "x", None.__class__])
 def test_threshold_outside_0_1_is_refused(threshold):
     with pytest.raises(InputError, match=r"^threshold=.*: expected a number in \[0, 1\] \(a probability\)$"):
         Predictor.from_bytes(two_feature_model(BASE), threshold=threshold)
@@ -351,3 +353,12 @@ def test_ragged_x_is_an_input_error(X):
     with pytest.raises(InputError, match=r"^X is ragged: rows of different lengths, but the model expects every "
                                          r"sample to have 2 features \(a, b\)$"):
         predictor.predict_proba(X)[:, 1]
+
+
+def test_a_format_2_file_without_its_integrity_digest_is_refused(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(handmade.model(handmade.manifest(), seal=False))
+    with pytest.raises(ModelError) as info:
+        Predictor.from_path(path)
+    assert str(info.value) == (f"{path}: the model file has no integrity digest (or a damaged one), which its manifest "
+                               "format requires: it was damaged or re-saved after export; re-copy or re-export it")

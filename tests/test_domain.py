@@ -110,3 +110,16 @@ def test_keep_going_counts_the_rows_of_every_chunk(cli_runner, model_path):
     assert re.fullmatch(rf"edge-predict: error: skipped 1 bad row \(each named above.*\); scored {n}",
                         result.stderr.splitlines()[-1])
     assert sum(row["error"] == "" for row in csv.DictReader(io.StringIO(result.stdout))) == n
+
+
+@pytest.mark.parametrize("lo, hi, value, expected", [
+    (0.0, 1.0, 2.0, "in [0, 1]"),
+    (-2.0, None, -3.0, ">= -2"),
+    (None, 5.0, 6.0, "<= 5"),
+    (None, 5.0, 3.4028234663852886e38, "<= 5"),  # float32's largest value is finite: outside, not an overflow
+])
+def test_an_out_of_domain_value_is_named_with_the_bounds(lo, hi, value, expected):
+    predictor, _ = model_for([(lo, hi)])
+    with pytest.raises(InputError) as info:
+        predictor.predict([value])
+    assert str(info.value) == f"sample 0, f0: {value:g} is outside the model's domain (expected {expected})"

@@ -200,3 +200,18 @@ def test_onnxruntime_itself_would_have_read_the_file(tmp_path, model_path):
     w = np.frombuffer(SECRET[:4], np.float32)[0]
     got = session.run(None, {"hours": np.ones((1, 1), np.float32)})[0][0, 0]
     np.testing.assert_allclose(got, 1 / (1 + np.exp(-np.float64(w))), rtol=1e-6)
+
+
+def test_a_location_entry_without_a_value_is_refused(model_path, never_onnxruntime):
+    graph = in_initializer("x")
+    del graph.initializer[0].external_data[:]
+    graph.initializer[0].external_data.add().key = "location"  # no value field at all
+    with pytest.raises(ModelError, match="^<bytes>: tensor 'W' keeps its data in an external file \\('\\?'\\)"):
+        Predictor.from_bytes(model_bytes(graph, model_path))
+
+
+def test_a_location_that_is_not_utf8_is_refused_and_shown(model_path, never_onnxruntime):
+    data = model_bytes(in_initializer("LOCATION"), model_path).replace(b"LOCATION", b"\xff\xfe../x12")  # same length
+    with pytest.raises(ModelError) as info:
+        Predictor.from_bytes(data)
+    assert str(info.value).startswith("<bytes>: tensor 'W' keeps its data in an external file ('\ufffd\ufffd../x12')")

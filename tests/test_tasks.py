@@ -72,6 +72,14 @@ def test_multiclass_api_is_sklearn_shaped(multiclass):
         multiclass.threshold
 
 
+def test_predict_table_columns_are_named_as_the_cli_prints_them(multiclass, regression):
+    table = multiclass.predict_table(X)
+    assert list(table) == ["label", "p_setosa", "p_versicolor", "p_virginica", "p_x y"]
+    np.testing.assert_array_equal(np.column_stack([table[f"p_{c}"] for c in multiclass.classes_]),
+                                  multiclass.predict_proba(X))
+    assert list(regression.predict_table(X)) == ["price", "rent"]
+
+
 def test_regression_api_returns_values(regression):
     np.testing.assert_allclose(regression.predict(X), oracle("regression", X, 2), rtol=1e-6, atol=1e-5)
     with pytest.raises(AttributeError, match="no class probabilities; use predict"):

@@ -61,3 +61,11 @@ def test_onnxruntime_gets_one_thread_unless_threads_is_given(model_path, session
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (intra, 1)
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"  # idle threads sleep
     assert options.log_severity_level == 4  # fatal only: onnxruntime's log lines never reach the user
+
+
+def test_a_pickled_predictor_keeps_its_thread_count(model_path, session_options):
+    import pickle
+
+    threads = os.cpu_count() or 1
+    pickle.loads(pickle.dumps(Predictor.from_path(model_path, threads=threads)))
+    assert [options.intra_op_num_threads for options in session_options] == [threads, threads]
