@@ -82,6 +82,20 @@ def test_csv_rows_on_many_random_rows_match_row_by_row():
     assert csv_rows(fields, {"probability": p, "label": np.array(["fail", "pass"])[predicted]}) == expected
 
 
+def test_csv_rows_read_back_with_the_csv_module():
+    """An oracle sharing no code with the writer: Python's csv module, float32 read-back, numpy's shortest text."""
+    rng = np.random.default_rng(5)
+    fields = ["".join(rng.choice(list("0123456789.e-"), n)) for n in rng.integers(1, 30, 10_000)]
+    p = all_float32_in(0, 1, 10_000, 6)
+    labels = np.array(["fail", "pass"])[rng.integers(0, 2, 10_000)]
+    rows = list(csv.reader(io.StringIO(csv_rows(fields, {"probability": p, "label": labels}), newline="")))
+    assert [row[0] for row in rows] == fields and [row[2] for row in rows] == labels.tolist()
+    np.testing.assert_array_equal(read_back([row[1] for row in rows]), p)
+    usual = p >= 1e-4  # there numpy's Dragon4 shortest positional text is the bound (tiny values print as 1e-05)
+    shortest = [len(np.format_float_positional(v, unique=True, trim="-")) for v in p[usual]]
+    assert all(len(row[1]) <= n for row, n in zip(np.asarray(rows, dtype=object)[usual], shortest))
+
+
 LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
 
 
