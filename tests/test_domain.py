@@ -7,6 +7,7 @@ Batches of up to 64 values and larger ones take different checking code: both si
 import csv
 import io
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -123,3 +124,15 @@ def test_an_out_of_domain_value_is_named_with_the_bounds(lo, hi, value, expected
     with pytest.raises(InputError) as info:
         predictor.predict([value])
     assert str(info.value) == f"sample 0, f0: {value:g} is outside the model's domain (expected {expected})"
+
+
+def test_values_beyond_float32_are_reported_without_numpy_warnings():
+    """A warning would be a second line on stderr, or an exception under -W error: overflow is reported, not warned."""
+    predictor, _ = model_for(DOMAINS["mixed"])
+    x = np.array([[0.5, 0.0, 1.0, 1e39], [np.nan, 0.0, 1.0, 0.0], [0.5, -1e300, 1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        errors = predictor.input_errors(x)
+        with pytest.raises(InputError, match=r"^sample 0, f3: 1e\+39 overflows float32"):
+            predictor.predict(x)
+    assert [(e.row, e.col) for e in errors] == [(0, 3), (1, 0), (2, 1)]
