@@ -1,6 +1,9 @@
-"""The reader's fast path (whole blocks of plain numbers) reads exactly what the line-by-line path reads."""
+"""The reader's fast path (whole blocks of plain numbers) reads exactly what the line-by-line path reads, and both
+read what the input format says, by an oracle spelled out here that shares no code with the runtime."""
 
 import io
+import math
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ TOKENS = ["7", "0", "12.5", "+.5", "5.", "1e3", "2E-2", "-1", "1e400", "1e-400",
 
 
 def line_by_line(text: str):
-    """The reference: the reader as it was before the fast path, every line through parse_rows."""
+    """The line path: the reader as it was before the fast path, every line through parse_rows (same messages)."""
     content = _content_lines(io.StringIO(text))
     first = next(content, None)
     if first is None:
@@ -63,3 +66,44 @@ def test_plain_blocks_take_the_fast_path(text, where):
     (batch,) = read_batches(io.StringIO(text), ["hours"])
     assert isinstance(batch.texts, fastread.OneColumn)
     assert [batch.where(i) for i in range(len(batch.lines))] == where
+
+
+# The documented grammar (docs/input.md), spelled out again: ASCII digits, an optional exponent, nan/inf in any case.
+GRAMMAR = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
+def spelled_out(text: str):
+    """(values, line numbers) a one-feature reader must return for `text`, or the line of the first error (None
+    for an input without samples): blank and '#' lines skipped, a first line starting with a letter that is not
+    a number is the header and must be 'hours', every other line one number in GRAMMAR within float64."""
+    content = [(n, line.strip(" \t\r\n")) for n, line in enumerate(text.split("\n"), start=1)]
+    content = [(n, line) for n, line in content if line and not line.startswith("#")]
+    if not content:
+        return None
+    if content[0][1][0].isalpha() and not GRAMMAR.fullmatch(content[0][1]):
+        if content[0][1] != "hours" or len(content) == 1:
+            return content[0][0]  # another column's name, or a header and no samples
+        content = content[1:]
+    for n, line in content:
+        if not GRAMMAR.fullmatch(line) or (math.isinf(float(line)) and "n" not in line.lower()):
+            return n
+    return [repr(float(line)) for _, line in content], [n for n, _ in content]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.booleans(), st.integers(2, 40))
+def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
+    text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"
+    expected = spelled_out(text)
+    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # the line path is tested equal to this one above
+    try:
+        if isinstance(expected, tuple):
+            got = outcome(fast, text)
+            assert (got[0], got[2]) == expected
+        else:
+            with pytest.raises(InputError) as caught:
+                fast(text)
+            assert caught.value.line == expected
+            assert re.match(rf"line {expected}[,:] " if expected else "the input has no samples", str(caught.value))
+    finally:
+        fastread.BLOCK_CHARS = saved
