@@ -68,6 +68,19 @@ def test_predict_json_lines(cli_runner, model_path, torch_p):
     assert [r["label"] for r in rows] == torch_labels(torch_p([1, 7])) == ["fail", "pass"]
 
 
+def test_json_lines_use_one_separator_style(cli_runner, accented_model):
+    """Every record, scored or skipped, with pass-through columns, is exactly what Python's json module writes
+    compactly for the same object: one separator style, ':' and ',' without spaces (a ': ' anywhere fails)."""
+    text = 'id,hours\n"Smith, John",7\nbad,x\n"a: b",1\n'
+    result = run(cli_runner, "predict", "-i", "-", "-f", "json", "--keep-going", "--model", str(accented_model),
+                 input=text)
+    assert result.exit_code == 2, result.stderr  # the bad row is reported, the others scored
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and json.loads(lines[1])["input"] is None
+    assert [json.loads(line)["extra"]["id"] for line in (lines[0], lines[2])] == ["Smith, John", "a: b"]
+    assert lines == [json.dumps(json.loads(line), separators=(",", ":")) for line in lines]
+
+
 def test_predict_csv_from_file(cli_runner, model_path, torch_p, tmp_path):
     source = tmp_path / "hours.csv"
     source.write_text("hours\n1\n2.5\n7\n")
