@@ -55,3 +55,31 @@ def test_quoted_feature_values_keep_the_number_grammar(cli_runner, model_path):
 def test_a_missing_feature_or_a_short_row_is_named(cli_runner, model_path, text, message):
     result = run(cli_runner, model_path, text)
     assert result.exit_code == 2 and message in result.stderr
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(min_size=1, max_size=6), st.sampled_from(["header", "field"]), st.sampled_from(["csv", "json", "text"]),
+       st.booleans())
+def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path, raw, where, fmt, keep_going):
+    """Output stays UTF-8 text: a pass-through field or header name that is not UTF-8 is an input error (exit 2),
+    never written back as something else and never an unexpected error."""
+    import subprocess
+    import sys
+
+    name, field = (raw, b"x") if where == "header" else (b"id", raw)
+    data = b"hours," + name.replace(b"\n", b"") + b"\n1," + field.replace(b"\n", b"") + b"\n7,ok\n"
+    args = ["-k"] if keep_going else []
+    run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "-m", str(model_path), "-i", "-",
+                          "-f", fmt, *args], input=data, capture_output=True)
+    stdout = run.stdout.decode("utf-8")  # always UTF-8, whatever came in
+    stderr = run.stderr.decode("utf-8")
+    assert "unexpected" not in stderr and "Traceback" not in stderr
+    try:
+        list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if not utf8:
+        assert run.returncode == 2 and "bytes that are not UTF-8" in stderr
+        if where == "header" or not keep_going:
+            assert stdout == ""
