@@ -66,7 +66,7 @@ def check_stdout(out: str) -> None:
                 assert set(record) - {"error", "extra"} == {"input", "probability", "label"}
                 assert 0 <= record["probability"] <= 1
     elif head == "{":
-        assert set(json.loads(out)) == {"path", "sha256", "manifest"}
+        assert set(json.loads(out)) == {"path", "sha256", "manifest", "signature"}
     elif head.startswith("model:"):
         assert all(":" in row for row in lines)
     else:
