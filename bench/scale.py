@@ -61,6 +61,7 @@ def run_dask(folder: Path, workers: int, naive: bool = False) -> dict:
     """Score every row of `folder` on a fresh cluster; the job ends in two sums so no rows travel back."""
     import dask
     import dask.dataframe as dd
+    from dask.dataframe.utils import make_meta
     from distributed import Client, LocalCluster
 
     from edge_predict import Predictor
@@ -73,7 +74,7 @@ def run_dask(folder: Path, workers: int, naive: bool = False) -> dict:
         ddf = dd.read_parquet(folder)
         if naive:
             data = Path(predictor.source).read_bytes()
-            meta = ddf._meta.assign(probability=np.float32(0), label="")
+            meta = make_meta(ddf).assign(probability=np.float32(0), label="")
             scored = ddf.map_partitions(naive_partition, data, meta=meta)
         else:
             scored = score_dask(ddf, predictor)

@@ -129,6 +129,11 @@ class Predictor:
         return hashlib.sha256(self._model_bytes).hexdigest()
 
     @property
+    def model_bytes(self) -> bytes:
+        """The model file's bytes, as loaded (what from_bytes takes, e.g. to ship the model to other processes)."""
+        return self._model_bytes
+
+    @property
     def source(self) -> str:
         return self._source
 

@@ -21,8 +21,9 @@ pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from edge_predict import InputError, Predictor  # noqa: E402
+from edge_predict import InputError, Predictor, VerificationError  # noqa: E402
 from edge_predict import distributed  # noqa: E402
+from edge_predict.distributed.worker import sessions_built, ship, worker_predictor  # noqa: E402
 
 ROWS, FILES = 1_000_000, 8
 CLI = Path(sys.executable).with_name("edge-predict")
@@ -104,15 +105,28 @@ def test_errors_before_any_job():
         distributed.score_dask(Frame(), predictor, on_error="skip")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc (Linux)")
+def test_worker_session_built_once_with_one_thread():
+    predictor = Predictor.default()  # not this process's first session: onnxruntime's start-up threads exist
+    model = ship(Predictor.from_bytes(predictor.model_bytes, threshold=0.25))  # a cache key no other test uses
+    threads, built = len(os.listdir("/proc/self/task")), sessions_built()
+    first = worker_predictor(model)
+    assert worker_predictor(model) is first and sessions_built() == built + 1
+    assert first.threshold == 0.25 and first.sha256 == predictor.sha256
+    assert len(os.listdir("/proc/self/task")) == threads  # intra_op_num_threads=1: onnxruntime started no pool
+
+
+def wrong_golden_model() -> Predictor:
+    """A regression model whose manifest's golden outputs are off by one: what a miscomputing CPU would see."""
+    from test_tasks import X, model_bytes, oracle
+
+    golden = {"inputs": X[:5].tolist(), "outputs": (oracle("regression", X[:5], 2) + 1).tolist(), "atol": 1e-5}
+    return Predictor.from_bytes(model_bytes("regression", 2, targets=["price", "rent"], golden=golden), verify=False)
+
+
 # -- Dask ---------------------------------------------------------------------------------------
 dd = pytest.importorskip("dask.dataframe")
 dist = pytest.importorskip("distributed")
-
-
-def sessions_built() -> int:
-    from edge_predict import distributed as module
-
-    return module._SESSIONS_BUILT
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +152,13 @@ def test_dask_columns_by_name_any_order(client, tmp_path):
     frame = pd.DataFrame({"x2": x[:, 2], "id": np.arange(500), "x0": x[:, 0], "x1": x[:, 1]})
     out = distributed.score_dask(dd.from_pandas(frame, npartitions=3), predictor).compute()
     np.testing.assert_array_equal(bits(out["probability"]), bits(predictor.predict_proba(x)[:, 1]))
+
+
+def test_dask_worker_verifies_before_scoring(client):
+    ddf = dd.from_pandas(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]}), npartitions=1)
+    with pytest.raises(VerificationError, match=r"^worker .+ \(pid \d+\) refuses to score: <bytes>: golden vectors "
+                                                r"do not match: largest difference 1 > atol 1e-05"):
+        distributed.score_dask(ddf, wrong_golden_model()).compute()
 
 
 def test_dask_bad_row_fails_naming_it(client):
@@ -209,15 +230,29 @@ def test_spark_equals_predictor_and_cli_bit_for_bit_one_session_per_worker(spark
 
         import pandas
 
-        from edge_predict import distributed as module
+        from edge_predict.distributed.worker import sessions_built
 
         for _ in batches:
-            yield pandas.DataFrame({"pid": [os.getpid()], "built": [module._SESSIONS_BUILT]})
+            yield pandas.DataFrame({"pid": [os.getpid()], "built": [sessions_built()]})
 
     # Spark reuses its Python workers: ask many tasks which process they ran in and how many sessions it built.
     seen = spark.range(0, 16, numPartitions=16).mapInPandas(report, "pid long, built long").toPandas()
     built = seen.drop_duplicates("pid")["built"]
     assert df.rdd.getNumPartitions() >= 4 and set(built) <= {0, 1} and 1 <= built.sum() <= 2
+
+
+def test_spark_errors_before_any_job(spark):
+    df = spark.createDataFrame(pd.DataFrame({"hour": [1.0], "note": ["x"]}))
+    with pytest.raises(InputError, match=r"^the DataFrame has no column 'hours', a feature of the model \(hours\)"):
+        distributed.score_spark(df, Predictor.default())
+    with pytest.raises(InputError, match=r"^column 'hours' holds string, but the model expects numbers"):
+        distributed.score_spark(df.withColumnRenamed("note", "hours"), Predictor.default())
+
+
+def test_spark_worker_verifies_before_scoring(spark):
+    df = spark.createDataFrame(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]}))
+    with pytest.raises(Exception, match=r"VerificationError: worker .+ \(pid \d+\) refuses to score"):
+        distributed.score_spark(df, wrong_golden_model()).collect()
 
 
 def test_spark_bad_row_fails_naming_it(spark):

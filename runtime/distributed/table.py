@@ -1,0 +1,108 @@
+"""The engines' shared rules: the checks before a job starts and the scoring of one partition's rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..predictor import Predictor
+
+ON_ERROR = ("raise", "null")
+ERROR_COLUMN = "error"  # added with on_error="null": why a row's outputs are null (null when it was scored)
+
+
+def output_columns(predictor: "Predictor") -> list[tuple[str, str]]:
+    """(name, "float32" or "string") of the columns scoring adds: predict_table's, the CLI's output columns.
+
+    The task decides the names (Predictor.output_names); a classifier's label is text, every other output float32.
+    """
+    text = "label" if predictor.task != "regression" else None  # a regression target may be called "label"
+    return [(name, "string" if name == text else "float32") for name in predictor.output_names]
+
+
+def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: str) -> list[tuple[str, str]]:
+    """Before any job starts: every feature present and numeric (kinds: None) and no output column there yet.
+
+    Returns the output columns.
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error={on_error!r}: expected 'raise' (fail on the first bad row) or 'null'")
+    names = predictor.feature_names
+    missing = [name for name in names if name not in kinds]
+    if missing:
+        raise InputError(f"the DataFrame has no column {missing[0]!r}, a feature of the model ({', '.join(names)}); "
+                         f"columns are matched by exact name" + (f" (also missing: {', '.join(missing[1:])})"
+                                                                 if len(missing) > 1 else ""))
+    for name in names:
+        if kinds[name] is not None:
+            raise InputError(f"column {name!r} holds {kinds[name]}, but the model expects numbers; cast it first")
+    columns = output_columns(predictor)
+    clash = [name for name, _ in columns + [(ERROR_COLUMN, "")] * (on_error == "null") if name in kinds]
+    if clash:
+        raise InputError(f"the DataFrame already has a column {clash[0]!r}, which scoring adds; rename or drop it")
+    return columns
+
+
+def score_rows(predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, str]], on_error: str,
+               where: Callable[[int], str]) -> tuple[dict[str, np.ndarray], np.ndarray | None, list | None]:
+    """predict_table of the rows of `x` (float64, feature order), with the CLI's --keep-going loop.
+
+    Returns the output columns, the mask of scored rows (None: all) and per row why it was not (None: all were).
+    on_error="raise": the first bad row raises InputError naming it by `where(row)`;
+    on_error="null": bad rows get NaN or None outputs and a reason.
+    """
+    keep = np.arange(len(x))
+    reasons: dict[int, str] = {}
+    while keep.size:
+        try:
+            table = predictor.predict_table(x[keep] if reasons else x)
+            break
+        except InputError as exc:
+            if exc.row is None:
+                raise
+            # A bad value: find every bad row at once. The model's NaN for a sample: that sample alone.
+            errors = (predictor.input_errors(x[keep]) if exc.col is not None else []) or [exc]
+            found = {int(keep[e.row]): _reason(predictor, x, int(keep[e.row]), e) for e in errors}
+            if on_error == "raise":
+                row = min(found)
+                raise InputError(f"{where(row)}, {found[row]}", row=row, col=errors[0].col,
+                                 problem=errors[0].problem) from None
+            reasons.update(found)
+            keep = np.setdiff1d(keep, list(found), assume_unique=True)
+    else:
+        table = None
+    if not reasons and table is not None:
+        return table, None, None
+    ok = np.zeros(len(x), bool)
+    ok[keep] = True
+    full = {}
+    for name, kind in columns:
+        full[name] = np.full(len(x), np.nan, np.float32) if kind == "float32" else np.full(len(x), None, object)
+        if table is not None:
+            full[name][keep] = table[name]
+    return full, ok, [reasons.get(i) for i in range(len(x))]
+
+
+def _reason(predictor: "Predictor", x: np.ndarray, row: int, error: InputError) -> str:
+    if error.col is None:  # valid values, but the model computes NaN for them
+        return f"the sample {error.problem}"
+    return f"{predictor.feature_names[error.col]}: {x[row, error.col]:g} {error.problem}"
+
+
+def label_array(labels: np.ndarray, classes: Sequence[str]) -> Any:
+    """A classifier's label column (None where a row was not scored) as an Arrow string array, null for None.
+
+    Built from class codes rather than from each row's text: converting every row's str object is what costs
+    the most in a worker, several times the scoring itself (docs/distributed.md).
+    """
+    import pyarrow as pa
+
+    codes = np.full(len(labels), -1, np.int32)
+    for code, name in enumerate(classes):
+        codes[labels == name] = code
+    indices = pa.array(codes, mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(classes), pa.string())).cast(pa.string())
