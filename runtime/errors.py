@@ -28,6 +28,12 @@ class ModelError(EdgePredictError):
 
     exit_code = 1
 
+    def __init__(self, message: str, *, row: int | None = None, problem: str | None = None):
+        super().__init__(message)
+        # When the graph computed something impossible for one sample: that sample's row in X and what it
+        # computed, so a caller that knows where the row came from can name that place.
+        self.row, self.problem = row, problem
+
 
 class VerificationError(EdgePredictError):
     """The model's golden vectors or checksum do not match on this device (exit code 1)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .reader import Batch
 
 
@@ -36,6 +36,12 @@ def _score_batch(predictor, batch: Batch, keep: bool) -> tuple[dict | None, dict
         values = batch.values if good is None else batch.values[good]
         try:
             return predictor.predict_table(values), errors  # validation runs once, inside
+        except ModelError as exc:  # the graph's output for one sample is impossible: name the sample's line
+            if exc.row is None:
+                raise
+            row = exc.row if good is None else good[exc.row]
+            raise ModelError(f"{predictor.source}: {batch.where(row)}: {exc.problem}", row=row,
+                             problem=exc.problem) from None
         except InputError as exc:
             if exc.row is None:
                 raise

@@ -77,17 +77,18 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
         beyond = (out < -_ROUNDING) | (out > 1 + _ROUNDING)
         if beyond.any():
             row, col = np.argwhere(beyond)[0].tolist()
-            raise ModelError(f"{source}: sample {row}: the model computed the probability {float(out[row, col]):.9g}, "
-                             "outside [0, 1]; its graph does not compute probabilities as its manifest says: "
-                             "re-export it (with outputs='logits' if the module returns logits)")
+            problem = (f"the model computed the probability {float(out[row, col]):.9g}, outside [0, 1]; its graph "
+                       "does not compute probabilities as its manifest says: re-export it (with outputs='logits' if "
+                       "the module returns logits)")
+            raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
         out = np.clip(out, 0.0, 1.0, out=out)
     if task == "multiclass":
         off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
         if off.any():
             row = int(np.flatnonzero(off)[0])
-            raise ModelError(f"{source}: sample {row}: the model's class probabilities sum to "
-                             f"{float(out[row].sum(dtype=np.float64)):.9g}, not 1; its graph does not end in a "
-                             "softmax as its manifest says: re-export it")
+            problem = (f"the model's class probabilities sum to {float(out[row].sum(dtype=np.float64)):.9g}, not 1; "
+                       "its graph does not end in a softmax as its manifest says: re-export it")
+            raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
     return out
 
 

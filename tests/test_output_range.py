@@ -148,3 +148,28 @@ def test_a_transposed_output_is_refused_at_every_batch_size(n):
     else:
         with pytest.raises(ModelError, match=rf"shape \(3, {n}\) for {n} samples"):
             predictor.predict_proba(x)
+
+
+@pytest.mark.parametrize("bad_line", [2, 3, 70_000, 140_001])
+def test_the_cli_names_the_line_of_the_impossible_output(tmp_path, bad_line):
+    """Scored in chunks, a sample's number within its chunk is no help: the refusal names the input line."""
+    model = tmp_path / "m.onnx"
+    model.write_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]))
+    lines = ["f0"] + ["0.5"] * 150_000
+    lines[bad_line - 1] = "1.5"
+    data = tmp_path / "in.csv"
+    data.write_text("\n".join(lines) + "\n")
+    run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model), "-i", str(data),
+                          "-f", "csv"], capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1
+    assert f": line {bad_line}: the model computed the probability 1.5, outside [0, 1]" in run.stderr
+
+
+def test_the_engines_name_the_row_of_the_impossible_output(binary):
+    from edge_predict.distributed.table import output_columns, score_rows
+
+    x = np.full((10, 1), 0.5)
+    x[7] = 2.0
+    for on_error in ("raise", "null"):  # a model fault is never a row to skip
+        with pytest.raises(ModelError, match=r"partition 3, row 7: the model computed the probability 2, outside"):
+            score_rows(binary, x, output_columns(binary), on_error, lambda row: f"partition 3, row {row}")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 
 if TYPE_CHECKING:
     from ..predictor import Predictor
@@ -61,6 +61,11 @@ def score_rows(predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, s
         try:
             table = predictor.predict_table(x[keep] if reasons else x)
             break
+        except ModelError as exc:  # the graph's output for one sample is impossible: the job fails naming it
+            if exc.row is None:
+                raise
+            row = int(keep[exc.row])
+            raise ModelError(f"{predictor.source}: {where(row)}: {exc.problem}", row=row, problem=exc.problem) from None
         except InputError as exc:
             if exc.row is None:
                 raise
