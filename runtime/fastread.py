@@ -1,18 +1,14 @@
-"""The reader's fast path: a block of lines that are all plain numbers is parsed at once."""
+"""The reader's fast path: text taken as it arrives, cut into blocks of whole lines, each block parsed at once."""
 
 from __future__ import annotations
 
-import re
-from typing import IO, Iterator, Sequence
-
-import numpy as np
+import codecs
+import io
+from typing import IO, Iterable, Iterator, Sequence
 
 from .errors import InputError
 
-BLOCK_CHARS = 1 << 17  # ~25,000 short lines: fastest here, and peak RSS flat (70 MiB from 1e5 to 1e7 lines)
-# The only characters a plain-number line can hold. Anything else (spaces, '#', ',', the letters of nan
-# and inf, a BOM, stray bytes) sends the whole block to the line-by-line reader, which knows the rules.
-_PLAIN = re.compile(r"[0-9.eE+\-\n]*")
+BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (bench/results.md)
 # A sample is a short line; a file without line breaks (or /dev/zero) must not be read whole into memory.
 MAX_LINE_CHARS = 1 << 20
 
@@ -20,59 +16,72 @@ MAX_LINE_CHARS = 1 << 20
 def line_too_long(lineno: int) -> InputError:
     """The error for a line over MAX_LINE_CHARS characters."""
     return InputError(f"line {lineno} is longer than {MAX_LINE_CHARS:,} characters; expected one sample per line "
-                      "(is this a text file with line breaks?)")
+                      "(is this a text file with line breaks?)", line=lineno)
 
 
-def bounded_lines(stream: IO[str]) -> Iterator[str]:
-    """The lines of `stream`, none read beyond MAX_LINE_CHARS + 1 characters (a longer one comes cut)."""
-    return iter(lambda: stream.readline(MAX_LINE_CHARS + 1), "")
+def text_chunks(stream: IO) -> Iterator[str]:
+    """The text of `stream` as it arrives: one read at a time, so a line on a pipe is answered at once.
+
+    A binary stream is decoded as open() in text mode would: UTF-8 with or without a BOM, undecodable
+    bytes kept (as surrogates) for the error message, any line ending read as '\\n'.
+    """
+    if isinstance(stream, io.TextIOBase):
+        yield from iter(lambda: stream.read(BLOCK_CHARS), "")
+        return
+    decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8-sig")("surrogateescape"), True)
+    read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing is
+    while True:
+        data = read(BLOCK_CHARS)
+        text = decoder.decode(data, final=not data)
+        if text:
+            yield text
+        if not data:
+            return
 
 
-class OneColumn(Sequence[tuple[str]]):
-    """A one-feature batch's texts: row i is (lines[i],), without building 100,000 one-tuples."""
+def whole_lines(chunks: Iterable[str], lineno: int = 1) -> Iterator[tuple[int, str]]:
+    """(number of its first line, text) of the whole lines in `chunks`, each text ending with '\\n',
+    yielded as soon as a line is complete; a line longer than MAX_LINE_CHARS is an InputError."""
+    pending = ""
+    for chunk in chunks:
+        cut = chunk.rfind("\n") + 1
+        if len(pending) + (chunk.find("\n") if cut else len(chunk)) > MAX_LINE_CHARS:
+            raise line_too_long(lineno)
+        if not cut:
+            pending += chunk
+            continue
+        text, pending = pending + chunk[:cut], chunk[cut:]
+        yield lineno, text
+        lineno += text.count("\n")
+        if len(pending) > MAX_LINE_CHARS:
+            raise line_too_long(lineno)
+    if pending:  # the last line had no line break
+        yield lineno, pending + "\n"
 
-    def __init__(self, lines: list[str]):
-        self.lines = lines  # the Writer joins these directly
+
+class BlockTexts(Sequence[tuple[str, ...]]):
+    """The texts of a block read at once, in model feature order, split into rows and fields only when asked."""
+
+    def __init__(self, text: str, order: Sequence[int], block=None):
+        self.text, self.order = text, list(order)  # text: whole lines, each ending with '\n'
+        self.block = block  # the parsed block (blockparse.Block), for the writer
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """Each row as one text, its fields in model order and separated by ','."""
+        if self._lines is None:
+            lines = self.text.split("\n")
+            lines.pop()
+            if self.order != sorted(self.order):  # a header named the columns in another order
+                lines = [",".join([fields[j] for j in self.order]) for fields in (line.split(",") for line in lines)]
+            self._lines = lines
+        return self._lines
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [(line,) for line in self.lines[i]]
-        return (self.lines[i],)
-
-
-def blocks(stream: IO[str], lineno: int) -> Iterator[tuple[int, str]]:
-    """(number of its first line, text) of whole lines of `stream`, about BLOCK_CHARS at a time."""
-    while True:
-        text = stream.read(BLOCK_CHARS)
-        if not text:
-            return
-        if not text.endswith("\n"):  # finish the last line (a block never splits one), reading at most the cap
-            start = text.rfind("\n") + 1
-            text += stream.readline(MAX_LINE_CHARS + 1 - (len(text) - start))
-            if len(text) - start - text.endswith("\n") > MAX_LINE_CHARS:
-                raise line_too_long(lineno + text.count("\n", 0, start))
-        yield lineno, text
-        lineno += text.count("\n") + (not text.endswith("\n"))
-
-
-def plain_numbers(text: str) -> tuple[np.ndarray, list[str]] | None:
-    """The values (n, 1) and lines of `text` if each line is one number in plain decimal; else None.
-
-    On these characters float() takes exactly the decimal numbers the line reader accepts, and the same
-    text gives the same float. '', '1.2.3', '1e400' and the like return None: the line reader names them.
-    """
-    if not _PLAIN.fullmatch(text):
-        return None
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    try:
-        values = np.array(list(map(float, lines)), dtype=np.float64)
-    except ValueError:
-        return None
-    if not np.isfinite(values).all():
-        return None
-    return values.reshape(-1, 1), lines
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return tuple(self.lines[i].split(","))

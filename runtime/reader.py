@@ -12,7 +12,8 @@ from typing import IO, Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
-from .fastread import MAX_LINE_CHARS, OneColumn, blocks, bounded_lines, line_too_long, plain_numbers
+from .blockparse import parse_block
+from .fastread import MAX_LINE_CHARS, BlockTexts, line_too_long, text_chunks, whole_lines
 from .numbers import NUMBER, SPACE, parse_number, shown
 
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
@@ -111,59 +112,58 @@ def samples_from_args(values: Sequence[str], feature_names: Sequence[str], keep:
     return parse_rows(enumerate(values, start=1), range(k), feature_names, keep, split=k > 1, kind="argument")
 
 
-def read_batches(stream: IO[str], feature_names: Sequence[str], chunk_rows: int = CHUNK_ROWS,
+def read_batches(stream: IO, feature_names: Sequence[str], chunk_rows: int = CHUNK_ROWS,
                  keep: bool = False, reserved: Sequence[str] = ()) -> Iterator[Batch]:
-    """Samples from a text stream, `chunk_rows` lines at a time: memory stays flat on any file size.
+    """Samples from a stream (binary, read as UTF-8, or text), a block at a time: memory stays flat on any size,
+    and a line that arrives alone on a pipe is a batch of its own at once.
 
     CSV with a header naming the model's features (any order; other columns are passed through, and may not be
     named as one of `reserved`, the output's columns), or header-less rows in feature order;
     blank and '#' lines skipped. A bad row raises InputError, or with `keep` stays in place with its error.
     """
-    content = content_lines(bounded_lines(stream))
-    first = next(content, None)
-    if first is None:
-        raise InputError("the input has no samples (it is empty or only blank/comment lines)")
+    blocks = whole_lines(text_chunks(stream))
+    first, raw, rest = _first_line(blocks)
     header = header_order(first, feature_names, reserved)
-    data_first = header is None
+    if header is None:  # no header: the first line is a sample, read with the rest of its block
+        rest = (first[0], raw + rest[1])
     order, extra = header or (list(range(len(feature_names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
-    if len(order) == 1 and not extra:
-        chunks = _block_chunks(stream, first if data_first else None, first[0] + 1, columns, chunk_rows)
-    else:
-        rows = itertools.chain([first], content) if data_first else content
-        chunks = iter(lambda: list(itertools.islice(rows, chunk_rows)), [])
+    k = None if extra else len(order)  # pass-through columns: line by line
     seen = False
-    for chunk in chunks:
-        seen = True
-        batch = chunk if isinstance(chunk, Batch) else parse_rows(chunk, order, columns, keep, extra=extra)
-        if len(batch.lines):
-            yield batch
+    for start, text in itertools.chain([rest], blocks):
+        block = parse_block(text, k) if k else None
+        if block is not None:
+            seen = True
+            values = block.values if order == sorted(order) else block.values[:, order]
+            yield Batch(values, BlockTexts(text, order, block), range(start, start + len(values)), "line", columns)
+            continue
+        content = content_lines(text.split("\n")[:-1], start)  # anything unusual: line by line, as defined
+        for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):
+            seen = True
+            batch = parse_rows(chunk, order, columns, keep, extra=extra)
+            if len(batch.lines):
+                yield batch
     if not seen:
         raise InputError(f"line {first[0]}: a header but no samples after it", line=first[0])
 
 
-def _block_chunks(stream: IO[str], first: tuple[int, str] | None, lineno: int, columns: tuple[str, ...],
-                  chunk_rows: int) -> Iterator[Batch | list[tuple[int, str]]]:
-    """One feature: a block of plain numbers parsed at once as a Batch; any other block as chunks of
-    (line number, text) for parse_rows, so every error is found and worded as line by line."""
-    texts = blocks(stream, lineno)
-    if first is not None:  # header-less: the first line, already read, leads the first block
-        start, text = next(texts, (lineno, ""))
-        texts = itertools.chain([(first[0], first[1] + "\n" + text)], texts)
-    for start, text in texts:
-        plain = plain_numbers(text)
-        if plain is not None:
-            values, lines = plain
-            yield Batch(values, OneColumn(lines), range(start, start + len(lines)), "line", columns)
-            continue
-        content = content_lines(text.split("\n"), start)
-        yield from iter(lambda: list(itertools.islice(content, chunk_rows)), [])
+def _first_line(blocks: Iterator[tuple[int, str]]) -> tuple[tuple[int, str], str, tuple[int, str]]:
+    """The first line that is not blank or a comment as (number, stripped text), its raw text, and the rest
+    of its block as (number of its first line, text)."""
+    for start, text in blocks:
+        pos = 0
+        for number, line in enumerate(text.split("\n")[:-1], start=start):
+            stripped = next(content_lines([line], number), None)
+            pos += len(line) + 1
+            if stripped is not None:
+                return stripped, line + "\n", (number + 1, text[pos:])
+    raise InputError("the input has no samples (it is empty or only blank/comment lines)")
 
 
 def content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
     """(line number, text without its line break) of every line that is not blank or a '#' comment."""
     for n, line in enumerate(lines, start=start):
-        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # cut by bounded_lines
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # whole_lines refuses these first
             raise line_too_long(n)
         text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
         if n == 1:

@@ -21,6 +21,7 @@ def score(predictor, batches: Iterable[Batch], writer,
         for row in sorted(errors):
             keep_going(errors[row])
         writer.write(batch, outputs, {row: str(error) for row, error in errors.items()})
+        writer.out.flush()  # a program writing one line at a time on a pipe waits for this answer
         skipped += len(errors)
         scored += len(batch.lines) - len(errors)
     return scored, skipped

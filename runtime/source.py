@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from contextlib import contextmanager
 from typing import IO, Iterator
@@ -11,18 +10,13 @@ from .errors import InputError
 
 
 @contextmanager
-def open_input(path: str) -> Iterator[IO[str]]:
-    """The text of FILE, or of stdin for '-': UTF-8 with or without BOM, any line ending."""
-    options = dict(encoding="utf-8-sig", errors="surrogateescape", newline=None)
+def open_input(path: str) -> Iterator[IO[bytes]]:
+    """The bytes of FILE, or of stdin for '-' (left open for whoever runs us); the reader decodes them."""
     if path == "-":
-        stream = io.TextIOWrapper(sys.stdin.buffer, **options)
-        try:
-            yield stream
-        finally:
-            stream.detach()  # leave sys.stdin open for whoever runs us
+        yield sys.stdin.buffer
         return
     try:
-        stream = open(path, **options)
+        stream = open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such input file") from None
     except IsADirectoryError:
