@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InputError
 from .blockparse import parse_block
-from .fastread import MAX_LINE_CHARS, BlockTexts, line_too_long, text_chunks, whole_lines
+from .fastread import MAX_LINE_CHARS, BlockTexts, ahead, line_too_long, text_chunks, whole_lines
 from .numbers import NUMBER, SPACE, parse_number, shown
 
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
@@ -130,8 +130,8 @@ def read_batches(stream: IO, feature_names: Sequence[str], chunk_rows: int = CHU
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
     k = None if extra else len(order)  # pass-through columns: line by line
     seen = False
-    for start, text in itertools.chain([rest], blocks):
-        block = parse_block(text, k) if k else None
+    parse = (lambda item: parse_block(item[1], k)) if k else (lambda item: None)
+    for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
             seen = True
             values = block.values if order == sorted(order) else block.values[:, order]

@@ -1,49 +1,16 @@
-"""Writing scored rows as text, JSON Lines or CSV (RFC 4180), streaming."""
+"""Writing scored rows as text, JSON Lines or CSV (RFC 4180), streaming: a batch whose rows all scored at once
+(runtime/rowtext.py builds its text), one with errors or pass-through columns row by row."""
 
 from __future__ import annotations
 
-import json
 from typing import IO, Sequence
 
 import numpy as np
 
-from .numformat import format_probabilities, probability_chars
+from .numformat import format_probabilities
+from .rowtext import csv_rows, json_inputs, json_outputs, json_text
 
-__all__ = ["Writer", "csv_field", "csv_rows", "format_probabilities"]
-
-
-def csv_rows(fields: Sequence[str], outputs: dict[str, np.ndarray]) -> str | None:
-    """'field,output,...' lines, built as one numpy buffer of bytes; None if a field or output is not plain ASCII.
-
-    Joining a million f-strings costs more than scoring them; here no per-row Python object is made.
-    """
-    joined = "\n".join(fields) + "\n"
-    if not joined.isascii() or "\0" in joined or '"' in joined:
-        return None
-    text = np.frombuffer(joined.encode("ascii"), np.uint8)
-    ends = np.flatnonzero(text == ord("\n"))
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts
-    width = int(lengths.max())
-    n = len(fields)
-    if len(ends) != n or width > 64:  # a field with a line break, or so long the matrix gets wide
-        return None
-    columns = np.arange(width)
-    parts = [text[np.minimum(starts[:, None] + columns, len(text) - 1)] * (columns < lengths[:, None])]
-    comma = np.full((n, 1), ord(","), np.uint8)
-    for values in outputs.values():
-        if values.dtype.kind == "U":
-            if any(c in text for text in set(values.tolist()) for c in ',"\r\n'):
-                return None  # a label that needs quoting: row by row
-            try:  # labels: fixed-width ASCII bytes, NUL-padded
-                chars = values.astype("S").view(np.uint8).reshape(n, -1)
-            except UnicodeEncodeError:
-                return None
-        else:
-            chars = probability_chars(values)
-        parts += [comma, chars]
-    rows = np.concatenate(parts + [np.full((n, 1), ord("\n"), np.uint8)], axis=1)
-    return rows[rows != 0].tobytes().decode("ascii")  # NULs pad the fixed-width columns; dropping them joins
+__all__ = ["Writer", "csv_field", "format_probabilities"]
 
 
 class Writer:
@@ -74,6 +41,11 @@ class Writer:
         and the error of each other row."""
         if not self._started:
             self._header(batch.extra)
+        if not errors and outputs is not None and not self.extra and self.fmt != "text":
+            whole = self._whole_csv(batch, outputs) if self.fmt == "csv" else self._whole_json(batch, outputs)
+            if whole is not None:
+                self.out.write(whole)
+                return
         cells = self._cells(outputs)
         if errors:  # rows in input order: the next good row's outputs, or the error
             good = iter(zip(*cells.values()))
@@ -81,8 +53,7 @@ class Writer:
         else:
             rows = [("ok", values) for values in zip(*cells.values())]
         if self.fmt == "csv":
-            fast = None if errors else csv_rows(self._fields(batch), {**outputs, **self._no_error(len(rows))})
-            self.out.write(fast if fast is not None else self._csv(batch, rows))
+            self.out.write(self._csv(batch, rows))
         elif self.fmt == "text":
             lines = []
             for text, (kind, values) in zip(batch.texts, rows):
@@ -103,29 +74,34 @@ class Writer:
             return {k: [f"{t:>11}" for t in format_probabilities(c)] if c.dtype.kind == "f" else c.tolist()
                     for k, c in outputs.items()}
         return {k: format_probabilities(c) if c.dtype.kind == "f" else
-                ([_json(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}
+                ([json_text(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}
 
     def _json_row(self, row: list[float], kind: str, values, text: Sequence[str]) -> str:
         if kind == "error":
-            return f'{{"input":null,"error":{_json(values)}}}\n'
+            return f'{{"input":null,"error":{json_text(values)}}}\n'
         if self.task == "multiclass":  # "label", then "probabilities": {label: p} in class order
             fields = f'"label":{values[0]},"probabilities":{{' + ",".join(
-                f"{_json(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:])) + "}"
+                f"{json_text(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:])) + "}"
         else:
-            fields = ",".join(f"{_json(name)}:{v}" for name, v in zip(self.outputs, values))
-        extra = f',"extra":{_json(dict(zip(self.extra, text[len(self.names):])))}' if self.extra else ""
-        return (f'{{"input":{_json(dict(zip(self.names, row)))}{extra},{fields}' + (',"error":null' if self.errors
+            fields = ",".join(f"{json_text(name)}:{v}" for name, v in zip(self.outputs, values))
+        extra = f',"extra":{json_text(dict(zip(self.extra, text[len(self.names):])))}' if self.extra else ""
+        return (f'{{"input":{json_text(dict(zip(self.names, row)))}{extra},{fields}' + (',"error":null' if self.errors
                                                                                      else "") + "}\n")
 
-    def _no_error(self, n: int) -> dict[str, np.ndarray]:
-        return {"error": np.full(n, "", dtype="U1")} if self.errors else {}
+    def _whole_csv(self, batch, outputs: dict[str, np.ndarray]) -> str | None:
+        """The batch's CSV lines built at once, or None if a field or label needs quoting (then row by row)."""
+        rows = getattr(batch.texts, "rows", None)  # the block reader's lines, fields in model order
+        if rows is None:
+            rows = "\n".join(map(",".join, batch.texts)) + "\n"
+        if '"' in rows or rows.count("\n") != len(batch.lines):
+            return None
+        errors = {"error": np.full(len(batch.lines), "", dtype="U1")} if self.errors else {}
+        return csv_rows(rows, {**outputs, **errors})
 
-    def _fields(self, batch) -> list[str]:
-        fields = getattr(batch.texts, "lines", None)  # the fast reader's one column, as plain strings
-        if fields is None:
-            join = (lambda t: ",".join(map(csv_field, t))) if self.extra else ",".join
-            fields = [t[0] for t in batch.texts] if len(batch.texts[0]) == 1 else list(map(join, batch.texts))
-        return fields
+    def _whole_json(self, batch, outputs: dict[str, np.ndarray]) -> str:
+        """The batch's JSON objects: inputs and outputs each built at once, then joined row by row."""
+        row = '{}{},"error":null}}\n' if self.errors else "{}{}}}\n"
+        return "".join(map(row.format, json_inputs(batch, self.names), json_outputs(outputs, self.task == "multiclass")))
 
     def _csv(self, batch, rows) -> str:
         """Row by row, each field quoted as RFC 4180 asks when it holds a comma, a quote or a line break."""
@@ -138,7 +114,3 @@ class Writer:
 def csv_field(text: str) -> str:
     """`text` as one CSV field: quoted, with quotes doubled, if it holds a comma, a quote or a line break."""
     return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
-
-
-def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"))

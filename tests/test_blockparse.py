@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 from edge_predict import InputError, fastread
 from edge_predict.blockparse import parse_block
 from edge_predict.reader import content_lines, header_order, parse_rows, read_batches
+from edge_predict.writer import Writer
 
 NAMES = ["a", "b", "c"]
 NUMBERS = ["7", "0", "-0", "12.5", "+.5", "5.", "-.25", "007.50", "1e3", "2E-2", "-1.5e+2", "1e22", "1e23", "1e-400",
@@ -112,3 +113,29 @@ def test_plain_blocks_take_the_block_path(text):
 def test_unusual_blocks_are_read_line_by_line(text):
     batches = list(read_batches(io.StringIO("a,b\n" + text), ["a", "b"]))
     assert batches and not any(isinstance(batch.texts, fastread.BlockTexts) for batch in batches)
+
+
+PLAIN = ["7", "-0", "12.5", "+.5", "5.", "-.25", "007.50", "1e3", "-1.5e+2", "0.00001", "123456789012345",
+         "0.1234567890123456789", "100", "0.0001", "3.0000"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3), st.lists(st.lists(st.sampled_from(PLAIN), min_size=3, max_size=3), min_size=1, max_size=20),
+       st.booleans(), st.sampled_from(["csv", "json", "text"]), st.booleans())
+def test_blocks_are_written_as_line_by_line(k, rows, shuffled, fmt, keep_going):
+    """The writer's whole-block CSV and JSON text equals what it writes for the same rows read line by line."""
+    names = NAMES[:k]
+    header = ",".join(reversed(names) if shuffled else names)
+    text = header + "\n" + "".join(",".join(row[:k]) + "\n" for row in rows)
+    (block,) = by_blocks(text, names)
+    (lines,) = line_by_line(text, names)
+    assert isinstance(block.texts, fastread.BlockTexts) and not isinstance(lines.texts, fastread.BlockTexts)
+    outputs = {"probability": np.linspace(0.01, 0.99, len(rows)).astype(np.float32),
+               "label": np.array(["no", "yes"])[np.arange(len(rows)) % 2]}
+    assert written(block, names, outputs, fmt, keep_going) == written(lines, names, outputs, fmt, keep_going)
+
+
+def written(batch, names, outputs, fmt, keep_going) -> str:
+    out = io.StringIO()
+    Writer(out, fmt, names, list(outputs), errors=keep_going).write(batch, outputs, {})
+    return out.getvalue()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from edge_predict.reader import Batch
-from edge_predict.writer import Writer, csv_rows, format_probabilities
+from edge_predict.rowtext import csv_rows
+from edge_predict.writer import Writer, format_probabilities
 
 
 def read_back(texts):
@@ -79,7 +80,7 @@ def test_csv_rows_on_many_random_rows_match_row_by_row():
     p = all_float32_in(0, 1, 10_000, 4)
     predicted = rng.integers(0, 2, 10_000)
     expected = "".join(f"{f},{t},{('fail', 'pass')[c]}\n" for f, t, c in zip(fields, format_probabilities(p), predicted))
-    assert csv_rows(fields, {"probability": p, "label": np.array(["fail", "pass"])[predicted]}) == expected
+    assert csv_rows("\n".join(fields) + "\n", {"probability": p, "label": np.array(["fail", "pass"])[predicted]}) == expected
 
 
 def test_csv_rows_read_back_with_the_csv_module():

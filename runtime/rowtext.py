@@ -1,0 +1,91 @@
+"""CSV lines and JSON objects for a whole batch at once, built as numpy buffers of ASCII codes (NULs pad the
+fixed-width columns; dropping them joins): no per-row formatting."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+
+from .numformat import probability_chars
+
+
+def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
+    """Each line of `rows` (every one ending with '\n') followed by ',output,...'; None if an output is not ASCII.
+
+    The output columns of all rows are built as one numpy buffer and joined to the lines in one pass: joining
+    a million f-strings costs more than scoring them.
+    """
+    columns = [_chars(values) for values in outputs.values()]
+    if any(chars is None for chars in columns):
+        return None
+    n = len(columns[0])
+    comma = np.full((n, 1), ord(","), np.uint8)
+    tails = np.concatenate([part for chars in columns for part in (comma, chars)] + [np.full((n, 1), 10, np.uint8)],
+                           axis=1).tobytes().translate(None, b"\0").decode("ascii")  # NULs pad; dropping them joins
+    return "\n".join(map(str.__add__, rows.split("\n"), tails.split("\n")))
+
+
+def json_inputs(batch, names: Sequence[str]) -> list[str]:
+    """'{"input":{...},' of each row: from the block's texts at once where the block reader read it, else one by one."""
+    block = getattr(batch.texts, "block", None)
+    if block is None:
+        return [f'{{"input":{json_text(dict(zip(names, row)))},' for row in batch.values.tolist()]
+    n, k = batch.values.shape
+    values = block.json_chars().reshape(n, k, -1)[:, batch.texts.order]
+    keys = ['{"input":{' + json_text(names[0]) + ":"] + [f",{json_text(name)}:" for name in names[1:]]
+    parts = [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, j])]
+    text = np.concatenate(parts + [_constant("},\n", n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
+    return text.split("\n")[:-1]
+
+
+def json_outputs(outputs: dict[str, np.ndarray], multiclass: bool) -> list[str]:
+    """The outputs part of each row's JSON object, all rows at once: '"probability":0.25,"label":"pass"'; for
+    multiclass '"label":"b","probabilities":{"a":0.1,"b":0.9}'."""
+    names = list(outputs)
+    if multiclass:
+        classes = [name for name in names if name != "label"]
+        keys = ['"label":'] + [(',"probabilities":{' if i == 0 else ",") + json_text(name[2:]) + ":"
+                               for i, name in enumerate(classes)]
+        names, tail = ["label"] + classes, "}\n"
+    else:
+        keys, tail = [("," if i else "") + json_text(name) + ":" for i, name in enumerate(names)], "\n"
+    n = len(outputs[names[0]])
+    parts = [part for key, name in zip(keys, names) for part in (_constant(key, n), _json_chars(outputs[name]))]
+    text = np.concatenate(parts + [_constant(tail, n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
+    return text.split("\n")[:-1]
+
+
+def json_text(value) -> str:
+    """One JSON value, compact, non-ASCII escaped."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _constant(text: str, n: int) -> np.ndarray:
+    piece = np.frombuffer(text.encode("ascii"), np.uint8)
+    return np.broadcast_to(piece, (n, len(piece)))
+
+
+def _json_chars(values: np.ndarray) -> np.ndarray:
+    """A JSON output column as a (n, w) NUL-padded ASCII matrix: numbers shortest, labels JSON strings."""
+    if values.dtype.kind != "U":
+        return probability_chars(values)
+    labels, index = np.unique(values, return_inverse=True)
+    texts = [json_text(label).encode("ascii") for label in labels.tolist()]
+    table = np.zeros((len(texts), max(map(len, texts))), np.uint8)
+    for i, text in enumerate(texts):
+        table[i, :len(text)] = np.frombuffer(text, np.uint8)
+    return table[index.reshape(-1)]
+
+
+def _chars(values: np.ndarray) -> np.ndarray | None:
+    """An output column as a (n, w) NUL-padded ASCII matrix: numbers shortest, labels as they are (None if not ASCII)."""
+    if values.dtype.kind != "U":
+        return probability_chars(values)
+    if any(c in label for label in np.unique(values).tolist() for c in ',"\r\n\0'):
+        return None  # a label that needs quoting (or holds a NUL): the writer goes row by row
+    try:
+        return values.astype("S").view(np.uint8).reshape(len(values), -1)
+    except UnicodeEncodeError:
+        return None
