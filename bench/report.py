@@ -1,4 +1,4 @@
-"""The benchmark's report: the machine, the Markdown table, the targets of issue #5, and the JSON."""
+"""The benchmark's report: the machine, the Markdown table, the targets of issues #5 and #13, and the JSON."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _find(rows: list[dict], workload: str, competitor: str) -> dict | None:
 
 
 def targets(rows: list[dict]) -> list[dict]:
-    """Issue #5's targets, each with what was measured and whether it is met."""
+    """Issues #5 and #13's targets, each with what was measured and whether it is met."""
     out = []
 
     def add(name, value, limit, text, higher_is_better=False):
@@ -72,7 +72,38 @@ def targets(rows: list[dict]) -> list[dict]:
         growth = memory[-1]["peak_mib"] / memory[0]["peak_mib"]
         add(f"CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)", growth, 1.1,
             "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)")
+    _table_targets(rows, add)
     return out
+
+
+def _paired(a: dict, b: dict) -> float:
+    return statistics.median(x / y for x, y in zip(a["samples"], b["samples"]))
+
+
+def _table_targets(rows: list[dict], add) -> None:
+    """Issue #13's targets: k-feature tables against polars and pandas, their memory, the device loop, an MLP."""
+    for workload in sorted({r["workload"] for r in rows if r["workload"].startswith("7.")}):
+        fmt = workload.rsplit(" ", 1)[-1].lower()
+        cli = _find(rows, workload, f"edge-predict --format {fmt}")
+        for rival, limit in (("polars", 1.0), ("pandas", 0.3)):
+            other = _find(rows, workload, f"{rival} script")
+            if cli and other and fmt == "csv":
+                add(f"{workload[3:]}: CLI <= {limit}x the {rival} script", _paired(cli, other), limit, "{:.2f}x")
+        if cli:
+            add(f"{workload[3:]}: CLI peak RSS <= 80 MiB", cli["peak_mib"], 80, "{:.1f} MiB")
+        csv = _find(rows, workload[:-4] + "CSV", "edge-predict --format csv")
+        if cli and csv and fmt == "json":
+            add(f"{workload[3:-8]}: JSON Lines <= 1.5x CSV", cli["median"] / csv["median"], 1.5, "{:.2f}x")
+    for fmt in ("CSV", "JSON"):
+        memory = [r for r in rows if r["workload"] == f"8. CLI memory vs table length ({fmt})"]
+        if len(memory) >= 2:
+            add(f"{fmt}: CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)",
+                memory[-1]["peak_mib"] / memory[0]["peak_mib"], 1.1,
+                "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)")
+    loop = _find(rows, "9.", next((r["competitor"] for r in rows if r["workload"].startswith("9.")), ""))
+    add("device loop: median round trip <= 1 ms", loop and loop["median"], 1.0, "{:.2f} ms")
+    for row in (r for r in rows if r["workload"].startswith("10.") and r["competitor"] == "Predictor.predict_proba"):
+        add(f"{row['workload'][4:]}: predict_proba <= 1.1x raw", row["ratio"], 1.1, "{:.2f}x")
 
 
 def _num(value: float | None) -> str:
@@ -104,6 +135,6 @@ def markdown(result: dict) -> str:
         peak = f"{r['peak_mib']:.1f} MiB" if r.get("peak_mib") else "—"
         lines.append(f"| {r['workload']} | {r['competitor']} | {_num(r['median'])} {unit} | {_num(r['min'])} {unit} "
                      f"| {ratio} | {peak} | {r['n']} |")
-    lines += ["", "| target (issue #5) | measured | met |", "|---|---:|:---:|"]
+    lines += ["", "| target (issues #5, #13) | measured | met |", "|---|---:|:---:|"]
     lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |" for t in result["targets"]]
     return "\n".join(lines) + "\n"

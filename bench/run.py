@@ -13,19 +13,24 @@ from pathlib import Path
 import envs
 import report
 import signing as signed_models
+import tables
 import workloads
 
 HERE = Path(__file__).resolve().parent
 FULL = {"reps": 15, "warm_reps": 9, "file_reps": 5, "budget": 0.1, "batches": [1, 1000, 1_000_000],
-        "file_lines": 1_000_000, "memory_lines": [100_000, 10_000_000]}
+        "file_lines": 1_000_000, "memory_lines": [100_000, 10_000_000], "rivals": True, "epochs": 50,
+        "table_rows": 1_000_000, "table_reps": 5, "flat_rows": [100_000, 10_000_000], "trips": 1000, "loop_reps": 5}
 QUICK = {"reps": 2, "warm_reps": 2, "file_reps": 2, "budget": 0.002, "batches": [1, 1000],
-         "file_lines": 2000, "memory_lines": [1000, 10_000]}
+         "file_lines": 2000, "memory_lines": [1000, 10_000], "rivals": False, "epochs": 20,
+         "table_rows": 2000, "table_reps": 2, "flat_rows": [1000, 10_000], "trips": 50, "loop_reps": 2}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 2 repetitions: checks the harness")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
+    parser.add_argument("--wheel", type=Path, help="an edge-predict wheel already built from this checkout")
+    parser.add_argument("--device-env", type=Path, help="a venv with only that wheel installed (no torch)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
@@ -41,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
               "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else ""),
               "machine": report.machine(envs.REPO)}
     _say("building the wheel and the device environment (no torch)")
-    wheel = envs.build_wheel(work)
-    device = envs.device_env(work, wheel)
+    wheel = args.wheel or envs.build_wheel(work)
+    device = args.device_env or envs.device_env(work, wheel)
     weights = envs.torch_weights(model, work)
     rows = envs.footprint(device, wheel)
     _say("1. cold start")
@@ -57,9 +62,18 @@ def main(argv: list[str] | None = None) -> int:
                                       plan["budget"])
     _say("7. signed models")
     rows += signed_models.rows(work, wheel, device, model, plan["reps"])
+    _say("7-10. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
+    rivals = tables.rivals_env(work) if plan["rivals"] else None
+    mlps = {k: tables.mlp(work, k, plan["epochs"]) for k in (8, 30)}
+    rows += tables.tables(device, rivals, mlps, {k: tables.table_file(work, plan["table_rows"], k) for k in mlps},
+                          work, plan["table_reps"])
+    rows += tables.flatness(device, mlps[8], [tables.table_file(work, n, 8) for n in plan["flat_rows"]], work)
+    rows += tables.device_loop(device, model, plan["trips"], plan["loop_reps"])
+    rows += tables.bigger_model(mlps[30], [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
+                                plan["budget"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
-    result["rows"] = sorted(rows, key=lambda r: r["workload"].split(".")[0])
+    result["rows"] = sorted(rows, key=lambda r: int(r["workload"].split(".")[0]))
     result["targets"] = report.targets(result["rows"])
     text = report.markdown(result)
     (args.out / "results.md").write_text(text)

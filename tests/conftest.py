@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO / "models" / "default.onnx"
+# Nothing of the test process may leak into the device environment.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +82,33 @@ def sealed(model) -> bytes:
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
     return seal(model.SerializeToString())
+
+
+def run(*args, cwd, code=0):
+    """Run a command with no stdin (CI has none); fail with its output unless it exits `code`."""
+    done = subprocess.run([str(a) for a in args], cwd=cwd, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == code, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout if code == 0 else done.stderr
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel built from a copy of the working tree (so the build writes nothing into the repository);
+    built once for the device-install tests and the benchmark's quick run alike."""
+    work = tmp_path_factory.mktemp("wheel")
+    src = work / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", src, cwd=work)
+    (path,) = (work / "dist").glob("edge_predict-*.whl")
+    return path
+
+
+@pytest.fixture(scope="session")
+def device(wheel):
+    """A new virtualenv (no system site-packages) with only the wheel and its declared dependencies."""
+    env = wheel.parent.parent / "device"
+    run(sys.executable, "-m", "venv", env, cwd=wheel.parent.parent)
+    run(env / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=env)
+    return env

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
-WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7."]
+WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10."]
 
 
 WORK = BENCH.parent / ".work"  # the full run's reusable wheel and device venv
@@ -23,10 +23,12 @@ def _entries(path: Path):
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick(tmp_path_factory, wheel, device):
+    """The quick run, on the wheel and device venv the device-install tests use: built once, not twice."""
     out = tmp_path_factory.mktemp("bench")
     before = _entries(WORK)
-    subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(out)], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(out), "--wheel", str(wheel),
+                    "--device-env", str(device)], check=True, capture_output=True)
     return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), before
 
 
@@ -65,7 +67,7 @@ def test_targets_are_evaluated(quick):
 
 
 @pytest.mark.parametrize("text", ["| workload | competitor | median | min | ratio to reference | peak RSS | n |",
-                                  "| target (issue #5) | measured | met |", "Command: `make bench", "Measured "])
+                                  "| target (issues #5, #13) | measured | met |", "Command: `make bench", "Measured "])
 def test_markdown_has(quick, text):
     _, markdown, _ = quick
     assert text in markdown

@@ -2,20 +2,13 @@
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_MODEL, REPO, torch_proba
+from conftest import DEFAULT_MODEL, run, torch_proba
 from parity import ATOL
-
-# Nothing of the test process may leak into the device environment.
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 DEVICE_SCRIPT = r"""
 import hashlib, json
@@ -31,35 +24,6 @@ predictor = Predictor.default()
 print(json.dumps({"missing": missing, "file": edge_predict.__file__, "sha256": predictor.sha256,
                   "p": [float(v) for v in predictor.predict_proba([1.0, 7.0])[:, 1]]}))
 """
-
-
-def run(*args, cwd, code=0):
-    """Run a command with no stdin (CI has none); fail with its output unless it exits `code`."""
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == code, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout if code == 0 else done.stderr
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    """The wheel built from a copy of the working tree (so the build writes nothing into the repository)."""
-    work = tmp_path_factory.mktemp("wheel")
-    src = work / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", src, cwd=work)
-    (path,) = (work / "dist").glob("edge_predict-*.whl")
-    return path
-
-
-@pytest.fixture(scope="module")
-def device(wheel):
-    """A new virtualenv (no system site-packages) with only the wheel and its declared dependencies."""
-    env = wheel.parent.parent / "device"
-    run(sys.executable, "-m", "venv", env, cwd=wheel.parent.parent)
-    run(env / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=env)
-    return env
 
 
 @pytest.fixture(scope="module")
