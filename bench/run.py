@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                                 plan["budget"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
-    result["rows"] = sorted(rows, key=lambda r: int(r["workload"].split(".")[0]))
+    result["rows"] = sorted(rows, key=lambda r: int(re.match(r"[0-9]+", r["workload"]).group()))  # 4, 4b, ..., 10
     result["targets"] = report.targets(result["rows"])
     text = report.markdown(result)
     (args.out / "results.md").write_text(text)
