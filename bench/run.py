@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
     parser.add_argument("--wheel", type=Path, help="an edge-predict wheel already built from this checkout")
     parser.add_argument("--device-env", type=Path, help="a venv with only that wheel installed (no torch)")
+    parser.add_argument("--tables", action="store_true",
+                        help="run only workloads 7-10 (issue #13); keep the rows of 1-6 from the existing results.json")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
@@ -44,25 +46,17 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     result = {"mode": "quick" if args.quick else "full",
-              "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else ""),
+              "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
+              + (" --tables (rows 1-6: the run before)" if args.tables else ""),
               "machine": report.machine(envs.REPO)}
     _say("building the wheel and the device environment (no torch)")
     wheel = args.wheel or envs.build_wheel(work)
     device = args.device_env or envs.device_env(work, wheel)
-    weights = envs.torch_weights(model, work)
-    rows = envs.footprint(device, wheel)
-    _say("1. cold start")
-    rows += workloads.cold_start(device, model, weights, plan["reps"])
-    _say("2-3. warm latency and throughput")
-    rows += workloads.warm(model, weights, plan["batches"], plan["warm_reps"], plan["budget"])
-    _say("4. files")
-    rows += workloads.files(device, model, envs.hours_file(work, plan["file_lines"]), work, plan["file_reps"])
-    rows += workloads.memory(device, [envs.hours_file(work, n) for n in plan["memory_lines"]], work)
-    _say("6. session options")
-    rows += workloads.session_options(model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
-                                      plan["budget"])
-    _say("7. signed models")
-    rows += signed_models.rows(work, wheel, device, model, plan["reps"])
+    if args.tables:  # the rows of 1-6 from the run before, this run's of 7-10
+        rows = [r for r in json.loads((args.out / "results.json").read_text())["rows"]
+                if int(re.match(r"[0-9]+", r["workload"]).group()) < 7]
+    else:
+        rows = _issue5(device, wheel, model, work, plan)
     _say("7-10. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
     rivals = tables.rivals_env(work) if plan["rivals"] else None
     mlps = {k: tables.mlp(work, k, plan["epochs"]) for k in (8, 30)}
@@ -83,6 +77,24 @@ def main(argv: list[str] | None = None) -> int:
     if scratch:
         scratch.cleanup()
     return 0
+
+
+def _issue5(device: Path, wheel: Path, model: Path, work: Path, plan: dict) -> list[dict]:
+    """Workloads 1-7: footprint, cold start, warm latency, throughput, files, session options, signed models."""
+    weights = envs.torch_weights(model, work)
+    rows = envs.footprint(device, wheel)
+    _say("1. cold start")
+    rows += workloads.cold_start(device, model, weights, plan["reps"])
+    _say("2-3. warm latency and throughput")
+    rows += workloads.warm(model, weights, plan["batches"], plan["warm_reps"], plan["budget"])
+    _say("4. files")
+    rows += workloads.files(device, model, envs.hours_file(work, plan["file_lines"]), work, plan["file_reps"])
+    rows += workloads.memory(device, [envs.hours_file(work, n) for n in plan["memory_lines"]], work)
+    _say("6. session options")
+    rows += workloads.session_options(model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
+                                      plan["budget"])
+    _say("7. signed models")
+    return rows + signed_models.rows(work, wheel, device, model, plan["reps"])
 
 
 def _say(message: str) -> None:
