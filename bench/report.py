@@ -82,7 +82,7 @@ def _paired(a: dict, b: dict) -> float:
 
 def _table_targets(rows: list[dict], add) -> None:
     """Issue #13's targets: k-feature tables against polars and pandas, their memory, the device loop, an MLP."""
-    for workload in sorted({r["workload"] for r in rows if r["workload"].startswith("7.")}):
+    for workload in sorted({r["workload"] for r in rows if r["workload"].startswith("8.")}):
         fmt = workload.rsplit(" ", 1)[-1].lower()
         cli = _find(rows, workload, f"edge-predict --format {fmt}")
         for rival, limit in (("polars", 1.0), ("pandas", 0.3)):
@@ -95,14 +95,14 @@ def _table_targets(rows: list[dict], add) -> None:
         if cli and csv and fmt == "json":
             add(f"{workload[3:-8]}: JSON Lines <= 1.5x CSV", cli["median"] / csv["median"], 1.5, "{:.2f}x")
     for fmt in ("CSV", "JSON"):
-        memory = [r for r in rows if r["workload"] == f"8. CLI memory vs table length ({fmt})"]
+        memory = [r for r in rows if r["workload"] == f"9. CLI memory vs table length ({fmt})"]
         if len(memory) >= 2:
             add(f"{fmt}: CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)",
                 memory[-1]["peak_mib"] / memory[0]["peak_mib"], 1.1,
                 "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)")
-    loop = _find(rows, "9.", next((r["competitor"] for r in rows if r["workload"].startswith("9.")), ""))
+    loop = _find(rows, "10.", next((r["competitor"] for r in rows if r["workload"].startswith("10.")), ""))
     add("device loop: median round trip <= 1 ms", loop and loop["median"], 1.0, "{:.2f} ms")
-    for row in (r for r in rows if r["workload"].startswith("10.") and r["competitor"] == "Predictor.predict_proba"):
+    for row in (r for r in rows if r["workload"].startswith("11.") and r["competitor"] == "Predictor.predict_proba"):
         add(f"{row['workload'][4:]}: predict_proba <= 1.1x raw", row["ratio"], 1.1, "{:.2f}x")
 
 

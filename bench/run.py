@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wheel", type=Path, help="an edge-predict wheel already built from this checkout")
     parser.add_argument("--device-env", type=Path, help="a venv with only that wheel installed (no torch)")
     parser.add_argument("--tables", action="store_true",
-                        help="run only workloads 7-10 (issue #13); keep the rows of 1-6 from the existing results.json")
+                        help="run only workloads 8-11 (issue #13); keep the rows of 1-7 from the existing results.json")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
@@ -47,17 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = {"mode": "quick" if args.quick else "full",
               "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
-              + (" --tables (rows 1-6: the run before)" if args.tables else ""),
+              + (" --tables (rows 1-7: the run before)" if args.tables else ""),
               "machine": report.machine(envs.REPO)}
     _say("building the wheel and the device environment (no torch)")
     wheel = args.wheel or envs.build_wheel(work)
     device = args.device_env or envs.device_env(work, wheel)
-    if args.tables:  # the rows of 1-6 from the run before, this run's of 7-10
+    if args.tables:  # the rows of 1-7 from the run before, this run's of 8-11
         rows = [r for r in json.loads((args.out / "results.json").read_text())["rows"]
-                if int(re.match(r"[0-9]+", r["workload"]).group()) < 7]
+                if int(re.match(r"[0-9]+", r["workload"]).group()) < 8]
     else:
         rows = _issue5(device, wheel, model, work, plan)
-    _say("7-10. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
+    _say("8-11. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
     rivals = tables.rivals_env(work) if plan["rivals"] else None
     mlps = {k: tables.mlp(work, k, plan["epochs"]) for k in (8, 30)}
     rows += tables.tables(device, rivals, mlps, {k: tables.table_file(work, plan["table_rows"], k) for k in mlps},

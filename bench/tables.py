@@ -1,4 +1,4 @@
-"""Workloads 7-9: k-feature tables against polars and pandas, peak RSS as the table grows, the device loop."""
+"""Workloads 8-11: k-feature tables against polars and pandas, peak RSS as the table grows, the device loop."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def mlp(work: Path, k: int, epochs: int) -> Path:
 
 def tables(device: Path, rivals: Path | None, models: dict[int, Path], data: dict[int, Path], work: Path,
            reps: int) -> list[dict]:
-    """Workload 7: a k-feature table scored to CSV and to JSON Lines: the CLI, a polars and a pandas script."""
+    """Workload 8: a k-feature table scored to CSV and to JSON Lines: the CLI, a polars and a pandas script."""
     rows = []
     for k, path in data.items():
         lines = sum(1 for _ in open(path, "rb")) - 1
@@ -77,26 +77,26 @@ def tables(device: Path, rivals: Path | None, models: dict[int, Path], data: dic
                                                 str(models[k]), str(path), out, fmt], os.devnull)
             samples, peaks = _processes(commands, reps)
             reference = "polars script" if rivals else f"edge-predict --format {fmt}"
-            rows += _rows(f"7. {lines:,} x {k} table to {fmt.upper()}", "ms", 1e3, samples, reference, peaks)
+            rows += _rows(f"8. {lines:,} x {k} table to {fmt.upper()}", "ms", 1e3, samples, reference, peaks)
     return rows
 
 
 def flatness(device: Path, model: Path, data: list[Path], work: Path) -> list[dict]:
-    """Workload 8: the CLI's peak RSS on k-feature tables as they grow (it streams, so it should stay flat)."""
+    """Workload 9: the CLI's peak RSS on k-feature tables as they grow (it streams, so it should stay flat)."""
     rows = []
     for path in data:
         lines = sum(1 for _ in open(path, "rb")) - 1
         for fmt in ("csv", "json"):
             wall, peak = run_child([str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input",
                                     str(path), "--format", fmt], str(work / f"scored-flat.{fmt}"))
-            rows.append({"workload": f"8. CLI memory vs table length ({fmt.upper()})", "competitor": f"{lines:,} rows",
+            rows.append({"workload": f"9. CLI memory vs table length ({fmt.upper()})", "competitor": f"{lines:,} rows",
                          "unit": "ms", "median": wall * 1e3, "min": wall * 1e3, "ratio": None, "n": 1,
                          "reference": None, "peak_mib": peak})
     return rows
 
 
 def device_loop(device: Path, model: Path, trips: int, reps: int) -> list[dict]:
-    """Workload 9: `predict --input - --format json` as a coprocess: one line written, its answer read, again."""
+    """Workload 10: `predict --input - --format json` as a coprocess: one line written, its answer read, again."""
     samples = []
     for _ in range(reps):
         proc = subprocess.Popen([str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input", "-",
@@ -112,13 +112,13 @@ def device_loop(device: Path, model: Path, trips: int, reps: int) -> list[dict]:
         proc.stdin.close()
         proc.wait(timeout=60)
         samples.append(statistics.median(trip[10:] or trip))  # the first answers warm the caches
-    return [{"workload": "9. device loop, one line in, its answer out", "competitor": f"median of {trips:,} round trips",
+    return [{"workload": "10. device loop, one line in, its answer out", "competitor": f"median of {trips:,} round trips",
              "unit": "ms", "median": statistics.median(samples) * 1e3, "min": min(samples) * 1e3, "ratio": None,
              "n": reps, "reference": None, "samples": [s * 1e3 for s in samples]}]
 
 
 def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> list[dict]:
-    """Workload 10: predict_proba of the 30 -> 64 -> 64 -> 1 MLP against raw session.run with Predictor's options."""
+    """Workload 11: predict_proba of the 30 -> 64 -> 64 -> 1 MLP against raw session.run with Predictor's options."""
     import onnxruntime as ort
 
     from edge_predict import Predictor
@@ -136,5 +136,5 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
         competitors = {"Predictor.predict_proba": lambda x=x: predictor.predict_proba(x),
                        RAW: lambda x=x: session.run(None, {name: x})[0]}
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
-        rows += _in_process(f"10. MLP 30-64-64-1, batch {n:,}", competitors, RAW, reps, budget, unit, scale)
+        rows += _in_process(f"11. MLP 30-64-64-1, batch {n:,}", competitors, RAW, reps, budget, unit, scale)
     return rows

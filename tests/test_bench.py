@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
-WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10."]
+WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10.", "11."]
 
 
 WORK = BENCH.parent / ".work"  # the full run's reusable wheel and device venv
