@@ -20,10 +20,10 @@ import workloads
 HERE = Path(__file__).resolve().parent
 FULL = {"reps": 15, "warm_reps": 9, "file_reps": 5, "budget": 0.1, "batches": [1, 1000, 1_000_000],
         "file_lines": 1_000_000, "memory_lines": [100_000, 10_000_000], "rivals": True, "epochs": 50,
-        "table_rows": 1_000_000, "table_reps": 3, "flat_rows": [100_000, 10_000_000], "trips": 1000, "loop_reps": 5}
+        "table_rows": 1_000_000, "table_reps": 3, "flat_rows": [100_000, 1_000_000, 10_000_000], "trips": 1000, "loop_reps": 5}
 QUICK = {"reps": 2, "warm_reps": 2, "file_reps": 2, "budget": 0.002, "batches": [1, 1000],
          "file_lines": 2000, "memory_lines": [1000, 10_000], "rivals": False, "epochs": 20,
-         "table_rows": 2000, "table_reps": 2, "flat_rows": [1000, 10_000], "trips": 50, "loop_reps": 2}
+         "table_rows": 2000, "table_reps": 2, "flat_rows": [1000, 3000, 10_000], "trips": 50, "loop_reps": 2}
 
 
 def main(argv: list[str] | None = None) -> int:

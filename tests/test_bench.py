@@ -67,7 +67,7 @@ def test_targets_are_evaluated(quick):
 
 
 @pytest.mark.parametrize("text", ["| workload | competitor | median | min | ratio to reference | peak RSS | n |",
-                                  "| target (issues #5, #13) | measured | met |", "Command: `make bench", "Measured "])
+                                  "| goal (issues #5, #13) | measured | result |", "Command: `make bench", "Measured "])
 def test_markdown_has(quick, text):
     _, markdown, _ = quick
     assert text in markdown
