@@ -23,6 +23,8 @@ _POW_U = np.array([10**i for i in range(16)], dtype=np.uint64)
 _SIGN = np.ones(256)
 _SIGN[ord("-")] = -1.0
 _NUMERIC = b"0123456789.,\n"  # deleted from a block we parse, these leave only signs and exponent marks
+_U2 = np.uint16
+_PLAIN = np.dtype([("head", "<u2"), ("digits", "<u8"), ("tail", "<u2")])  # packed: 12 bytes, one value's text
 
 
 class Block:
@@ -32,7 +34,7 @@ class Block:
         self.values, self._fields = values, fields
 
     def json_chars(self) -> np.ndarray:
-        """repr() of every value (row by row, in file order) as a (n * k, 24) NUL-padded uint8 matrix, made
+        """repr() of every value (row by row, in file order) as a (n * k, w) NUL-padded uint8 matrix, made
         from the texts where they are plain decimals (-.50 -> -0.5, +5 -> 5.0), else by repr() itself."""
         return _json_chars(self._fields, self.values.reshape(-1))
 
@@ -158,25 +160,29 @@ def _eight(word: np.ndarray, count: np.ndarray) -> np.ndarray:
 def _json_chars(fields: "_Fields", values: np.ndarray) -> np.ndarray:
     """Fields.json_chars: the text of each value, made canonical as repr() writes it."""
     has_dot = fields.dot < fields.mantissa_end
-    plain = fields.one_word & (fields.has_exp is None)
-    if plain:  # repr() is the decimal itself, canonical, for up to 15 digits and from 1e-4 (every 15-digit
-        # decimal reads as a different float64): drop trailing zeros but one, and write 0 before and after '.'
+    if fields.one_word and fields.has_exp is None:  # repr() is the decimal itself, canonical, for up to 15 digits
+        # and from 1e-4 (every 15-digit decimal reads as a different float64): drop trailing zeros but one, and
+        # write 0 before and after '.'
         zeros = fields.word ^ _U(_ASCII_ZEROS)  # a '0' character is a zero byte
         top = np.frexp(zeros.astype(np.float64))[1]  # the highest non-'0' byte: exact, ASCII has no 0xFF byte
         trailing = np.minimum(8 - (top + 7) // 8, np.maximum(fields.n_frac - 1, 0))
-        kept = (fields.word & _KEEP[fields.digits + has_dot] & ~_KEEP[trailing]).view(np.uint8).reshape(-1, 8)
-        chars = np.zeros((len(values), 24), np.uint8)
-        chars[:, 0] = np.where(fields.first == ord("-"), ord("-"), 0)
-        chars[:, 1] = np.where(fields.n_int == 0, ord("0"), 0)
-        chars[:, 2:10] = kept
-        chars[:, 10] = np.where(has_dot, 0, ord("."))
-        chars[:, 11] = np.where(fields.n_frac == 0, ord("0"), 0)
+        texts = np.empty(len(values), _PLAIN)  # 12 characters: sign, '0', the digits and dot, '.', '0'
+        texts["head"] = (fields.first == ord("-")) * _U2(ord("-")) | (fields.n_int == 0) * _U2(ord("0") << 8)
+        texts["digits"] = fields.word & _KEEP[fields.digits + has_dot] & ~_KEEP[trailing]
+        texts["tail"] = ~has_dot * _U2(ord(".")) | (fields.n_frac == 0) * _U2(ord("0") << 8)
+        chars = texts.view(np.uint8).reshape(-1, _PLAIN.itemsize)
         magnitude = np.abs(values)
         slow = ((magnitude < 1e-4) & (magnitude > 0)) | ((fields.n_int > 1) & (fields.b[fields.starts + fields.lead] == 48))
     else:
-        chars, slow = np.zeros((len(values), 24), np.uint8), np.ones(len(values), bool)
-    for i in np.flatnonzero(slow).tolist():  # a leading zero, a tiny value, an exponent, many digits: repr()
-        text = repr(float(values[i])).encode()
+        chars, slow = np.zeros((len(values), 0), np.uint8), np.ones(len(values), bool)
+    if not slow.any():
+        return chars
+    texts = {i: repr(float(values[i])).encode() for i in np.flatnonzero(slow).tolist()}  # a leading zero, a tiny
+    # value, an exponent, many digits: repr() itself, at most 24 characters
+    wide = max(chars.shape[1], max(map(len, texts.values())))
+    if wide > chars.shape[1]:
+        chars = np.concatenate([chars, np.zeros((len(chars), wide - chars.shape[1]), np.uint8)], axis=1)
+    for i, text in texts.items():
         chars[i] = 0
-        chars[i, :len(text)] = np.frombuffer(text, np.uint8)  # repr() of a float64: at most 24 characters
+        chars[i, :len(text)] = np.frombuffer(text, np.uint8)
     return chars

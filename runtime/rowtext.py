@@ -27,34 +27,52 @@ def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
     return "\n".join(map(str.__add__, rows.split("\n"), tails.split("\n")))
 
 
-def json_inputs(batch, names: Sequence[str]) -> list[str]:
-    """'{"input":{...},' of each row: from the block's texts at once where the block reader read it, else one by one."""
+def json_rows(batch, names: Sequence[str], outputs: dict[str, np.ndarray], multiclass: bool, errors: bool) -> str:
+    """Each row's JSON object: '{"input":{...},', its outputs, and with `errors` '"error":null'. Where the block
+    reader read the batch, its inputs come from the block's texts and the whole text is one numpy buffer."""
+    n = len(batch.lines)
+    parts = [part for key, chars in _output_parts(outputs, multiclass) for part in (_constant(key, n), chars)]
+    tail = ("}" if multiclass else "") + (',"error":null' if errors else "") + "}\n"
+    inputs = _input_parts(batch, names)
+    if inputs is None:  # read line by line: the inputs one by one, the outputs at once
+        rows = zip((f'{{"input":{json_text(dict(zip(names, r)))},' for r in batch.values.tolist()),
+                   _join(parts, "\n").split("\n"))
+        return "".join(i + o + tail for i, o in rows)
+    return _join(inputs + parts, tail)
+
+
+def _input_parts(batch, names: Sequence[str]) -> list[np.ndarray] | None:
+    """'{"input":{"a":1.0,"b":2.5},' of every row as columns of ASCII codes, from the block's texts (None if the
+    batch was read line by line)."""
     block = getattr(batch.texts, "block", None)
     if block is None:
-        return [f'{{"input":{json_text(dict(zip(names, row)))},' for row in batch.values.tolist()]
+        return None
     n, k = batch.values.shape
-    values = block.json_chars().reshape(n, k, -1)[:, batch.texts.order]
+    values = block.json_chars().reshape(n, k, -1)
+    order = batch.texts.order
     keys = ['{"input":{' + json_text(names[0]) + ":"] + [f",{json_text(name)}:" for name in names[1:]]
-    parts = [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, j])]
-    text = np.concatenate(parts + [_constant("},\n", n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
-    return text.split("\n")[:-1]
+    return [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, order[j]])] + \
+        [_constant("},", n)]
 
 
-def json_outputs(outputs: dict[str, np.ndarray], multiclass: bool) -> list[str]:
-    """The outputs part of each row's JSON object, all rows at once: '"probability":0.25,"label":"pass"'; for
-    multiclass '"label":"b","probabilities":{"a":0.1,"b":0.9}'."""
+def _output_parts(outputs: dict[str, np.ndarray], multiclass: bool) -> list[tuple[str, np.ndarray]]:
+    """(key, value column) of the outputs part of a row's JSON object: '"probability":0.25,"label":"pass"';
+    for multiclass '"label":"b","probabilities":{"a":0.1,"b":0.9' (the writer closes the brace)."""
     names = list(outputs)
     if multiclass:
         classes = [name for name in names if name != "label"]
         keys = ['"label":'] + [(',"probabilities":{' if i == 0 else ",") + json_text(name[2:]) + ":"
                                for i, name in enumerate(classes)]
-        names, tail = ["label"] + classes, "}\n"
+        names = ["label"] + classes
     else:
-        keys, tail = [("," if i else "") + json_text(name) + ":" for i, name in enumerate(names)], "\n"
-    n = len(outputs[names[0]])
-    parts = [part for key, name in zip(keys, names) for part in (_constant(key, n), _json_chars(outputs[name]))]
-    text = np.concatenate(parts + [_constant(tail, n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
-    return text.split("\n")[:-1]
+        keys = [("," if i else "") + json_text(name) + ":" for i, name in enumerate(names)]
+    return [(key, _json_chars(outputs[name])) for key, name in zip(keys, names)]
+
+
+def _join(parts: list[np.ndarray], end: str) -> str:
+    """The rows made of `parts` side by side, each followed by `end`, NUL padding dropped."""
+    n = len(parts[0])
+    return np.concatenate(parts + [_constant(end, n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
 
 
 def json_text(value) -> str:

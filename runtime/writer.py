@@ -8,7 +8,7 @@ from typing import IO, Sequence
 import numpy as np
 
 from .numformat import format_probabilities
-from .rowtext import csv_rows, json_inputs, json_outputs, json_text
+from .rowtext import csv_rows, json_rows, json_text
 
 __all__ = ["Writer", "csv_field", "format_probabilities"]
 
@@ -99,9 +99,8 @@ class Writer:
         return csv_rows(rows, {**outputs, **errors})
 
     def _whole_json(self, batch, outputs: dict[str, np.ndarray]) -> str:
-        """The batch's JSON objects: inputs and outputs each built at once, then joined row by row."""
-        row = '{}{},"error":null}}\n' if self.errors else "{}{}}}\n"
-        return "".join(map(row.format, json_inputs(batch, self.names), json_outputs(outputs, self.task == "multiclass")))
+        """The batch's JSON objects, built at once (runtime/rowtext.py)."""
+        return json_rows(batch, self.names, outputs, self.task == "multiclass", self.errors)
 
     def _csv(self, batch, rows) -> str:
         """Row by row, each field quoted as RFC 4180 asks when it holds a comma, a quote or a line break."""
