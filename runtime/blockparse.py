@@ -10,7 +10,11 @@ float() one by one.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+
+from .fastread import feature_fields
 
 _PAD = b"0" * 23 + b"\n"  # room to read 16 bytes before the first field, which the newline starts
 _U = np.uint64
@@ -39,11 +43,15 @@ class Block:
         return _json_chars(self._fields, self.values.reshape(-1))
 
 
-def parse_block(text: str, k: int) -> Block | None:
-    """The values (n, k) of `text`, whole lines of k numbers separated by ','; None if anything is unusual."""
+def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = None) -> Block | None:
+    """The values (n, k) of `text`, whole lines of k numbers separated by ','; None if anything is unusual.
+    With `layout` (width, features): lines of `width` fields, numbers in the columns `features` (sorted), any
+    text in the others (fastread.feature_fields says which)."""
     try:
-        data = text.encode("ascii")
+        data = text.encode("ascii") if layout is None else feature_fields(text, *layout)
     except UnicodeEncodeError:
+        return None
+    if data is None:
         return None
     rest = data.translate(None, _NUMERIC)
     if not data.endswith(b"\n") or rest.translate(None, b"+-eE"):

@@ -8,6 +8,8 @@ import queue
 import threading
 from typing import IO, Callable, Iterable, Iterator, Sequence, TypeVar
 
+import numpy as np
+
 from .errors import InputError
 
 BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (bench/results.md)
@@ -99,12 +101,39 @@ def ahead(items: Iterator[T], work: Callable[[T], object]) -> Iterator[tuple[T, 
         done.set()  # the consumer stopped (an error, or it had enough): the thread stops too
 
 
-class BlockTexts(Sequence[tuple[str, ...]]):
-    """The texts of a block read at once, in model feature order, split into rows and fields only when asked."""
+def feature_fields(text: str, width: int, features: Sequence[int]) -> bytes | None:
+    """The fields of the columns `features` (sorted indices) of whole lines of `width` fields, as lines of their
+    own; None if the other (pass-through) columns hold what only the line reader reads right: a quote, a '#'
+    (a comment line may have commas too), a carriage return, text that is not UTF-8, or a line of other width."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogates
+        return None
+    if b'"' in data or b"#" in data or b"\r" in data or not data.endswith(b"\n"):
+        return None
+    b = np.frombuffer(data, np.uint8)
+    ends = (b == 44) | (b == 10)  # ',' and '\n' end a field
+    rows, where = data.count(b"\n"), np.flatnonzero(ends)
+    if len(where) != rows * width or not (b[where[width - 1::width]] == 10).all():
+        return None
+    wanted = np.zeros(width, bool)
+    wanted[list(features)] = True
+    field = np.cumsum(ends) - ends  # each byte's field (a separator's: the one it ends)
+    kept = b[wanted[field % width]]
+    where = np.flatnonzero((kept == 44) | (kept == 10)).reshape(rows, len(features))
+    kept[where] = 44
+    kept[where[:, -1]] = 10
+    return kept.tobytes()
 
-    def __init__(self, text: str, order: Sequence[int], block=None):
-        self.text, self.order = text, list(order)  # text: whole lines, each ending with '\n'
+
+class BlockTexts(Sequence[tuple[str, ...]]):
+    """The texts of a block read at once, split into rows and fields only when asked: each row's features in model
+    order, then its pass-through fields."""
+
+    def __init__(self, text: str, order: Sequence[int], block=None, extra: Sequence[int] = ()):
+        self.text, self.picks = text, [*order, *extra]  # text: whole lines, each ending with '\n'
         self.block = block  # the parsed block (blockparse.Block), for the writer
+        self.columns = [sorted(order).index(j) for j in order]  # each feature's column in block.values
         self._lines: list[str] | None = None
 
     @property
@@ -113,15 +142,15 @@ class BlockTexts(Sequence[tuple[str, ...]]):
         if self._lines is None:
             lines = self.text.split("\n")
             lines.pop()
-            if self.order != sorted(self.order):  # a header named the columns in another order
-                lines = [",".join([fields[j] for j in self.order]) for fields in (line.split(",") for line in lines)]
+            if self.picks != sorted(self.picks):  # a header named the columns in another order
+                lines = [",".join([fields[j] for j in self.picks]) for fields in (line.split(",") for line in lines)]
             self._lines = lines
         return self._lines
 
     @property
     def rows(self) -> str:
-        """The rows as one text, fields in model order, each row ending with '\n'."""
-        return self.text if self.order == sorted(self.order) else "\n".join(self.lines) + "\n"
+        """The rows as one text, fields in model order (then the pass-through ones), each row ending with '\n'."""
+        return self.text if self.picks == sorted(self.picks) else "\n".join(self.lines) + "\n"
 
     def __len__(self) -> int:
         return len(self.lines)

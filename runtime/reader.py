@@ -128,14 +128,18 @@ def read_batches(stream: IO, feature_names: Sequence[str], chunk_rows: int = CHU
         rest = (first[0], raw + rest[1])
     order, extra = header or (list(range(len(feature_names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
-    k = None if extra else len(order)  # pass-through columns: line by line
+    layout = (len(order) + len(extra), sorted(order)) if extra else None  # pass-through columns among them
     seen = False
-    parse = (lambda item: parse_block(item[1], k)) if k else (lambda item: None)
+
+    def parse(item: tuple[int, str]):
+        return parse_block(item[1], len(order), layout)
+
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
             seen = True
-            values = block.values if order == sorted(order) else block.values[:, order]
-            yield Batch(values, BlockTexts(text, order, block), range(start, start + len(values)), "line", columns)
+            texts = BlockTexts(text, order, block, list(extra))
+            values = block.values if texts.columns == sorted(texts.columns) else block.values[:, texts.columns]
+            yield Batch(values, texts, range(start, start + len(values)), "line", columns, extra=tuple(extra.values()))
             continue
         content = content_lines(text.split("\n")[:-1], start)  # anything unusual: line by line, as defined
         for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):

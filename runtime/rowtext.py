@@ -49,9 +49,9 @@ def _input_parts(batch, names: Sequence[str]) -> list[np.ndarray] | None:
         return None
     n, k = batch.values.shape
     values = block.json_chars().reshape(n, k, -1)
-    order = batch.texts.order
+    columns = batch.texts.columns
     keys = ['{"input":{' + json_text(names[0]) + ":"] + [f",{json_text(name)}:" for name in names[1:]]
-    return [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, order[j]])] + \
+    return [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, columns[j]])] + \
         [_constant("},", n)]
 
 

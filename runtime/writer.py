@@ -1,5 +1,5 @@
 """Writing scored rows as text, JSON Lines or CSV (RFC 4180), streaming: a batch whose rows all scored at once
-(runtime/rowtext.py builds its text), one with errors or pass-through columns row by row."""
+(runtime/rowtext.py builds its text), one with errors, a text table, or JSON with pass-through columns row by row."""
 
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ class Writer:
         and the error of each other row."""
         if not self._started:
             self._header(batch.extra)
-        if not errors and outputs is not None and not self.extra and self.fmt != "text":
-            whole = self._whole_csv(batch, outputs) if self.fmt == "csv" else self._whole_json(batch, outputs)
+        if not errors and outputs is not None and self.fmt != "text":  # JSON's "extra" objects: row by row
+            whole = self._whole_csv(batch, outputs) if self.fmt == "csv" else \
+                None if self.extra else self._whole_json(batch, outputs)
             if whole is not None:
                 self.out.write(whole)
                 return
@@ -90,8 +91,10 @@ class Writer:
 
     def _whole_csv(self, batch, outputs: dict[str, np.ndarray]) -> str | None:
         """The batch's CSV lines built at once, or None if a field or label needs quoting (then row by row)."""
-        rows = getattr(batch.texts, "rows", None)  # the block reader's lines, fields in model order
+        rows = getattr(batch.texts, "rows", None)  # the block reader's lines, fields in model order: none quoted
         if rows is None:
+            if self.extra:  # a pass-through text read line by line may hold a comma
+                return None
             rows = "\n".join(map(",".join, batch.texts)) + "\n"
         if '"' in rows or rows.count("\n") != len(batch.lines):
             return None

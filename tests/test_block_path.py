@@ -62,7 +62,7 @@ def models(tmp_path_factory):
 @contextmanager
 def line_path():
     """The reference: every block read line by line, every batch written row by row."""
-    with mock.patch.object(reader, "parse_block", lambda text, k: None), \
+    with mock.patch.object(reader, "parse_block", lambda *args: None), \
             mock.patch.object(Writer, "_whole_csv", lambda self, batch, outputs: None), \
             mock.patch.object(Writer, "_whole_json", lambda self, batch, outputs: None):
         yield
@@ -123,14 +123,21 @@ def spy(owner, name, results):
 
 @pytest.mark.parametrize("task", sorted(TASKS))
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_plain_tables_take_the_block_path(cli_runner, models, task, fmt):
-    """The equivalence above is not vacuous: plain rows are read whole, and written whole (CSV: unless
-    a label written needs quoting, as the multiclass model's 'a,b' would)."""
-    text = "c,a,b\n" + "".join(f"{i % 7}.5,-{i % 3},{i}e-2\n" for i in range(200))
+@pytest.mark.parametrize("header", ["c,a,b", "id,c,a,b,note"])
+def test_plain_tables_take_the_block_path(cli_runner, models, task, fmt, header):
+    """The equivalence above is not vacuous: plain rows are read whole, pass-through columns included, and
+    written whole (CSV: unless a label written needs quoting, as the multiclass model's 'a,b' would; JSON with
+    pass-through columns: row by row)."""
+    extra = header.count(",") > 2
+    text = header + "\n" + "".join((f"n{i}," if extra else "") + f"{i % 7}.5,-{i % 3},{i}e-2" +
+                                   (f",Zürich {i}" if extra else "") + "\n" for i in range(200))
     blocks, written = [], []
     with spy(reader, "parse_block", blocks), spy(Writer, f"_whole_{fmt}", written):
         got = predict(cli_runner, models / f"{task}.onnx", text, fmt, False)
     assert got[0] == 0 and blocks and all(b is not None for b in blocks)
-    assert written and (task == "multiclass" and fmt == "csv" or all(w is not None for w in written))
+    if fmt == "csv" and task != "multiclass":
+        assert written and all(w is not None for w in written)
+    elif fmt == "json":
+        assert bool(written) != extra and all(w is not None for w in written)
     with line_path():
         assert predict(cli_runner, models / f"{task}.onnx", text, fmt, False) == got
