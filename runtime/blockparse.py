@@ -22,6 +22,7 @@ _ASCII_ZEROS = 0x3030303030303030
 # _KEEP[n]: the n high bytes of a little-endian word, i.e. its last n characters in the text
 _KEEP = np.array([0] + [(2 ** (8 * n) - 1) << (64 - 8 * n) for n in range(1, 9)], dtype=np.uint64)
 _ZEROS = _KEEP & _U(_ASCII_ZEROS)
+_SPAN = (_KEEP[:, None] & ~_KEEP[None, :]).ravel()  # _SPAN[9 * n + m]: the last n characters but the last m
 _POW = 10.0 ** np.arange(23)  # exact in float64 up to 1e22
 _POW_U = np.array([10**i for i in range(16)], dtype=np.uint64)
 _SIGN = np.ones(256)
@@ -176,7 +177,7 @@ def _json_chars(fields: "_Fields", values: np.ndarray) -> np.ndarray:
         trailing = np.minimum(8 - (top + 7) // 8, np.maximum(fields.n_frac - 1, 0))
         texts = np.empty(len(values), _PLAIN)  # 12 characters: sign, '0', the digits and dot, '.', '0'
         texts["head"] = (fields.first == ord("-")) * _U2(ord("-")) | (fields.n_int == 0) * _U2(ord("0") << 8)
-        texts["digits"] = fields.word & _KEEP[fields.digits + has_dot] & ~_KEEP[trailing]
+        texts["digits"] = fields.word & _SPAN[9 * (fields.digits + has_dot) + trailing]
         texts["tail"] = ~has_dot * _U2(ord(".")) | (fields.n_frac == 0) * _U2(ord("0") << 8)
         chars = texts.view(np.uint8).reshape(-1, _PLAIN.itemsize)
         magnitude = np.abs(values)

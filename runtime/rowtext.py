@@ -30,8 +30,7 @@ def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
 def json_rows(batch, names: Sequence[str], outputs: dict[str, np.ndarray], multiclass: bool, errors: bool) -> str:
     """Each row's JSON object: '{"input":{...},', its outputs, and with `errors` '"error":null'. Where the block
     reader read the batch, its inputs come from the block's texts and the whole text is one numpy buffer."""
-    n = len(batch.lines)
-    parts = [part for key, chars in _output_parts(outputs, multiclass) for part in (_constant(key, n), chars)]
+    parts = [part for key, chars in _output_parts(outputs, multiclass) for part in (key, chars)]
     tail = ("}" if multiclass else "") + (',"error":null' if errors else "") + "}\n"
     inputs = _input_parts(batch, names)
     if inputs is None:  # read line by line: the inputs one by one, the outputs at once
@@ -41,9 +40,9 @@ def json_rows(batch, names: Sequence[str], outputs: dict[str, np.ndarray], multi
     return _join(inputs + parts, tail)
 
 
-def _input_parts(batch, names: Sequence[str]) -> list[np.ndarray] | None:
-    """'{"input":{"a":1.0,"b":2.5},' of every row as columns of ASCII codes, from the block's texts (None if the
-    batch was read line by line)."""
+def _input_parts(batch, names: Sequence[str]) -> list | None:
+    """'{"input":{"a":1.0,"b":2.5},' of every row as parts for _join, from the block's texts (None if the batch
+    was read line by line)."""
     block = getattr(batch.texts, "block", None)
     if block is None:
         return None
@@ -51,8 +50,7 @@ def _input_parts(batch, names: Sequence[str]) -> list[np.ndarray] | None:
     values = block.json_chars().reshape(n, k, -1)
     columns = batch.texts.columns
     keys = ['{"input":{' + json_text(names[0]) + ":"] + [f",{json_text(name)}:" for name in names[1:]]
-    return [part for j, key in enumerate(keys) for part in (_constant(key, n), values[:, columns[j]])] + \
-        [_constant("},", n)]
+    return [part for j, key in enumerate(keys) for part in (key, values[:, columns[j]])] + ["},"]
 
 
 def _output_parts(outputs: dict[str, np.ndarray], multiclass: bool) -> list[tuple[str, np.ndarray]]:
@@ -69,20 +67,25 @@ def _output_parts(outputs: dict[str, np.ndarray], multiclass: bool) -> list[tupl
     return [(key, _json_chars(outputs[name])) for key, name in zip(keys, names)]
 
 
-def _join(parts: list[np.ndarray], end: str) -> str:
-    """The rows made of `parts` side by side, each followed by `end`, NUL padding dropped."""
-    n = len(parts[0])
-    return np.concatenate(parts + [_constant(end, n)], axis=1).tobytes().translate(None, b"\0").decode("ascii")
+def _join(parts: list, end: str) -> str:
+    """The rows made of `parts` side by side (a text: the same in every row; an (n, w) array of ASCII codes:
+    each row's own, NUL-padded), each row followed by `end`, the padding dropped."""
+    n = next(len(part) for part in parts if not isinstance(part, str))
+    widths = [len(part) if isinstance(part, str) else part.shape[1] for part in parts]
+    template = "".join(part if isinstance(part, str) else "\0" * width for part, width in zip(parts, widths)) + end
+    rows = np.empty((n, len(template)), np.uint8)
+    rows[:] = np.frombuffer(template.encode("ascii"), np.uint8)  # the texts, then each row's values in their slots
+    start = 0
+    for part, width in zip(parts, widths):
+        if not isinstance(part, str):
+            rows[:, start:start + width] = part
+        start += width
+    return rows.tobytes().translate(None, b"\0").decode("ascii")
 
 
 def json_text(value) -> str:
     """One JSON value, compact, non-ASCII escaped."""
     return json.dumps(value, separators=(",", ":"))
-
-
-def _constant(text: str, n: int) -> np.ndarray:
-    piece = np.frombuffer(text.encode("ascii"), np.uint8)
-    return np.broadcast_to(piece, (n, len(piece)))
 
 
 def _json_chars(values: np.ndarray) -> np.ndarray:
