@@ -89,7 +89,8 @@ def test_csv_rows_read_back_with_the_csv_module():
     fields = ["".join(rng.choice(list("0123456789.e-"), n)) for n in rng.integers(1, 30, 10_000)]
     p = all_float32_in(0, 1, 10_000, 6)
     labels = np.array(["fail", "pass"])[rng.integers(0, 2, 10_000)]
-    rows = list(csv.reader(io.StringIO(csv_rows(fields, {"probability": p, "label": labels}), newline="")))
+    text = csv_rows("\n".join(fields) + "\n", {"probability": p, "label": labels})  # rows: the block's lines
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     assert [row[0] for row in rows] == fields and [row[2] for row in rows] == labels.tolist()
     np.testing.assert_array_equal(read_back([row[1] for row in rows]), p)
     usual = p >= 1e-4  # there numpy's Dragon4 shortest positional text is the bound (tiny values print as 1e-05)
