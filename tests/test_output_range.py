@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
-from edge_predict import ModelError, Predictor
+from edge_predict import InputError, ModelError, Predictor
 from edge_predict.cli import cli
 from edge_predict.manifest import METADATA_KEY
 from conftest import sealed
@@ -173,3 +173,38 @@ def test_the_engines_name_the_row_of_the_impossible_output(binary):
     for on_error in ("raise", "null"):  # a model fault is never a row to skip
         with pytest.raises(ModelError, match=r"partition 3, row 7: the model computed the probability 2, outside"):
             score_rows(binary, x, output_columns(binary), on_error, lambda row: f"partition 3, row {row}")
+
+
+def scaling_regression_model(scale: float) -> bytes:
+    """value = x * scale: a regression whose output leaves float32's range for |x| > float32 max / scale."""
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "s"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
+                              [helper.make_tensor("s", TensorProto.FLOAT, [], [scale])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    doc = {"format": 2, "task": "regression", "features": [{"name": "f0", "min": None, "max": None}],
+           "targets": ["value"], "training": {}, "versions": {},
+           "golden": {"inputs": [[1.0]], "outputs": [[scale]], "atol": 1e-6, "rtol": 1e-6}}
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
+    return sealed(model)
+
+
+@pytest.mark.parametrize("x", [1e30, -1e30])
+def test_a_regression_value_beyond_float32_is_refused_not_printed_as_inf(cli_runner, tmp_path, x):
+    """1e30 is a finite input, but 1e30 * 1e10 is beyond float32 (numpy agrees): the answer is an error, not inf."""
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float32(x) * np.float32(1e10))
+    predictor = Predictor.from_bytes(scaling_regression_model(1e10))
+    np.testing.assert_array_equal(predictor.predict([[2.0]]).ravel(), np.float32([2e10]))
+    with pytest.raises(InputError) as info:
+        predictor.predict([[2.0], [x]])
+    assert str(info.value) == ("sample 1: the model computed an infinite value "
+                               "(the input overflows float32 arithmetic inside the model)")
+    assert info.value.row == 1
+    model = tmp_path / "m.onnx"
+    model.write_bytes(scaling_regression_model(1e10))
+    result = cli_runner.invoke(cli, ["predict", "--model", str(model), "-f", "csv", "2", repr(x)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("edge-predict: error: argument 2: this sample makes the model compute an infinite value "
+                             "(the input overflows float32 arithmetic inside the model)\n")
