@@ -14,6 +14,7 @@ from .manifest import F32_MAX
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
                     re.IGNORECASE)
 SPACE = " \t\r\n"  # stripped around lines and fields; any other whitespace is an error
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
 EXPECTED = "expected a decimal number such as 7, -0.5 or 2.5e3"
 
 
@@ -43,3 +44,9 @@ def _hint(text: str) -> str:
     if any(ch.isdigit() and not ch.isascii() for ch in text):
         return "; use the ASCII digits 0-9"
     return ""
+
+
+def not_utf8(where: str, line: str) -> InputError:
+    """The error for a line holding bytes that are not UTF-8 (decoded with errors="surrogateescape")."""
+    raw = line.encode("utf-8", "surrogateescape")[:40]
+    return InputError(f"{where}: bytes that are not UTF-8 ({raw!r}); save the input as UTF-8")

@@ -14,10 +14,10 @@ import numpy as np
 from .errors import InputError
 from .blockparse import parse_block
 from .fastread import MAX_LINE_CHARS, BlockTexts, ahead, line_too_long, text_chunks, whole_lines
-from .numbers import NUMBER, SPACE, parse_number, shown
+from .numbers import NOT_UTF8, NUMBER, SPACE, not_utf8, parse_number, shown
 
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
+
 
 @dataclass
 class Batch:
@@ -65,20 +65,15 @@ def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[st
             raise InputError(f"{where}: {len(fields)} columns, but {expected}")
         picked = tuple(fields[j].strip(SPACE) for j in order)
         values = [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)]
-        if extra and _NOT_UTF8.search(line):  # a pass-through field that could not be written back as text
+        if extra and NOT_UTF8.search(line):  # a pass-through field that could not be written back as text
             raise not_utf8(where, line)
         return values, picked + tuple(fields[j] for j in extra)
     except InputError:
-        if _NOT_UTF8.search(line):  # undecodable bytes never parse; say so rather than "not a number"
+        if NOT_UTF8.search(line):  # undecodable bytes never parse; say so rather than "not a number"
             raise not_utf8(where, line) from None
         if split and len(order) == 1 and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", line.strip(SPACE)):
             raise InputError(f"{where}: {shown(line)} is not a number; use '.' as the decimal point") from None
         raise
-
-
-def not_utf8(where: str, line: str) -> InputError:
-    raw = line.encode("utf-8", "surrogateescape")[:40]
-    return InputError(f"{where}: bytes that are not UTF-8 ({raw!r}); save the input as UTF-8")
 
 
 def parse_rows(rows: Iterable[tuple[int, str]], order: Sequence[int], columns: Sequence[str],
@@ -185,7 +180,7 @@ def header_order(first: tuple[int, str], feature_names: Sequence[str],
     fields = [f.strip(SPACE) for f in split_fields(line)]
     if not any(f[:1].isalpha() and not NUMBER.fullmatch(f) for f in fields):
         return None  # data; a bad number in it is reported as such
-    if _NOT_UTF8.search(line):
+    if NOT_UTF8.search(line):
         raise InputError(str(not_utf8(f"line {lineno}: the header", line)), line=lineno)
     missing = [name for name in feature_names if name not in fields]
     extra = {j: name for j, name in enumerate(fields) if name not in feature_names}
