@@ -1,15 +1,20 @@
 """Training on the diabetes table: reproducible, validated, and scored by the runtime as torch scores it."""
 
+import csv
 import functools
+import io
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import torch_proba
 from edge_predict import Predictor
+from edge_predict.numbers import NUMBER
 from edge_predict.cli import cli as predict_cli
 from edge_predict.trainer.table import read_table
 from edge_predict.trainer.run import export_fitted, fit
@@ -112,3 +117,28 @@ def test_csv_header_in_another_order_is_scored_by_name(trained, cli_runner, tmp_
     assert result.exit_code == 0, result.stderr
     got = np.float32([line.split(",")[-2] for line in result.stdout.splitlines()[1:]])
     np.testing.assert_allclose(got, torch_proba(fitted.result.model, x), rtol=0, atol=ATOL)
+
+
+
+LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff#"),
+                     min_size=1, max_size=8)
+LABEL = LABEL_TEXT.filter(lambda t: t.strip() == t and t not in ("label", "probability", "error"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(LABEL, LABEL, LABEL_TEXT)
+def test_quoted_fields_are_read_as_csv_writes_them(tmp_path_factory, label_a, label_b, ident):
+    """Labels and dropped columns holding commas or quotes ("no, never", "Smith, John") read back as Python's csv
+    module wrote them, as edge-predict reads its input: RFC 4180."""
+    assume(label_a != label_b)
+    assume(not all(NUMBER.fullmatch(t) for t in (label_a, label_b)))  # numbers are classes by value: 0 == 00
+    rows = [["id", "hours", "verdict"]] + [[f"{ident}{i}", str(i), [label_a, label_b][i % 2]] for i in range(6)]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path = tmp_path_factory.mktemp("q") / "table.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    table = read_table(path, label="verdict", drop=["id"], task="binary")
+    assert table.feature_names == ("hours",)
+    np.testing.assert_array_equal(table.x[:, 0], np.arange(6, dtype=np.float32))
+    assert sorted(table.labels) == sorted([label_a, label_b])
+    assert [table.labels[int(c)] for c in table.y.ravel()] == [r[2] for r in rows[1:]]

@@ -10,6 +10,7 @@ import numpy as np
 
 from edge_predict.errors import InputError
 from edge_predict.numbers import NUMBER, parse_number
+from edge_predict.reader import split_fields
 
 from .data import Table
 from .tasks import encode
@@ -25,7 +26,7 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     """
     path = Path(path)
     lines = _lines(path)
-    first = [f.strip() for f in lines[0][1].split(",")]
+    first = [f.strip() for f in split_fields(lines[0][1])]
     width = len(first)
     given = [c for c in (label, *drop) if c is not None]
     numbered = {int(c) - 1 for c in given if _is_number_of_column(c, width)}
@@ -46,7 +47,7 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     x = np.empty((len(rows), len(features)), np.float32)
     values, where = [], []
     for i, (lineno, line) in enumerate(rows):
-        fields = line.split(",")
+        fields = split_fields(line)  # RFC 4180 quotes, as edge-predict reads them: "Smith, John" is one field
         place = f"{path} line {lineno}"
         if len(fields) != width:
             raise InputError(f"{place}: {len(fields)} columns, but the first line has {width}")
