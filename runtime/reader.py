@@ -48,9 +48,13 @@ class Batch:
         return InputError(message, row=error.row, col=error.col, problem=error.problem, line=self.lines[error.row])
 
 
-def split_fields(line: str) -> list[str]:
-    """The fields of one CSV line: split at commas, or read by Python's csv module when it holds a quote."""
-    return line.split(",") if '"' not in line else next(csv.reader([line]))
+def split_fields(line: str, where: str = "") -> list[str]:
+    """The fields of one CSV line: split at commas, or read by Python's csv module (strict) when it holds a quote."""
+    try:  # strict: leniently '1,"a' reads as ['1', 'a'], and a field spanning lines loses its rest silently
+        return line.split(",") if '"' not in line else next(csv.reader([line], strict=True))
+    except csv.Error as exc:
+        raise InputError(f"{where}: a quoted field is not closed on its line, or text follows its closing quote "
+                         f"({exc}); one record per line, quoted as RFC 4180 does") from None
 
 
 def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[str], split: bool = True,
@@ -58,7 +62,7 @@ def parse_line(line: str, where: str, order: Sequence[int], columns: Sequence[st
     """The feature values of one line in model order, and its texts (the features', then the `extra` columns'):
     the reference semantics and their errors."""
     try:
-        fields = split_fields(line) if split else [line]
+        fields = split_fields(line, where) if split else [line]
         width = len(order) + len(extra)
         if len(fields) != width:
             expected = f"the model expects {width} ({', '.join(columns)})" if not extra else f"the header has {width}"
@@ -177,7 +181,7 @@ def header_order(first: tuple[int, str], feature_names: Sequence[str],
     """If `first` is a header: the column index of each feature, and {index: name} of the other columns (passed
     through to the output); None if it is data."""
     lineno, line = first
-    fields = [f.strip(SPACE) for f in split_fields(line)]
+    fields = [f.strip(SPACE) for f in split_fields(line, f"line {lineno}")]
     if not any(f[:1].isalpha() and not NUMBER.fullmatch(f) for f in fields):
         return None  # data; a bad number in it is reported as such
     if NOT_UTF8.search(line):

@@ -75,7 +75,7 @@ def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path
     stderr = run.stderr.decode("utf-8")
     assert "unexpected" not in stderr and "Traceback" not in stderr
     try:
-        list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        data.decode("utf-8")
         utf8 = True
     except UnicodeDecodeError:
         utf8 = False
@@ -83,3 +83,15 @@ def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path
         assert run.returncode == 2 and "bytes that are not UTF-8" in stderr
         if where == "header" or not keep_going:
             assert stdout == ""
+
+
+@pytest.mark.parametrize("text, line", [('hours,note\n1,"a\nb"\n2,x\n', 2), ('hours,note\n1,"a" b\n', 2),
+                                        ('hours,"note\n1,a\n', 1), ('hours,note\n3,ok\n1,"unclosed\n', 3)])
+def test_a_quoted_field_that_does_not_end_on_its_line_is_named(cli_runner, model_path, text, line):
+    """Read leniently, '1,"a' is ['1', 'a']: a note spanning two lines would lose its rest with exit 0."""
+    for keep in ([], ["-k"]):
+        result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-i", "-", "-f", "csv", *keep], input=text)
+        assert result.exit_code == 2
+        assert f"line {line}: a quoted field is not closed on its line, or text follows its closing quote" in result.stderr
+        rows = list(csv.reader(io.StringIO(result.stdout)))
+        assert all(r[1] in ("ok", "x", "") for r in rows[1:])  # nothing cut short is ever written as a note

@@ -26,7 +26,7 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     """
     path = Path(path)
     lines = _lines(path)
-    first = [f.strip() for f in split_fields(lines[0][1])]
+    first = [f.strip() for f in split_fields(lines[0][1], f"{path} line {lines[0][0]}")]
     width = len(first)
     given = [c for c in (label, *drop) if c is not None]
     numbered = {int(c) - 1 for c in given if _is_number_of_column(c, width)}
@@ -47,8 +47,8 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     x = np.empty((len(rows), len(features)), np.float32)
     values, where = [], []
     for i, (lineno, line) in enumerate(rows):
-        fields = split_fields(line)  # RFC 4180 quotes, as edge-predict reads them: "Smith, John" is one field
         place = f"{path} line {lineno}"
+        fields = split_fields(line, place)  # RFC 4180 quotes, as edge-predict reads them: "Smith, John" is one field
         if len(fields) != width:
             raise InputError(f"{place}: {len(fields)} columns, but the first line has {width}")
         x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
