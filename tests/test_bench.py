@@ -62,7 +62,7 @@ def test_processes_report_peak_rss(quick):
 
 def test_targets_are_evaluated(quick):
     result, _, _ = quick
-    assert len(result["targets"]) == 18  # issue #5: 7; issue #13 in quick mode (no polars, pandas): 11
+    assert len(result["targets"]) == 19  # issue #5: 7, issue #10: 1; issue #13 in quick mode (no polars, pandas): 11
     assert all(isinstance(t["met"], bool) for t in result["targets"])
 
 
