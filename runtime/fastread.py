@@ -30,17 +30,25 @@ def text_chunks(stream: IO) -> Iterator[str]:
     bytes kept (as surrogates) for the error message, any line ending read as '\\n'.
     """
     if isinstance(stream, io.TextIOBase):
-        yield from iter(lambda: stream.read(BLOCK_CHARS), "")
+        yield from iter(lambda: _read(stream.read), "")
         return
     decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8-sig")("surrogateescape"), True)
     read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing is
     while True:
-        data = read(BLOCK_CHARS)
+        data = _read(read)
         text = decoder.decode(data, final=not data)
         if text:
             yield text
         if not data:
             return
+
+
+def _read(read):
+    """One read of at most BLOCK_CHARS; an OS error (EIO, a file that cannot be read) is the input's problem."""
+    try:
+        return read(BLOCK_CHARS)
+    except OSError as exc:
+        raise InputError(f"cannot read the input ({exc.strerror or exc}); pass a readable file or '-'") from None
 
 
 def whole_lines(chunks: Iterable[str], lineno: int = 1) -> Iterator[tuple[int, str]]:

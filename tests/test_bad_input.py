@@ -267,3 +267,13 @@ def test_long_tokens_are_cut_in_errors(cli_runner, model_path, args, start):
     assert result.exit_code == 2
     assert result.stderr.startswith(start), result.stderr
     assert len(result.stderr) < 250
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("fmt", ["text", "csv", "json"])
+def test_a_file_that_opens_but_cannot_be_read_is_an_input_error(fmt):
+    """/proc/self/mem opens, then every read fails with EIO: one line, exit 2, never 'unexpected OSError'."""
+    run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "-i", "/proc/self/mem", "-f", fmt],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == "edge-predict: error: cannot read the input (Input/output error); pass a readable file or '-'\n"
