@@ -104,7 +104,7 @@ def _loss(task: str, mean: float, std: float) -> Callable[[torch.Tensor, torch.T
 
 # A learning rate far too large blows the weights up: the sigmoid saturates and the loss sticks at tens (or
 # grows without bound) with finite weights. Converging runs may overshoot for a few epochs (lecture data,
-# lr 3-10: at most 9 epochs above the first loss); stuck runs never come back down.
+# lr 3-10: up to 10 epochs above the first loss, measured); stuck runs never come back down.
 PATIENCE = 100
 
 
