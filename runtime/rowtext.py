@@ -10,6 +10,11 @@ import numpy as np
 
 from .numformat import probability_chars
 
+_QUOTED = np.zeros(256, bool)
+_QUOTED[list(b',"\r\n')] = True  # a CSV field holding one of these is quoted: row by row
+_ESCAPED = np.zeros(256, bool)
+_ESCAPED[list(range(1, 32)) + [ord('"'), ord("\\")]] = True  # escaped in a JSON string (NUL: padding)
+
 
 def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
     """Each line of `rows` (every one ending with '\n') followed by ',output,...'; None if an output is not ASCII.
@@ -92,6 +97,10 @@ def _json_chars(values: np.ndarray) -> np.ndarray:
     """A JSON output column as a (n, w) NUL-padded ASCII matrix: numbers shortest, labels JSON strings."""
     if values.dtype.kind != "U":
         return probability_chars(values)
+    chars = _ascii(values, _ESCAPED)
+    if chars is not None:  # nothing to escape: the label between quotes (its NUL padding dropped later)
+        quote = np.full((len(chars), 1), ord('"'), np.uint8)
+        return np.concatenate([quote, chars, quote], axis=1)
     labels, index = np.unique(values, return_inverse=True)
     texts = [json_text(label).encode("ascii") for label in labels.tolist()]
     table = np.zeros((len(texts), max(map(len, texts))), np.uint8)
@@ -101,12 +110,18 @@ def _json_chars(values: np.ndarray) -> np.ndarray:
 
 
 def _chars(values: np.ndarray) -> np.ndarray | None:
-    """An output column as a (n, w) NUL-padded ASCII matrix: numbers shortest, labels as they are (None if not ASCII)."""
-    if values.dtype.kind != "U":
-        return probability_chars(values)
-    if any(c in label for label in np.unique(values).tolist() for c in ',"\r\n\0'):
-        return None  # a label that needs quoting (or holds a NUL): the writer goes row by row
-    try:
-        return values.astype("S").view(np.uint8).reshape(len(values), -1)
-    except UnicodeEncodeError:
+    """An output column as a (n, w) NUL-padded ASCII matrix: numbers shortest, labels as they are; None if a label
+    is not ASCII, needs quoting or holds a NUL (then the writer goes row by row)."""
+    return probability_chars(values) if values.dtype.kind != "U" else _ascii(values, _QUOTED)
+
+
+def _ascii(labels: np.ndarray, refused: np.ndarray) -> np.ndarray | None:
+    """The labels as a (n, w) NUL-padded matrix of ASCII codes, or None if one is not ASCII, holds a character
+    `refused` marks, or a NUL (NULs only pad)."""
+    codes = np.ascontiguousarray(labels).view(np.uint32).reshape(len(labels), labels.dtype.itemsize // 4)  # UCS-4
+    if not codes.size or codes.max() > 127:
         return None
+    chars = codes.astype(np.uint8)
+    if refused[chars].any() or ((chars[:, :-1] == 0) & (chars[:, 1:] != 0)).any():
+        return None
+    return chars
