@@ -165,6 +165,15 @@ class Branching(nn.Module):
         return torch.sigmoid(-self.linear(x))
 
 
+def constant(k: int, value: float) -> nn.Module:
+    """A linear layer that returns `value` for every input (a random one may return numbers within [0, 1])."""
+    layer = nn.Linear(k, 1).eval()
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.fill_(value)
+    return layer
+
+
 class LogOfInput(nn.Module):
     def forward(self, x):
         return torch.log(x[:, :1])
@@ -180,7 +189,7 @@ class LogOfInput(nn.Module):
     (BatchNormMLP(3).train(), dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
      "the module is in training mode (the module, net, net.0): Dropout and BatchNorm would compute differently; "
      "call module.eval() before export"),
-    (nn.Linear(K, 1).eval(), {}, "outputs='probabilities', but the module's outputs are not probabilities"),
+    (constant(K, 5.0), {}, "outputs='probabilities', but the module's outputs are not probabilities"),
     (nn.Linear(K, 3).eval(), dict(task="multiclass"), "a multiclass model needs labels"),
     (nn.Linear(K, 1).eval(), dict(task="regression", labels=["a"]), "a regression model has targets, not labels"),
     (nn.Linear(K, 1).eval(), dict(threshold=float("nan")), "threshold nan: expected a number in [0, 1]"),
