@@ -21,6 +21,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The wheel on emulated linux/aarch64 (qemu + Debian arm64 python3.11), checked against torch: docs/arm64.md.
+.PHONY: test-arm64
+test-arm64: $(STAMP)
+	tests/arm64/run.sh
+
 # 10,000 arbitrary command lines and stdins through the CLI (make test runs 300); prints the count.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py

@@ -1,0 +1,190 @@
+"""The checks run on the device, each compared with torch (outputs) or with the same command on the host (errors)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+import references
+from report import Report
+
+HOST_CLI = Path(sys.executable).parent / "edge-predict"  # the same code on x86-64, for the error cases
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A model's host-side material: grid file, torch's expectation, x86-64's outputs, damaged copies."""
+
+    model: object  # driver.Model
+    path: Path
+    meta: dict
+    X: np.ndarray
+    grid: Path
+    expected: references.Expected
+    x86_proba: list
+    bad_models: dict[str, Path]
+
+
+def prepare(model, repo: Path, work: Path) -> Prepared:
+    from edge_predict import Predictor  # the host's runtime: x86-64, this venv's onnxruntime
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = repo / model.path if model.path else work / f"{model.name}.onnx"
+    if not model.path:
+        subprocess.run([HOST_CLI.with_name("edge-train"), *model.train, "--out", path], cwd=repo, check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    data = path.read_bytes()
+    meta = references.manifest(data)
+    X = references.grid(meta)
+    grid = work / "grid.csv"
+    names = [f["name"] for f in meta["features"]]
+    grid.write_text(",".join(names) + "\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in X))
+    bad = {"truncated": work / "truncated.onnx", "flipped weight bit": work / "flipped.onnx"}
+    bad["truncated"].write_bytes(data[: len(data) // 2])
+    bad["flipped weight bit"].write_bytes(_flip_weight_bit(data))
+    x86 = np.asarray(Predictor.from_path(path).predict_proba(X)).tolist()
+    return Prepared(model, path, meta, X, grid, model.reference(data, meta, X), x86, bad)
+
+
+def _flip_weight_bit(data: bytes) -> bytes:
+    """The file with the lowest exponent bit of its largest initializer's first float flipped: that value x2 or /2."""
+    import onnx
+
+    raw = max((t.raw_data for t in onnx.load_from_string(data).graph.initializer), key=len)
+    at = data.index(raw) + 2  # little-endian float32: the top bit of byte 2 is the exponent's lowest
+    return data[:at] + bytes([data[at] ^ 0x80]) + data[at + 1:]
+
+
+def runtime_cases(device, runtime, report: Report) -> None:
+    """Model-independent: the interpreter is aarch64, a usage error and a missing file exit as documented."""
+    done = device.python("-c", "import platform; print(platform.machine())")
+    report.add(runtime.name, "-", "python3.11 machine", done.stdout.strip() == "aarch64", done.stdout.strip())
+    _error_case(device, runtime.name, "-", "unknown --format", ["predict", "-f", "xml", "1"], 2, report)
+    _error_case(device, runtime.name, "-", "missing model", ["verify", "-m", "/nonexistent/model.onnx"], 1, report)
+
+
+def model_cases(device, runtime, case: Prepared, report: Report) -> None:
+    name, model = case.model.name, case.model
+    use = [] if model.packaged else ["-m", str(case.path)]
+    done = device.edge_predict("verify", *use)
+    report.add(runtime.name, name, "CLI verify", done.code == 0 and done.stdout.startswith("ok:"),
+               f"exit {done.code}, {done.seconds:.1f} s: {done.stdout.strip()[:60] or done.errors}")
+    _api(device, runtime, case, report)
+    for fmt in ("text", "json", "csv"):
+        done = device.edge_predict("predict", *use, "-i", case.grid, "-f", fmt)
+        if done.code != 0:
+            report.add(runtime.name, name, f"predict -f {fmt}", False, f"exit {done.code}: {done.errors}")
+            continue
+        rows = _parse(done.stdout, fmt)
+        worst, wrong = _compare(rows, case, resolution=fmt == "text")
+        report.add(runtime.name, name, f"predict -f {fmt}", worst <= 1 and not wrong and len(rows) == len(case.X),
+                   f"{len(rows)} rows, largest |diff|/tol {worst:.2f}, labels wrong {wrong}")
+    k = len(case.meta["features"])
+    bad_inputs = {"not a number": ",".join(["abc"] + ["1"] * (k - 1)), "NaN": ",".join(["nan"] * k),
+                  f"{k + 1} values": ",".join(["1"] * (k + 1))}
+    lows = [(i, f["min"]) for i, f in enumerate(case.meta["features"]) if f.get("min") is not None]
+    if lows:
+        i, low = lows[0]
+        bad_inputs["below the domain"] = ",".join(repr(float(low - 1)) if j == i else "1" for j in range(k))
+    for what, value in bad_inputs.items():
+        _error_case(device, runtime.name, name, f"input: {what}", ["predict", *use, "--", value], 2, report)
+    for what, path in case.bad_models.items():
+        for command in ("verify", "predict"):
+            args = [command, "-m", str(path)] + (["--", ",".join(["1"] * k)] if command == "predict" else [])
+            code = 0 if command == "predict" and what.startswith("flipped") else 1  # predict does not verify
+            _error_case(device, runtime.name, name, f"model {what}: {command}", args, code, report)
+
+
+def _api(device, runtime, case: Prepared, report: Report) -> None:
+    """Predictor on the device: aarch64, no torch or onnx, verify, predict_proba and predict against torch."""
+    name = case.model.name
+    done = device.python(Path(__file__).parent / "guest_api.py", "default" if case.model.packaged else case.path,
+                         case.grid)
+    if done.code != 0:
+        report.add(runtime.name, name, "Python API", False, f"exit {done.code}: {done.errors[-1:]}")
+        return
+    got = json.loads(done.stdout)
+    report.add(runtime.name, name, "API environment", got["machine"] == "aarch64" and not got["heavy_modules"],
+               " ".join(f"{k} {v}" for k, v in got["versions"].items()) + f", {got['machine']}")
+    atol, diff = case.meta["golden"]["atol"], got["verify"].get("value")
+    report.add(runtime.name, name, "API verify", diff is not None and diff <= atol,
+               f"largest golden difference {diff} (atol {atol})" if diff is not None else got["verify"]["error"])
+    report.figure(runtime.name, name, "verify", f"{diff:.3g}" if diff is not None else "error")
+    proba = got["predict_proba"].get("value")
+    if proba is None:
+        report.add(runtime.name, name, "API predict_proba", False, got["predict_proba"]["error"])
+        return
+    out = _outputs(proba)
+    diff = np.max(np.abs(out - case.expected.outputs))
+    excess = np.max(np.abs(out - case.expected.outputs) / case.expected.tol)
+    report.add(runtime.name, name, "API vs torch", excess <= 1, f"largest |diff| {diff:.3g}, {excess:.2f} of the bound")
+    report.figure(runtime.name, name, "vs torch", f"{diff:.3g}")
+    x86 = np.max(np.abs(np.asarray(proba, np.float64) - np.asarray(case.x86_proba, np.float64)))
+    report.figure(runtime.name, name, "vs x86-64", f"{x86:.3g}")
+    labels = [case.meta["labels"][v] if isinstance(v, int) else v for v in got["predict"].get("value", [])]
+    wrong = sum(e is not None and e != g for e, g in zip(case.expected.labels, labels))
+    report.add(runtime.name, name, "API predict", len(labels) == len(case.X) and not wrong, f"labels wrong {wrong}")
+
+
+def _outputs(proba) -> np.ndarray:
+    """predict_proba as the graph's output rows: binary (n,) or (n, 2) -> P(labels[1]) as (n, 1)."""
+    arr = np.asarray(proba, np.float64)
+    return arr.reshape(-1, 1) if arr.ndim == 1 else arr[:, 1:] if arr.shape[1] == 2 else arr
+
+
+def _parse(text: str, fmt: str) -> list[dict[str, str]]:
+    if fmt == "json":
+        return [{k: str(v) for k, v in json.loads(line).items() if k != "input"} for line in text.splitlines()]
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(text)))
+    header, *lines = text.splitlines()
+    return [dict(zip(header.split(), line.split())) for line in lines]
+
+
+def _compare(rows, case: Prepared, resolution: bool) -> tuple[float, int]:
+    """The largest |got - torch| / allowed over the output columns, and the count of wrong labels."""
+    worst, wrong = 0.0, 0
+    for row, expected, tol, label in zip(rows, case.expected.outputs, case.expected.tol, case.expected.labels):
+        for j, column in enumerate(case.model.columns):
+            text = row[column]
+            half_digit = 0.5 * 10.0 ** Decimal(text).as_tuple().exponent if resolution else 0.0  # text rounds
+            worst = max(worst, abs(float(text) - expected[j]) / (tol[j] + half_digit))
+        if case.model.label:
+            wrong += label is not None and row[case.model.label] != label
+    return worst, wrong
+
+
+def _error_case(device, runtime: str, model: str, what: str, args: list, code: int, report: Report) -> None:
+    """Exit `code`; when an error, one line on stderr, no traceback, and the same line as on the x86-64 host."""
+    done = device.edge_predict(*args)
+    host = subprocess.run([HOST_CLI, *map(str, args)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    lines = done.errors
+    if code == 0:
+        ok, detail = done.code == 0, f"exit {done.code} (scored; only verify checks weights)"
+    else:
+        ok = done.code == code and len(lines) == 1 and host.stderr.splitlines() == lines
+        detail = f"exit {done.code}: {lines[0][:90] if len(lines) == 1 else lines}"
+        if host.stderr.splitlines() != lines:
+            detail += f" | x86-64 said {host.stderr.strip()[:90]!r}"
+    report.add(runtime, model, what, ok, detail)
+
+
+def armv7(device, wheel: Path, report: Report) -> None:
+    """32-bit ARM: pip on an armv7l Python cannot install the wheel, onnxruntime having no build for it."""
+    control = device.python("-m", "pip", "download", "--no-deps", "-d", device.home / "dl", "click")
+    if control.code != 0:  # then "from versions: none" below would only mean "no network"
+        report.add("armv7l", "-", "pip install", True, f"not checked: pip cannot reach PyPI there ({control.errors[-1:]})")
+        return
+    done = device.python("-m", "pip", "download", "-d", device.home / "dl", wheel)
+    reason = [line for line in done.errors if line.startswith("ERROR:")]
+    ok = done.code == 1 and any("No matching distribution found for onnxruntime" in line for line in reason)
+    report.add("armv7l", "-", "pip install refused", ok, " / ".join(reason) or done.stderr[-200:])
+    report.notes.append(f"armv7l: pip install exits {done.code}: {reason[-1] if reason else done.stderr[-200:]}")

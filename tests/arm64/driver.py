@@ -1,0 +1,88 @@
+"""make test-arm64's checks: the wheel on emulated linux/aarch64 scores like torch, verifies, and fails well.
+
+Adding a model is one MODELS entry (its file and its torch reference); adding an onnxruntime is one RUNTIMES
+entry. Exit 0 when every check passes, 1 when one fails, 77 when the device cannot be set up here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # device, references; parity
+
+import checks  # noqa: E402
+import references  # noqa: E402
+from device import REPO, CannotRun, Device, Runtime, build_wheel  # noqa: E402
+
+BASE = ("numpy==2.4.6", "click==8.5.1")
+RUNTIMES = [
+    # The newest onnxruntime that starts under Debian 12's qemu 7.2 as it is.
+    Runtime("onnxruntime-1.27.0", ("onnxruntime==1.27.0", *BASE)),
+    # What pip gives a device today; it needs the aarch64 /proc/cpuinfo a device (or qemu >= 8.1) has.
+    Runtime("onnxruntime-1.32.0", ("onnxruntime==1.32.0", *BASE), arm_cpuinfo=True),
+]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model file (committed, or made by edge-train on the host), its torch reference, its CLI output columns."""
+
+    name: str
+    reference: Callable[..., references.Expected]  # (model bytes, manifest, grid) -> what torch computes
+    path: str | None = None  # relative to the repository; or else:
+    train: tuple[str, ...] = ()  # edge-train's arguments (run on the host, before --out)
+    columns: tuple[str, ...] = ("probability",)  # the graph's outputs, in order
+    label: str | None = "label"
+    packaged: bool = False  # the wheel's own model: scored without --model, and through Predictor.default()
+
+
+DIABETES = ("--data", "tests/data/diabetes.csv.gz", "--seed", "0")
+MODELS = [
+    Model("default", references.logistic, path="models/default.onnx", packaged=True),
+    # Eight features through a standardization and three Linear+sigmoid layers: sums of many terms.
+    Model("diabetes-mlp", references.graph,
+          train=(*DIABETES, "--model", "mlp", "--standardize", "--lr", "1.0", "--epochs", "300")),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--qemu", required=True)
+    parser.add_argument("--sysroot", type=Path, required=True)
+    parser.add_argument("--qemu-arm", required=True)
+    parser.add_argument("--armhf-sysroot", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, required=True)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    cache = args.cache.resolve()
+    report = checks.Report()
+    try:
+        wheel = build_wheel(cache / "build")
+        prepared = [checks.prepare(model, REPO, cache / "models" / model.name) for model in MODELS]
+        for runtime in RUNTIMES:
+            began = time.perf_counter()
+            print(f"arm64: {runtime.name}: installing the wheel for linux/aarch64 and checking", file=sys.stderr)
+            device = Device.install(runtime, wheel, args.qemu, args.sysroot.resolve(), cache)
+            checks.runtime_cases(device, runtime, report)
+            report.figure(runtime.name, "-", "time", f"{time.perf_counter() - began:.0f} s")
+            for case in prepared:
+                began = time.perf_counter()
+                checks.model_cases(device, runtime, case, report)
+                report.figure(runtime.name, case.model.name, "time", f"{time.perf_counter() - began:.0f} s")
+        checks.armv7(Device.pip_only(args.qemu_arm, args.armhf_sysroot.resolve(), cache / "work" / "armv7l"), wheel,
+                     report)
+    except CannotRun as exc:
+        print(f"arm64: skipped: {exc}", file=sys.stderr)
+        return 0 if os.environ.get("ARM64_ALLOW_SKIP") == "1" else 77
+    report.print(time.perf_counter() - start)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

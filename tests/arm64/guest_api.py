@@ -1,0 +1,34 @@
+"""Run by the emulated aarch64 Python: the public API on one model and a grid file; prints one JSON object."""
+
+import json
+import platform
+import sys
+
+import numpy as np
+
+import edge_predict  # first: it turns onnxruntime's telemetry off before onnxruntime is imported
+from edge_predict import Predictor
+
+
+def attempt(method, *args):
+    """The method's result as plain lists (float32 values convert exactly), or the error it raised."""
+    try:
+        return {"value": np.asarray(method(*args)).tolist()}
+    except Exception as exc:  # noqa: BLE001 - a regression model has no predict_proba; the host decides
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+model, grid = sys.argv[1], sys.argv[2]
+X = np.loadtxt(grid, delimiter=",", skiprows=1, ndmin=2, dtype=np.float32)
+predictor = Predictor.default() if model == "default" else Predictor.from_path(model)
+import onnxruntime  # noqa: E402 - already imported by Predictor; only its version is read
+
+print(json.dumps({
+    "machine": platform.machine(),
+    "versions": {"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
+                 "numpy": np.__version__, "edge_predict": edge_predict.__version__},
+    "heavy_modules": sorted(name for name in ("torch", "onnx") if name in sys.modules),
+    "verify": attempt(predictor.verify),
+    "predict_proba": attempt(predictor.predict_proba, X),
+    "predict": attempt(predictor.predict, X),
+}))
