@@ -18,6 +18,7 @@ from typing import Callable
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # device, references; parity
 
 import checks  # noqa: E402
+import material  # noqa: E402
 import references  # noqa: E402
 import tasks  # noqa: E402
 from device import REPO, CannotRun, Device, Runtime, build_wheel  # noqa: E402
@@ -67,7 +68,7 @@ def main() -> int:
     report = checks.Report()
     try:
         wheel = build_wheel(cache / "build")
-        prepared = [checks.prepare(model, REPO, cache / "models" / model.name) for model in MODELS]
+        prepared = [material.prepare(model, REPO, cache / "models" / model.name) for model in MODELS]
         for runtime in RUNTIMES:
             began = time.perf_counter()
             print(f"arm64: {runtime.name}: installing the wheel for linux/aarch64 and checking", file=sys.stderr)
