@@ -81,7 +81,7 @@ def build_wheel(work: Path) -> Path:
     src = work / "src"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", ".cache", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
         ".work"))
     if not _pip("wheel", "--no-deps", "-q", "-w", work / "dist", src, log=work / "pip.log"):
         raise CannotRun(f"pip wheel could not build the project ({work / 'pip.log'})")

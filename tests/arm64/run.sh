@@ -4,7 +4,7 @@
 # run it, with the reason on one line (ARM64_ALLOW_SKIP=1, as .ci/run sets, turns 77 into 0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CACHE=.cache/arm64
+CACHE=.work/arm64  # gitignored; every copy of the tree for a wheel build leaves out .work
 SUITE=bookworm  # Debian 12, whose python3 is 3.11, the version the project tests
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # The interpreter and the shared libraries it and the wheels load; apt-get download fetches no dependencies.
