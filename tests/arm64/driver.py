@@ -20,7 +20,6 @@ sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # d
 import checks  # noqa: E402
 import material  # noqa: E402
 import references  # noqa: E402
-import tasks  # noqa: E402
 from device import REPO, CannotRun, Device, Runtime, build_wheel  # noqa: E402
 
 BASE = ("numpy==2.4.6", "click==8.5.1")
@@ -34,24 +33,24 @@ RUNTIMES = [
 
 @dataclass(frozen=True)
 class Model:
-    """A model file (committed, or made on the host) and its torch reference."""
+    """A model file (committed, or made by edge-train on the host) and its torch reference."""
 
     name: str
     reference: Callable[..., references.Expected]  # (model bytes, manifest, grid) -> what torch computes
     path: str | None = None  # relative to the repository; or else made on the host by
-    train: tuple[str, ...] = ()  # edge-train with these arguments (and --out), or
-    build: Callable[[Path], None] | None = None  # this function
+    train: tuple[str, ...] = ()  # edge-train with these arguments (and --out)
     packaged: bool = False  # the wheel's own model: scored without --model, and through Predictor.default()
 
 
-DIABETES = ("--data", "tests/data/diabetes.csv.gz", "--seed", "0")
-MODELS = [
+MODELS = [  # one per task, and a deeper binary one
     Model("default", references.logistic, path="models/default.onnx", packaged=True),
     # Eight features through a standardization and three Linear+sigmoid layers: sums of many terms.
-    Model("diabetes-mlp", references.graph,
-          train=(*DIABETES, "--model", "mlp", "--standardize", "--lr", "1.0", "--epochs", "300")),
-    Model("multiclass", references.linear, build=tasks.multiclass),
-    Model("regression", references.linear, build=tasks.regression),
+    Model("diabetes-mlp", references.graph, train=("--data", "tests/data/diabetes.csv.gz", "--model", "mlp",
+                                                   "--standardize", "--lr", "1.0", "--epochs", "300")),
+    Model("iris", references.graph, train=("--data", "tests/data/iris.csv", "--task", "multiclass",
+                                           "--standardize", "--lr", "0.5", "--epochs", "300")),
+    Model("progression", references.graph, train=("--data", "tests/data/progression.csv.gz", "--task", "regression",
+                                                  "--standardize", "--lr", "0.1", "--epochs", "300")),
 ]
 
 

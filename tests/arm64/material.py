@@ -36,8 +36,6 @@ def prepare(model, repo: Path, work: Path) -> Prepared:
     if model.train:
         subprocess.run([HOST_CLI.with_name("edge-train"), *model.train, "--out", path], cwd=repo, check=True,
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    elif model.build:
-        model.build(path)
     data = path.read_bytes()
     meta = references.manifest(data)
     X = references.grid(meta)

@@ -81,29 +81,6 @@ def graph(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
     return Expected(out, tol, _labels(meta, out, tol))
 
 
-def linear(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
-    """One Gemm, then Softmax or nothing: `graph`'s torch outputs, the bound widened for float32 sums.
-
-    As parity.tolerance argues for the logistic model: each side rounds x @ W + b in float32 in its own
-    order, each within (k + 1) * eps/2 * (|x| @ |W| + |b|) of the exact sum. Softmax moves no probability
-    by more than half the largest change of a logit in its row (each Jacobian row sums to 2p(1-p) <= 1/2).
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    g = onnx.load_from_string(model_bytes).graph
-    (gemm,) = [node for node in g.node if node.op_type == "Gemm"]
-    init = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in g.initializer}
-    W = init[gemm.input[1]]
-    W = W.T if any(a.name == "transB" and a.i for a in gemm.attribute) else W
-    spread = (W.shape[0] + 1) * parity.EPS32 * (np.abs(X.astype(np.float64)) @ np.abs(W) + np.abs(init[gemm.input[2]]))
-    if any(node.op_type == "Softmax" for node in g.node):
-        spread = np.max(spread, axis=1, keepdims=True) * np.ones_like(spread)
-    expected = graph(model_bytes, meta, X)
-    tol = expected.tol + spread
-    return Expected(expected.outputs, tol, _labels(meta, expected.outputs, tol))
-
-
 def _gemm(a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0):
     """alpha * A @ B + beta * C through addmm, as nn.Linear computes it."""
     import torch
