@@ -22,9 +22,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The wheel on emulated linux/aarch64 (qemu + Debian arm64 python3.11), checked against torch: docs/arm64.md.
-.PHONY: test-arm64
+# CI runs test-arm64 (the newest onnxruntime, one model per task); -full adds onnxruntime 1.27, a deeper
+# model, every error case per model and 32-bit ARM's pip.
+.PHONY: test-arm64 test-arm64-full
 test-arm64: $(STAMP)
 	tests/arm64/run.sh
+
+test-arm64-full: $(STAMP)
+	ARM64_FULL=1 tests/arm64/run.sh
 
 # 10,000 arbitrary command lines and stdins through the CLI (make test runs 300); prints the count.
 fuzz: $(STAMP)

@@ -23,7 +23,8 @@ def runtime_cases(device, runtime, report: Report) -> None:
     _error_case(device, runtime.name, "-", "missing model", ["verify", "-m", "/nonexistent/model.onnx"], 1, report)
 
 
-def model_cases(device, runtime, case: Prepared, report: Report) -> None:
+def model_cases(device, runtime, case: Prepared, report: Report, errors: bool = True) -> None:
+    """verify, the API and predict in every format against torch; with `errors`, bad inputs and damaged models."""
     name, model = case.model.name, case.model
     use = [] if model.packaged else ["-m", str(case.path)]
     done = device.edge_predict("verify", *use)
@@ -39,6 +40,13 @@ def model_cases(device, runtime, case: Prepared, report: Report) -> None:
         worst, wrong = _compare(rows, case, _columns(case.meta, fmt), resolution=fmt == "text")
         report.add(runtime.name, name, f"predict -f {fmt}", worst <= 1 and not wrong and len(rows) == len(case.X),
                    f"{len(rows)} rows, largest |diff|/tol {worst:.2f}, labels wrong {wrong}")
+    if errors:
+        _bad_cases(device, runtime, case, report)
+
+
+def _bad_cases(device, runtime, case: Prepared, report: Report) -> None:
+    """Bad inputs exit 2, damaged copies of the model exit 1, each with the host's one line."""
+    name, use = case.model.name, [] if case.model.packaged else ["-m", str(case.path)]
     k = len(case.meta["features"])
     bad_inputs = {"not a number": ",".join(["abc"] + ["1"] * (k - 1)), "NaN": ",".join(["nan"] * k),
                   f"{k + 1} values": ",".join(["1"] * (k + 1))}
