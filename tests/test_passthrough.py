@@ -67,7 +67,7 @@ def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path
     import sys
 
     name, field = (raw, b"x") if where == "header" else (b"id", raw)
-    data = b"hours," + name.replace(b"\n", b"") + b"\n1," + field.replace(b"\n", b"") + b"\n7,ok\n"
+    data = b"hours," + name.replace(b"\n", b"").replace(b"\r", b"") + b"\n1," + field.replace(b"\n", b"").replace(b"\r", b"") + b"\n7,ok\n"
     args = ["-k"] if keep_going else []
     run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "-m", str(model_path), "-i", "-",
                           "-f", fmt, *args], input=data, capture_output=True)
