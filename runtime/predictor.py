@@ -153,8 +153,11 @@ class Predictor:
         if self.task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self.task == "binary":
-            return np.column_stack([np.float32(1) - out[:, 0], out[:, 0]])
+        if self.task == "binary":  # [1 - p, p], written into one array: no temporary of 1 - p, no stacking copy
+            proba = np.empty((len(out), 2), np.float32)
+            proba[:, 1:] = out
+            np.subtract(np.float32(1), out[:, 0], out=proba[:, 0])
+            return proba
         return out
 
     def predict(self, X: Any) -> np.ndarray:
