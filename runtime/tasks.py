@@ -56,13 +56,14 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
     manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
     returns 1.0000001 for some logits in [17.48, 18).
     """
-    if out.ndim == 2 and out.shape[0] == n and out.shape[1] != width:
-        raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest describes "
-                         f"{width}; re-export the model")
-    if out.shape != (n, width) and not (width == 1 and out.shape == (n,)):
-        raise ModelError(f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
-                         f"manifest describes ({n}, {width}); re-export the model")
-    out = out.reshape(n, width)
+    if out.shape != (n, width):
+        if out.ndim == 2 and out.shape[0] == n:
+            raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest "
+                             f"describes {width}; re-export the model")
+        if not (width == 1 and out.shape == (n,)):
+            raise ModelError(f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
+                             f"manifest describes ({n}, {width}); re-export the model")
+        out = out.reshape(n, width)
     if task == "regression":
         if not np.isfinite(out).all():
             _refuse_nonfinite(out, ~np.isfinite(out))
