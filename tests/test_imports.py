@@ -24,7 +24,8 @@ try:
 except SystemExit as exc:
     code = exc.code
 loaded = sorted({m.split(".")[0] for m in sys.modules if sys.modules[m] is not None} - set(sys.stdlib_module_names))
-print(json.dumps({"after_import": after_import, "loaded": loaded, "p": [float(v) for v in p], "code": code}))
+print(json.dumps({"after_import": after_import, "loaded": loaded, "p": [float(v) for v in p], "code": code,
+                  "openssl": "_hashlib" in sys.modules}))
 """
 
 
@@ -56,3 +57,19 @@ def test_library_modules_never_import_the_command_line_layer():
     pattern = re.compile(r"^\s*(from\s+\.cli\b|from\s+edge_predict\.cli\b|import\s+click\b|from\s+click\b)", re.M)
     offenders = [p.name for p in RUNTIME.glob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_scoring_a_small_model_does_not_load_openssl():
+    """hashlib loads OpenSSL (3.4 MiB of RSS at start-up); the integrity digest of a small file does without it."""
+    assert run_script()["openssl"] is False
+
+
+def test_the_builtin_digest_is_sha256():
+    import hashlib
+    import os
+
+    from edge_predict.integrity import BUILTIN_MAX, sha256_hex
+
+    for size in (0, 1, 55, 56, 63, 64, 65, 1000, 2**20 + 7, BUILTIN_MAX, BUILTIN_MAX + 1):
+        data = os.urandom(size)
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
