@@ -11,6 +11,7 @@ from typing import IO, Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from .errors import InputError
+from .numbers import SPACE
 
 BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (bench/results.md)
 # A sample is a short line; a file without line breaks (or /dev/zero) must not be read whole into memory.
@@ -167,3 +168,18 @@ class BlockTexts(Sequence[tuple[str, ...]]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         return tuple(self.lines[i].split(","))
+
+
+def content_lines(lines: Iterable[str], start: int = 1,
+                  is_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line break) of every line that is not blank or a '#' comment (a line
+    starting with '#' that is_row accepts is data: with pass-through columns, '#a,1' is a row)."""
+    for n, line in enumerate(lines, start=start):
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # whole_lines refuses these first
+            raise line_too_long(n)
+        text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
+        if n == 1:
+            text = text.lstrip("\ufeff")  # a BOM the stream's decoder did not remove
+        bare = text.strip(SPACE)
+        if bare and (bare[0] != "#" or (is_row is not None and is_row(text))):
+            yield n, text if "," in text else bare

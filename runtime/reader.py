@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InputError
 from .blockparse import parse_block
-from .fastread import MAX_LINE_CHARS, BlockTexts, ahead, line_too_long, text_chunks, whole_lines
+from .fastread import BlockTexts, ahead, content_lines, text_chunks, whole_lines
 from .numbers import NOT_UTF8, NUMBER, SPACE, not_utf8, parse_number, shown
 
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
@@ -133,6 +133,12 @@ def read_batches(stream: IO, feature_names: Sequence[str], chunk_rows: int = CHU
     def parse(item: tuple[int, str]):
         return parse_block(item[1], len(order), layout)
 
+    def is_row(text: str) -> bool:
+        try:
+            return bool(parse_line(text, "", order, columns, extra=list(extra)))
+        except InputError:
+            return False
+
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
             seen = True
@@ -140,7 +146,8 @@ def read_batches(stream: IO, feature_names: Sequence[str], chunk_rows: int = CHU
             values = block.values if texts.columns == sorted(texts.columns) else block.values[:, texts.columns]
             yield Batch(values, texts, range(start, start + len(values)), "line", columns, extra=tuple(extra.values()))
             continue
-        content = content_lines(text.split("\n")[:-1], start)  # anything unusual: line by line, as defined
+        # anything unusual: line by line, as defined; a '#' line that reads as a whole row is data, not a comment
+        content = content_lines(text.split("\n")[:-1], start, is_row if extra else None)
         for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):
             seen = True
             batch = parse_rows(chunk, order, columns, keep, extra=extra)
@@ -161,19 +168,6 @@ def _first_line(blocks: Iterator[tuple[int, str]]) -> tuple[tuple[int, str], str
             if stripped is not None:
                 return stripped, line + "\n", (number + 1, text[pos:])
     raise InputError("the input has no samples (it is empty or only blank/comment lines)")
-
-
-def content_lines(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
-    """(line number, text without its line break) of every line that is not blank or a '#' comment."""
-    for n, line in enumerate(lines, start=start):
-        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # whole_lines refuses these first
-            raise line_too_long(n)
-        text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
-        if n == 1:
-            text = text.lstrip("\ufeff")  # a BOM the stream's decoder did not remove
-        bare = text.strip(SPACE)
-        if bare and bare[0] != "#":
-            yield n, text if "," in text else bare
 
 
 def header_order(first: tuple[int, str], feature_names: Sequence[str],

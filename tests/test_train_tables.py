@@ -150,3 +150,12 @@ def test_quoted_fields_are_read_as_csv_writes_them(tmp_path_factory, label_a, la
     np.testing.assert_array_equal(table.x[:, 0], np.arange(6, dtype=np.float32))
     assert sorted(table.labels) == sorted([label_a, label_b])
     assert [table.labels[int(c)] for c in table.y.ravel()] == [r[2] for r in rows[1:]]
+
+
+def test_a_training_row_whose_first_field_starts_with_hash_is_data(tmp_path):
+    """As edge-predict reads it: '#1,1,0' (an ID first) is a row; '# a comment' is not."""
+    path = tmp_path / "t.csv"
+    path.write_text("# exported 2026-11-30\nid,hours,passed\n#1,1,0\n# a comment\n#2,2,0\n3,3,1\n#4,4,1\n")
+    table = read_table(path, label="passed", drop=["id"])
+    np.testing.assert_array_equal(table.x.ravel(), [1, 2, 3, 4])
+    np.testing.assert_array_equal(table.y.ravel(), [0, 0, 1, 1])

@@ -42,6 +42,7 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
         raise InputError(f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick "
                          "another --label")
     features = [j for j in range(width) if j != target and j not in dropped]
+    rows = [(n, line) for n, line in rows if not line.startswith("#") or _is_row(line, width, features)]
     if not features or not rows:
         raise InputError(f"{path}: need at least one feature column and one data row")
     x = np.empty((len(rows), len(features)), np.float32)
@@ -93,10 +94,21 @@ def _lines(path: Path) -> list[tuple[int, str]]:
             lines = [(n, line.strip()) for n, line in enumerate(stream, start=1)]
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the data file ({exc})") from None
-    lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    lines = [(n, line) for n, line in lines if line]
+    while lines and lines[0][1].startswith("#"):  # comments before the first row; later ones once columns are known
+        lines.pop(0)
     if not lines:
         raise InputError(f"{path}: the data file has no rows")
     return lines
+
+
+def _is_row(line: str, width: int, features: Sequence[int]) -> bool:
+    """A line starting with '#' is a comment unless it reads as a row ('#a,1' with an ID column first)."""
+    try:
+        fields = split_fields(line)
+    except InputError:
+        return False
+    return len(fields) == width and all(NUMBER.fullmatch(fields[j].strip()) for j in features)
 
 
 def _is_number_of_column(column: str, width: int) -> bool:
