@@ -42,7 +42,7 @@ def check_stdout(out: str) -> None:
     """stdout is one of the CLI's outputs, whole: a predict table, CSV, JSON Lines, info, verify, help."""
     if not out:
         return
-    lines = out.splitlines()
+    lines = out.rstrip("\n").split("\n")  # not splitlines(): a pass-through name may hold \x0b or \x1c
     head = lines[0]
     if head.split()[-3:] in (["hours", "probability", "label"], ["probability", "label", "error"]):  # text
         for row in lines[1:]:
