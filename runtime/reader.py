@@ -50,8 +50,11 @@ class Batch:
 
 def split_fields(line: str, where: str = "") -> list[str]:
     """The fields of one CSV line: split at commas, or read by Python's csv module (strict) when it holds a quote."""
+    if '"' not in line:
+        return line.split(",")
+    end = line.rstrip(SPACE)  # spaces after a last closing quote are dropped, as edge-train drops them
     try:  # strict: leniently '1,"a' reads as ['1', 'a'], and a field spanning lines loses its rest silently
-        return line.split(",") if '"' not in line else next(csv.reader([line], strict=True))
+        return next(csv.reader([end if end.endswith('"') else line], strict=True))
     except csv.Error as exc:
         raise InputError(f"{where}: a quoted field is not closed on its line, or text follows its closing quote "
                          f"({exc}); one record per line, quoted as RFC 4180 does") from None

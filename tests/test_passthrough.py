@@ -110,3 +110,16 @@ def test_a_row_whose_first_field_starts_with_hash_is_data(cli_runner, model_path
     assert result.exit_code == 0, result.stderr
     out = list(csv.reader(io.StringIO(result.stdout)))
     assert [(r[1], int(r[0])) for r in out[1:]] == [(n, h) for n, h in rows]
+
+
+@pytest.mark.parametrize("tail", [" ", "\t", "  \t "])
+def test_spaces_after_a_last_closing_quote_are_dropped_as_edge_train_drops_them(cli_runner, model_path, tmp_path, tail):
+    from edge_predict.trainer.table import read_table
+
+    text = f'hours,note,passed\n1,"a, b"{tail}\n2,"c"{tail}\n'.replace(',passed', '')
+    result = run(cli_runner, model_path, text)
+    assert result.exit_code == 0, result.stderr
+    assert [r[1] for r in csv.reader(io.StringIO(result.stdout))][1:] == ["a, b", "c"]
+    table = tmp_path / "t.csv"
+    table.write_text(f'hours,passed\n1,"no, never"{tail}\n2,"yes"{tail}\n')
+    assert sorted(read_table(table, label="passed").labels) == ["no, never", "yes"]
