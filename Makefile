@@ -17,9 +17,10 @@ export: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# ruff, configured in pyproject.toml; .ci/run runs it before the tests.
+# ruff lint and format, configured in pyproject.toml; .ci/run runs it before the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The wheel on emulated linux/aarch64 (qemu + Debian arm64 python3.11), checked against torch: docs/arm64.md.
 # CI runs test-arm64 (the newest onnxruntime, one model per task); -full adds onnxruntime 1.27, a deeper

@@ -21,24 +21,36 @@ def build_wheel(work: Path) -> Path:
     src, dist = work / "src", work / "dist"
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(dist, ignore_errors=True)
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    str(src), "-w", str(dist)], check=True, capture_output=True)
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(src), "-w", str(dist)],
+        check=True,
+        capture_output=True,
+    )
     return next(dist.glob("edge_predict-*.whl"))
 
 
 def device_env(work: Path, wheel: Path) -> Path:
     """A venv with only the wheel and its dependencies (no torch, no pip); reused while the wheel is unchanged."""
     with zipfile.ZipFile(wheel) as archive:  # the contents, not the zip: its timestamps change every build
-        digest = hashlib.sha256(b"".join(archive.read(name) for name in sorted(archive.namelist())
-                                         if not name.endswith("RECORD"))).hexdigest()[:12]
+        digest = hashlib.sha256(
+            b"".join(archive.read(name) for name in sorted(archive.namelist()) if not name.endswith("RECORD"))
+        ).hexdigest()[:12]
     env = work / f"device-{digest}"
     python = env / "bin" / "python"
     if not (env / ".ready").exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(env)], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)],
+            check=True,
+            capture_output=True,
+        )
         (env / ".ready").touch()
     for stale in work.glob("device-*"):  # keep one device env, not one per wheel ever built
         if stale != env:
@@ -88,8 +100,13 @@ def torch_weights(model_path: Path, work: Path) -> Path:
     gemm = next(n for n in graph.node if n.op_type == "Gemm")
     weight, bias = tensors[gemm.input[1]], tensors[gemm.input[2]]
     out = work / "lecture_state_dict.pt"
-    torch.save({"0.weight": torch.from_numpy(weight.reshape(1, -1).copy()),
-                "0.bias": torch.from_numpy(bias.reshape(1).copy())}, out)
+    torch.save(
+        {
+            "0.weight": torch.from_numpy(weight.reshape(1, -1).copy()),
+            "0.bias": torch.from_numpy(bias.reshape(1).copy()),
+        },
+        out,
+    )
     return out
 
 
@@ -103,7 +120,7 @@ def hours_file(work: Path, lines: int) -> Path:
         with open(tmp, "w") as out:
             out.write("hours\n")
             for start in range(0, lines, 1_000_000):
-                part = cents[start:start + 1_000_000].tolist()
+                part = cents[start : start + 1_000_000].tolist()
                 out.write("\n".join(f"{c // 100}.{c % 100:02d}" for c in part) + "\n")
         tmp.replace(path)
     return path
@@ -114,11 +131,27 @@ def footprint(env: Path, wheel: Path) -> list[dict]:
     device = tree_bytes(site_packages(env)) / 2**20
     torch_bytes, _ = installed_closure_bytes("torch", "numpy")
     torch_env = torch_bytes / 2**20
-    row = {"workload": "5. footprint", "unit": "MiB", "n": 1, "reference": "torch env: torch + its requirements + numpy"}
+    row = {
+        "workload": "5. footprint",
+        "unit": "MiB",
+        "n": 1,
+        "reference": "torch env: torch + its requirements + numpy",
+    }
     return [
-        {**row, "competitor": "device env site-packages (wheel, no torch)", "median": device, "min": device,
-         "ratio": device / torch_env},
+        {
+            **row,
+            "competitor": "device env site-packages (wheel, no torch)",
+            "median": device,
+            "min": device,
+            "ratio": device / torch_env,
+        },
         {**row, "competitor": row["reference"], "median": torch_env, "min": torch_env, "ratio": 1.0},
-        {**row, "competitor": f"wheel {wheel.name}", "unit": "KiB", "median": wheel.stat().st_size / 1024,
-         "min": wheel.stat().st_size / 1024, "ratio": None},
+        {
+            **row,
+            "competitor": f"wheel {wheel.name}",
+            "unit": "KiB",
+            "median": wheel.stat().st_size / 1024,
+            "min": wheel.stat().st_size / 1024,
+            "ratio": None,
+        },
     ]

@@ -13,22 +13,37 @@ from pathlib import Path
 
 def machine(repo: Path) -> dict:
     """What the figures were measured on, and how busy it was."""
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
-    mem_kib = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
-                    if line.startswith("MemTotal")), 0)
-    commit = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    mem_kib = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), 0
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
     versions = {}
     for name in ("onnxruntime", "numpy", "click", "torch"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-            "versions": versions, "commit": commit, "load_average_start": list(os.getloadavg())}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit,
+        "load_average_start": list(os.getloadavg()),
+    }
 
 
 def _read(path: str) -> str:
@@ -71,8 +86,12 @@ def targets(rows: list[dict]) -> list[dict]:
     memory = [r for r in rows if r["workload"].startswith("4b.")]
     if len(memory) >= 2:
         growth = memory[-1]["peak_mib"] / memory[0]["peak_mib"]
-        add(f"CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)", growth, 1.1,
-            "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)")
+        add(
+            f"CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)",
+            growth,
+            1.1,
+            "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)",
+        )
     _table_targets(rows, add)
     return out
 
@@ -99,8 +118,12 @@ def _table_targets(rows: list[dict], add) -> None:
         memory = [r for r in rows if r["workload"] == f"9. CLI memory vs table length ({fmt})"]
         if len(memory) >= 2:  # the largest peak over the first: flat all the way, not only at the ends
             peaks = [r["peak_mib"] for r in memory]
-            add(f"{fmt}: CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)",
-                max(peaks) / peaks[0], 1.1, "{:.2f}x (" + " -> ".join(f"{p:.1f}" for p in peaks) + " MiB)")
+            add(
+                f"{fmt}: CLI memory flat from {memory[0]['competitor']} to {memory[-1]['competitor']} (<= 1.1x)",
+                max(peaks) / peaks[0],
+                1.1,
+                "{:.2f}x (" + " -> ".join(f"{p:.1f}" for p in peaks) + " MiB)",
+            )
     loop = _find(rows, "10.", next((r["competitor"] for r in rows if r["workload"].startswith("10.")), ""))
     add("device loop: median round trip <= 1 ms", loop and loop["median"], 1.0, "{:.2f} ms")
     for row in (r for r in rows if r["workload"].startswith("11.") and r["competitor"] == "Predictor.predict_proba"):
@@ -131,12 +154,16 @@ def markdown(result: dict) -> str:
     ]
     for r in result["rows"]:
         unit = r["unit"]
-        ratio = "reference" if r["competitor"] == r["reference"] else (
-            f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—")
+        ratio = (
+            "reference"
+            if r["competitor"] == r["reference"]
+            else (f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—")
+        )
         peak = f"{r['peak_mib']:.1f} MiB" if r.get("peak_mib") else "—"
-        lines.append(f"| {r['workload']} | {r['competitor']} | {_num(r['median'])} {unit} | {_num(r['min'])} {unit} "
-                     f"| {ratio} | {peak} | {r['n']} |")
+        lines.append(
+            f"| {r['workload']} | {r['competitor']} | {_num(r['median'])} {unit} | {_num(r['min'])} {unit} "
+            f"| {ratio} | {peak} | {r['n']} |"
+        )
     lines += ["", "| goal (issues #5, #13) | measured | result |", "|---|---:|:---:|"]
-    lines += [f"| {t['target']} | {t['measured']} | {'PASS' if t['met'] else '**MISS**'} |"
-              for t in result["targets"]]
+    lines += [f"| {t['target']} | {t['measured']} | {'PASS' if t['met'] else '**MISS**'} |" for t in result["targets"]]
     return "\n".join(lines) + "\n"

@@ -18,12 +18,38 @@ import tables
 import workloads
 
 HERE = Path(__file__).resolve().parent
-FULL = {"reps": 15, "warm_reps": 9, "file_reps": 5, "budget": 0.1, "batches": [1, 1000, 1_000_000],
-        "file_lines": 1_000_000, "memory_lines": [100_000, 10_000_000], "rivals": True, "epochs": 50,
-        "table_rows": 1_000_000, "table_reps": 3, "flat_rows": [100_000, 1_000_000, 10_000_000], "trips": 1000, "loop_reps": 5}
-QUICK = {"reps": 2, "warm_reps": 2, "file_reps": 2, "budget": 0.002, "batches": [1, 1000],
-         "file_lines": 2000, "memory_lines": [1000, 10_000], "rivals": False, "epochs": 20,
-         "table_rows": 2000, "table_reps": 2, "flat_rows": [1000, 3000, 10_000], "trips": 50, "loop_reps": 2}
+FULL = {
+    "reps": 15,
+    "warm_reps": 9,
+    "file_reps": 5,
+    "budget": 0.1,
+    "batches": [1, 1000, 1_000_000],
+    "file_lines": 1_000_000,
+    "memory_lines": [100_000, 10_000_000],
+    "rivals": True,
+    "epochs": 50,
+    "table_rows": 1_000_000,
+    "table_reps": 3,
+    "flat_rows": [100_000, 1_000_000, 10_000_000],
+    "trips": 1000,
+    "loop_reps": 5,
+}
+QUICK = {
+    "reps": 2,
+    "warm_reps": 2,
+    "file_reps": 2,
+    "budget": 0.002,
+    "batches": [1, 1000],
+    "file_lines": 2000,
+    "memory_lines": [1000, 10_000],
+    "rivals": False,
+    "epochs": 20,
+    "table_rows": 2000,
+    "table_reps": 2,
+    "flat_rows": [1000, 3000, 10_000],
+    "trips": 50,
+    "loop_reps": 2,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
     parser.add_argument("--wheel", type=Path, help="an edge-predict wheel already built from this checkout")
     parser.add_argument("--device-env", type=Path, help="a venv with only that wheel installed (no torch)")
-    parser.add_argument("--tables", action="store_true",
-                        help="run only workloads 8-11 (issue #13); keep the rows of 1-7 from the existing results.json")
+    parser.add_argument(
+        "--tables",
+        action="store_true",
+        help="run only workloads 8-11 (issue #13); keep the rows of 1-7 from the existing results.json",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
@@ -45,27 +74,38 @@ def main(argv: list[str] | None = None) -> int:
     model = envs.REPO / "models" / "default.onnx"
 
     started = time.perf_counter()
-    result = {"mode": "quick" if args.quick else "full",
-              "command": "make bench  # = .venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
-              + (" --tables (rows 1-7: the run before)" if args.tables else ""),
-              "machine": report.machine(envs.REPO)}
+    result = {
+        "mode": "quick" if args.quick else "full",
+        "command": "make bench  # = .venv/bin/python bench/run.py"
+        + (" --quick" if args.quick else "")
+        + (" --tables (rows 1-7: the run before)" if args.tables else ""),
+        "machine": report.machine(envs.REPO),
+    }
     _say("building the wheel and the device environment (no torch)")
     wheel = args.wheel or envs.build_wheel(work)
     device = args.device_env or envs.device_env(work, wheel)
     if args.tables:  # the rows of 1-7 from the run before, this run's of 8-11
-        rows = [r for r in json.loads((args.out / "results.json").read_text())["rows"]
-                if int(re.match(r"[0-9]+", r["workload"]).group()) < 8]
+        rows = [
+            r
+            for r in json.loads((args.out / "results.json").read_text())["rows"]
+            if int(re.match(r"[0-9]+", r["workload"]).group()) < 8
+        ]
     else:
         rows = _issue5(device, wheel, model, work, plan)
     _say("8-11. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
     rivals = tables.rivals_env(work) if plan["rivals"] else None
     mlps = {k: tables.mlp(work, k, plan["epochs"]) for k in (8, 30)}
-    rows += tables.tables(device, rivals, mlps, {k: tables.table_file(work, plan["table_rows"], k) for k in mlps},
-                          work, plan["table_reps"])
+    rows += tables.tables(
+        device,
+        rivals,
+        mlps,
+        {k: tables.table_file(work, plan["table_rows"], k) for k in mlps},
+        work,
+        plan["table_reps"],
+    )
     rows += tables.flatness(device, mlps[8], [tables.table_file(work, n, 8) for n in plan["flat_rows"]], work)
     rows += tables.device_loop(device, model, plan["trips"], plan["loop_reps"])
-    rows += tables.bigger_model(mlps[30], [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
-                                plan["budget"])
+    rows += tables.bigger_model(mlps[30], [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"], plan["budget"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["rows"] = sorted(rows, key=lambda r: int(re.match(r"[0-9]+", r["workload"]).group()))  # 4, 4b, ..., 10
@@ -91,8 +131,9 @@ def _issue5(device: Path, wheel: Path, model: Path, work: Path, plan: dict) -> l
     rows += workloads.files(device, model, envs.hours_file(work, plan["file_lines"]), work, plan["file_reps"])
     rows += workloads.memory(device, [envs.hours_file(work, n) for n in plan["memory_lines"]], work)
     _say("6. session options")
-    rows += workloads.session_options(model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"],
-                                      plan["budget"])
+    rows += workloads.session_options(
+        model, [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"], plan["budget"]
+    )
     _say("7. signed models")
     return rows + signed_models.rows(work, wheel, device, model, plan["reps"])
 

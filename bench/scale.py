@@ -77,8 +77,10 @@ def run_dask(folder: Path, workers: int, naive: bool = False) -> dict:
     from edge_predict.distributed import score_dask
 
     predictor = Predictor.default()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         client.run(import_engines)  # imports are start-up, not scoring
         ddf = dd.read_parquet(folder)
         if naive:
@@ -96,10 +98,20 @@ def run_dask(folder: Path, workers: int, naive: bool = False) -> dict:
         cpu = sum(client.run(cpu_seconds).values()) - cpu
         rows = int(ddf.shape[0].compute())
         rss = sorted(client.run(peak_rss_mib).values())
-    return {"workers": workers, "naive": naive, "rows": rows, "partitions": ddf.npartitions, "seconds": seconds,
-            "rows_per_s": rows / seconds, "worker_cpu_s": cpu, "rows_per_cpu_s": rows / cpu, "load_before": load,
-            "client_scheduler_cpu_s": here,
-            "peak_rss_mib": rss, "check": [float(total), int(passed)]}
+    return {
+        "workers": workers,
+        "naive": naive,
+        "rows": rows,
+        "partitions": ddf.npartitions,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "worker_cpu_s": cpu,
+        "rows_per_cpu_s": rows / cpu,
+        "load_before": load,
+        "client_scheduler_cpu_s": here,
+        "peak_rss_mib": rss,
+        "check": [float(total), int(passed)],
+    }
 
 
 def one_process(folder: Path) -> dict:
@@ -119,8 +131,13 @@ def one_process(folder: Path) -> dict:
         predictor.predict_table(x)
         score += time.perf_counter() - start
         rows += len(x)
-    return {"rows": rows, "read_s": read, "score_s": score, "read_rows_per_s": rows / read,
-            "score_rows_per_s": rows / score}
+    return {
+        "rows": rows,
+        "read_s": read,
+        "score_s": score,
+        "read_rows_per_s": rows / read,
+        "score_rows_per_s": rows / score,
+    }
 
 
 def report(results: dict) -> str:
@@ -138,11 +155,18 @@ def report(results: dict) -> str:
         "| peak RSS per worker (MiB) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for name, r in [("score_dask", small), ("score_dask", one), ("score_dask", two), ("naive: a session per partition", naive)]:
-        lines.append(f"| {name} | {r['rows']:.0e} | {r['workers']} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
-                     f"{r['worker_cpu_s']:.1f} | {r['rows_per_cpu_s']:,.0f} | {r['client_scheduler_cpu_s']:.2f} | "
-                     f"{r['load_before']:.1f} | "
-                     f"{', '.join(f'{v:.0f}' for v in r['peak_rss_mib'])} |")
+    for name, r in [
+        ("score_dask", small),
+        ("score_dask", one),
+        ("score_dask", two),
+        ("naive: a session per partition", naive),
+    ]:
+        lines.append(
+            f"| {name} | {r['rows']:.0e} | {r['workers']} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
+            f"{r['worker_cpu_s']:.1f} | {r['rows_per_cpu_s']:,.0f} | {r['client_scheduler_cpu_s']:.2f} | "
+            f"{r['load_before']:.1f} | "
+            f"{', '.join(f'{v:.0f}' for v in r['peak_rss_mib'])} |"
+        )
     rss_ratio = max(two["peak_rss_mib"]) / max(small["peak_rss_mib"])
     loads = ", ".join(f"{r['load_before']:.1f}" for r in (small, one, two, naive))
     lines += [
@@ -156,7 +180,8 @@ def report(results: dict) -> str:
         f"- per core: {two['rows_per_cpu_s']:,.0f} rows per worker CPU second (2 workers, {two['rows']:.0e} rows), "
         "so 1e9 rows "
         f"take {1e9 / two['rows_per_cpu_s'] / 3600:.2f} core-hours: "
-        + ", ".join(f"{1e9 / two['rows_per_cpu_s'] / n / 60:.1f} min on {n} cores" for n in (2, 16, 64)) + ".",
+        + ", ".join(f"{1e9 / two['rows_per_cpu_s'] / n / 60:.1f} min on {n} cores" for n in (2, 16, 64))
+        + ".",
         f"- load average before the runs: {loads} "
         "(other processes share the 2 cores: wall-clock rows/s and the 2-vs-1 ratio depend on the share the workers got).",
         "",

@@ -20,8 +20,11 @@ def signed_env(work: Path, wheel: Path) -> Path:
     env = work / f"signed-{hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]}"
     if not (env / ".ready").exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(env)], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "-q",
-                        f"{wheel}[signed]"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "-q", f"{wheel}[signed]"],
+            check=True,
+            capture_output=True,
+        )
         (env / ".ready").touch()
     for stale in work.glob("signed-*"):
         if stale != env:
@@ -37,11 +40,11 @@ def signed_model(model: Path, work: Path) -> tuple[Path, Path]:
     from edge_predict import sigfiles, signing
 
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     public = work / "signing-public.pem"
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     target, data = work / "signed" / "model.onnx", model.read_bytes()
     sigfiles.write_signed(target, data, signing.sign(data, pem, target.name))
     return target, public
@@ -55,18 +58,45 @@ def rows(work: Path, wheel: Path, device: Path, model: Path, reps: int) -> list[
     exe, py = str(env / "bin" / "edge-predict"), str(env / "bin" / "python")
     commands = {
         "predict 7, no key (signed extra installed)": [exe, "predict", "--model", str(signed), "7"],
-        "predict 7, --public-key (verifies first)": [exe, "predict", "--model", str(signed), "--public-key",
-                                                     str(public), "7"],
+        "predict 7, --public-key (verifies first)": [
+            exe,
+            "predict",
+            "--model",
+            str(signed),
+            "--public-key",
+            str(public),
+            "7",
+        ],
         "python -c 'import cryptography ec'": [py, "-c", "from cryptography.hazmat.primitives.asymmetric import ec"],
     }
     reference = next(iter(commands))
     for cmd in commands.values():  # one unmeasured run each: page cache and .pyc files warm for all alike
         run_child(cmd, os.devnull)
-    samples = interleave({name: (lambda cmd=cmd: run_child(cmd, os.devnull)[0]) for name, cmd in commands.items()},
-                         reps)
-    out = [{"workload": WORKLOAD, "competitor": name, "unit": "ms", "median": s["median"] * 1e3,
-            "min": s["min"] * 1e3, "ratio": s["ratio"], "reference": reference, "n": s["n"],
-            "samples": [v * 1e3 for v in samples[name]]} for name, s in summary(samples, reference).items()]
-    size = {"workload": WORKLOAD, "competitor": "install size of the signed extra (cryptography, cffi, pycparser)",
-            "unit": "MiB", "median": extra, "min": extra, "ratio": None, "reference": reference, "n": 1}
+    samples = interleave(
+        {name: (lambda cmd=cmd: run_child(cmd, os.devnull)[0]) for name, cmd in commands.items()}, reps
+    )
+    out = [
+        {
+            "workload": WORKLOAD,
+            "competitor": name,
+            "unit": "ms",
+            "median": s["median"] * 1e3,
+            "min": s["min"] * 1e3,
+            "ratio": s["ratio"],
+            "reference": reference,
+            "n": s["n"],
+            "samples": [v * 1e3 for v in samples[name]],
+        }
+        for name, s in summary(samples, reference).items()
+    ]
+    size = {
+        "workload": WORKLOAD,
+        "competitor": "install size of the signed extra (cryptography, cffi, pycparser)",
+        "unit": "MiB",
+        "median": extra,
+        "min": extra,
+        "ratio": None,
+        "reference": reference,
+        "n": 1,
+    }
     return [size, *out]

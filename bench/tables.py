@@ -23,8 +23,11 @@ def rivals_env(work: Path) -> Path:
     env = work / "rivals"
     if not (env / ".ready").exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(env)], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "-q",
-                        *RIVALS], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "-q", *RIVALS],
+            check=True,
+            capture_output=True,
+        )
         (env / ".ready").touch()
     return env
 
@@ -40,7 +43,7 @@ def table_file(work: Path, rows: int, k: int) -> Path:
         with open(tmp, "w") as out:
             out.write(",".join(f"f{j}" for j in range(k)) + "\n")
             for start in range(0, rows, block_rows):  # the block again and again: the size is what counts here
-                out.write(block if rows - start >= block_rows else "".join(block.splitlines(True)[:rows - start]))
+                out.write(block if rows - start >= block_rows else "".join(block.splitlines(True)[: rows - start]))
         tmp.replace(path)
     return path
 
@@ -53,28 +56,71 @@ def mlp(work: Path, k: int, epochs: int) -> Path:
         x = rng.normal(0, 1, (2000, k))
         y = (x @ rng.normal(0, 1, k) + rng.normal(0, 0.5, 2000) > 0).astype(int)
         data = work / f"train-{k}.csv"
-        data.write_text(",".join([f"f{j}" for j in range(k)] + ["label"]) + "\n" + "".join(
-            ",".join(f"{v:.4f}" for v in row) + f",{label}\n" for row, label in zip(x.tolist(), y.tolist())))
+        data.write_text(
+            ",".join([f"f{j}" for j in range(k)] + ["label"])
+            + "\n"
+            + "".join(",".join(f"{v:.4f}" for v in row) + f",{label}\n" for row, label in zip(x.tolist(), y.tolist()))
+        )
         train = Path(sys.executable).parent / "edge-train"
-        subprocess.run([str(train), "--data", str(data), "--model", "mlp", "--hidden", HIDDEN, "--epochs",
-                        str(epochs), "--lr", "0.2", "--out", str(path), "-q"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(train),
+                "--data",
+                str(data),
+                "--model",
+                "mlp",
+                "--hidden",
+                HIDDEN,
+                "--epochs",
+                str(epochs),
+                "--lr",
+                "0.2",
+                "--out",
+                str(path),
+                "-q",
+            ],
+            check=True,
+            capture_output=True,
+        )
     return path
 
 
-def tables(device: Path, rivals: Path | None, models: dict[int, Path], data: dict[int, Path], work: Path,
-           reps: int) -> list[dict]:
+def tables(
+    device: Path, rivals: Path | None, models: dict[int, Path], data: dict[int, Path], work: Path, reps: int
+) -> list[dict]:
     """Workload 8: a k-feature table scored to CSV and to JSON Lines: the CLI, a polars and a pandas script."""
     rows = []
     for k, path in data.items():
         lines = sum(1 for _ in open(path, "rb")) - 1
         for fmt in ("csv", "json"):
             out = str(work / f"scored.{fmt}")
-            commands = {f"edge-predict --format {fmt}": (
-                [str(device / "bin" / "edge-predict"), "predict", "-m", str(models[k]), "--input", str(path),
-                 "--format", fmt], out)}
+            commands = {
+                f"edge-predict --format {fmt}": (
+                    [
+                        str(device / "bin" / "edge-predict"),
+                        "predict",
+                        "-m",
+                        str(models[k]),
+                        "--input",
+                        str(path),
+                        "--format",
+                        fmt,
+                    ],
+                    out,
+                )
+            }
             for rival in ("polars", "pandas") if rivals else ():
-                commands[f"{rival} script"] = ([str(rivals / "bin" / "python"), str(SCRIPTS / f"{rival}_predict.py"),
-                                                str(models[k]), str(path), out, fmt], os.devnull)
+                commands[f"{rival} script"] = (
+                    [
+                        str(rivals / "bin" / "python"),
+                        str(SCRIPTS / f"{rival}_predict.py"),
+                        str(models[k]),
+                        str(path),
+                        out,
+                        fmt,
+                    ],
+                    os.devnull,
+                )
             samples, peaks = _processes(commands, reps)
             reference = "polars script" if rivals else f"edge-predict --format {fmt}"
             rows += _rows(f"8. {lines:,} x {k} table to {fmt.upper()}", "ms", 1e3, samples, reference, peaks)
@@ -87,11 +133,32 @@ def flatness(device: Path, model: Path, data: list[Path], work: Path) -> list[di
     for path in data:
         lines = sum(1 for _ in open(path, "rb")) - 1
         for fmt in ("csv", "json"):
-            wall, peak = run_child([str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input",
-                                    str(path), "--format", fmt], str(work / f"scored-flat.{fmt}"))
-            rows.append({"workload": f"9. CLI memory vs table length ({fmt.upper()})", "competitor": f"{lines:,} rows",
-                         "unit": "ms", "median": wall * 1e3, "min": wall * 1e3, "ratio": None, "n": 1,
-                         "reference": None, "peak_mib": peak})
+            wall, peak = run_child(
+                [
+                    str(device / "bin" / "edge-predict"),
+                    "predict",
+                    "-m",
+                    str(model),
+                    "--input",
+                    str(path),
+                    "--format",
+                    fmt,
+                ],
+                str(work / f"scored-flat.{fmt}"),
+            )
+            rows.append(
+                {
+                    "workload": f"9. CLI memory vs table length ({fmt.upper()})",
+                    "competitor": f"{lines:,} rows",
+                    "unit": "ms",
+                    "median": wall * 1e3,
+                    "min": wall * 1e3,
+                    "ratio": None,
+                    "n": 1,
+                    "reference": None,
+                    "peak_mib": peak,
+                }
+            )
     return rows
 
 
@@ -99,8 +166,11 @@ def device_loop(device: Path, model: Path, trips: int, reps: int) -> list[dict]:
     """Workload 10: `predict --input - --format json` as a coprocess: one line written, its answer read, again."""
     samples = []
     for _ in range(reps):
-        proc = subprocess.Popen([str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input", "-",
-                                 "--format", "json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input", "-", "--format", "json"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         trip = []
         for i in range(trips):
             start = time.perf_counter()
@@ -112,9 +182,19 @@ def device_loop(device: Path, model: Path, trips: int, reps: int) -> list[dict]:
         proc.stdin.close()
         proc.wait(timeout=60)
         samples.append(statistics.median(trip[10:] or trip))  # the first answers warm the caches
-    return [{"workload": "10. device loop, one line in, its answer out", "competitor": f"median of {trips:,} round trips",
-             "unit": "ms", "median": statistics.median(samples) * 1e3, "min": min(samples) * 1e3, "ratio": None,
-             "n": reps, "reference": None, "samples": [s * 1e3 for s in samples]}]
+    return [
+        {
+            "workload": "10. device loop, one line in, its answer out",
+            "competitor": f"median of {trips:,} round trips",
+            "unit": "ms",
+            "median": statistics.median(samples) * 1e3,
+            "min": min(samples) * 1e3,
+            "ratio": None,
+            "n": reps,
+            "reference": None,
+            "samples": [s * 1e3 for s in samples],
+        }
+    ]
 
 
 def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> list[dict]:
@@ -133,8 +213,10 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
     rows = []
     for n in sizes:
         x = np.random.default_rng(n).normal(0, 1, (n, len(predictor.feature_names))).astype(np.float32)
-        competitors = {"Predictor.predict_proba": lambda x=x: predictor.predict_proba(x),
-                       RAW: lambda x=x: session.run(None, {name: x})[0]}
+        competitors = {
+            "Predictor.predict_proba": lambda x=x: predictor.predict_proba(x),
+            RAW: lambda x=x: session.run(None, {name: x})[0],
+        }
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
         rows += _in_process(f"11. MLP 30-64-64-1, batch {n:,}", competitors, RAW, reps, budget, unit, scale)
     return rows

@@ -16,8 +16,9 @@ LAUNCH = Path(__file__).resolve().parent / "scripts" / "launch.py"
 
 def run_child(cmd: Sequence[str], stdout_path: str = os.devnull) -> tuple[float, float]:
     """Run one whole process (through the small launcher); return its wall seconds and peak RSS in MiB."""
-    launched = subprocess.run([sys.executable, "-S", str(LAUNCH), stdout_path, *cmd], capture_output=True, text=True,
-                              check=True)
+    launched = subprocess.run(
+        [sys.executable, "-S", str(LAUNCH), stdout_path, *cmd], capture_output=True, text=True, check=True
+    )
     report = json.loads(launched.stdout)
     if report["exit"] != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {report['exit']}: {report['stderr']}")
@@ -44,7 +45,7 @@ def interleave(competitors: dict[str, Callable[[], float]], reps: int) -> dict[s
     names = list(competitors)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for rep in range(reps):
-        for name in names[rep % len(names):] + names[:rep % len(names)]:
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
             samples[name].append(competitors[name]())
     return samples
 

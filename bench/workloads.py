@@ -17,10 +17,21 @@ RAW = "raw session.run, Predictor's options"  # the reference: same session, so 
 
 def _rows(workload: str, unit: str, scale: float, samples: dict, reference: str, extra=None) -> list[dict]:
     stats = summary(samples, reference)
-    return [{"workload": workload, "competitor": name, "unit": unit, "median": s["median"] * scale,
-             "min": s["min"] * scale, "ratio": s["ratio"], "reference": reference, "n": s["n"],
-             "samples": [v * scale for v in samples[name]],
-             **((extra or {}).get(name, {}))} for name, s in stats.items()]
+    return [
+        {
+            "workload": workload,
+            "competitor": name,
+            "unit": unit,
+            "median": s["median"] * scale,
+            "min": s["min"] * scale,
+            "ratio": s["ratio"],
+            "reference": reference,
+            "n": s["n"],
+            "samples": [v * scale for v in samples[name]],
+            **((extra or {}).get(name, {})),
+        }
+        for name, s in stats.items()
+    ]
 
 
 def _processes(commands: dict[str, tuple[list[str], str]], reps: int) -> tuple[dict, dict]:
@@ -33,6 +44,7 @@ def _processes(commands: dict[str, tuple[list[str], str]], reps: int) -> tuple[d
             wall, peak = run_child(cmd, out)
             peaks[name].append(peak)
             return wall
+
         return run
 
     for name in commands:  # one unmeasured run each: page cache and .pyc files are warm for all alike
@@ -47,8 +59,10 @@ def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict
     commands = {
         "edge-predict predict 7": ([str(device / "bin" / "edge-predict"), "predict", "7"], os.devnull),
         # the same without scoring the golden vectors at load: what that proof costs a cold start
-        "edge-predict predict 7 --no-verify": ([str(device / "bin" / "edge-predict"), "predict", "7", "--no-verify"],
-                                               os.devnull),
+        "edge-predict predict 7 --no-verify": (
+            [str(device / "bin" / "edge-predict"), "predict", "7", "--no-verify"],
+            os.devnull,
+        ),
         "raw onnxruntime script": ([py, str(SCRIPTS / "raw_ort.py"), str(model), "7"], os.devnull),
         "torch script": ([sys.executable, str(SCRIPTS / "torch_predict.py"), str(weights), "7"], os.devnull),
         "python -c 'import onnxruntime'": ([py, "-c", "import onnxruntime"], os.devnull),
@@ -57,8 +71,9 @@ def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict
     return _rows("1. cold start, whole process", "ms", 1e3, samples, "raw onnxruntime script", peaks)
 
 
-def _in_process(workload: str, competitors: dict, reference: str, reps: int, budget: float, unit="µs",
-                scale=1e6) -> list[dict]:
+def _in_process(
+    workload: str, competitors: dict, reference: str, reps: int, budget: float, unit="µs", scale=1e6
+) -> list[dict]:
     numbers = {name: calibrate(fn, budget) for name, fn in competitors.items()}
     timed = {name: (lambda fn=fn, n=numbers[name]: per_call(fn, n)) for name, fn in competitors.items()}
     return _rows(workload, unit, scale, interleave(timed, reps), reference)
@@ -129,8 +144,9 @@ def session_options(model: Path, sizes: list[int], reps: int, budget: float) -> 
         x = np.random.default_rng(n).uniform(0, 12, (n, 1)).astype(np.float32)
         competitors = {label: (lambda s=s, x=x: s.run(None, {name: x})) for label, s in sessions.items()}
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
-        rows += _in_process(f"6. session options, batch {n:,}", competitors, "1 thread(s), spinning on", reps,
-                            budget, unit, scale)
+        rows += _in_process(
+            f"6. session options, batch {n:,}", competitors, "1 thread(s), spinning on", reps, budget, unit, scale
+        )
     return rows
 
 
@@ -139,10 +155,13 @@ def files(device: Path, model: Path, data: Path, work: Path, reps: int) -> list[
     out_cli, out_naive = str(work / "scored-cli.csv"), str(work / "scored-naive.csv")
     commands = {
         "edge-predict --input F --format csv": (
-            [str(device / "bin" / "edge-predict"), "predict", "--input", str(data), "--format", "csv"], out_cli),
+            [str(device / "bin" / "edge-predict"), "predict", "--input", str(data), "--format", "csv"],
+            out_cli,
+        ),
         "naive numpy script": (
             [str(device / "bin" / "python"), str(SCRIPTS / "naive_file.py"), str(model), str(data), out_naive],
-            os.devnull),
+            os.devnull,
+        ),
     }
     samples, peaks = _processes(commands, reps)
     lines = _count_lines(data) - 1
@@ -153,12 +172,24 @@ def memory(device: Path, data: list[Path], work: Path) -> list[dict]:
     """Workload 4b: the CLI's peak RSS as the input grows (it streams, so it should stay flat)."""
     rows = []
     for path in data:
-        wall, peak = run_child([str(device / "bin" / "edge-predict"), "predict", "--input", str(path),
-                                "--format", "csv"], str(work / "scored-memory.csv"))
+        wall, peak = run_child(
+            [str(device / "bin" / "edge-predict"), "predict", "--input", str(path), "--format", "csv"],
+            str(work / "scored-memory.csv"),
+        )
         lines = _count_lines(path) - 1
-        rows.append({"workload": "4b. CLI memory vs input length", "competitor": f"{lines:,} lines",
-                     "unit": "ms", "median": wall * 1e3, "min": wall * 1e3, "ratio": None, "n": 1,
-                     "reference": None, "peak_mib": peak})
+        rows.append(
+            {
+                "workload": "4b. CLI memory vs input length",
+                "competitor": f"{lines:,} lines",
+                "unit": "ms",
+                "median": wall * 1e3,
+                "min": wall * 1e3,
+                "ratio": None,
+                "n": 1,
+                "reference": None,
+                "peak_mib": peak,
+            }
+        )
     return rows
 
 

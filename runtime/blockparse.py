@@ -62,7 +62,7 @@ def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = No
     seps = np.flatnonzero((b == 44) | (b == 10) if b"+" in rest else b < 45)
     ends, starts = seps[1:], seps[:-1] + 1  # field i is b[starts[i]:ends[i]]
     rows = len(ends) // k
-    if rows * k != len(ends) or data.count(b"\n") != rows or not (b[ends[k - 1::k]] == 10).all():
+    if rows * k != len(ends) or data.count(b"\n") != rows or not (b[ends[k - 1 :: k]] == 10).all():
         return None  # not k fields on every line
     fields = _Fields(b, starts, ends, exponents=len(rest) != rest.count(b"+") + rest.count(b"-"))
     if not fields.valid(signs=rest.count(b"+") + rest.count(b"-")):
@@ -146,7 +146,7 @@ class _Fields:
             return values
         offset = len(_PAD)
         for i in np.flatnonzero(slow).tolist():  # 16 digits and more, or a far exponent: float() decides
-            values[i] = float(data[self.starts[i] - offset:self.ends[i] - offset])
+            values[i] = float(data[self.starts[i] - offset : self.ends[i] - offset])
         return values if np.isfinite(values).all() else None
 
 
@@ -181,7 +181,9 @@ def _json_chars(fields: "_Fields", values: np.ndarray) -> np.ndarray:
         texts["tail"] = ~has_dot * _U2(ord(".")) | (fields.n_frac == 0) * _U2(ord("0") << 8)
         chars = texts.view(np.uint8).reshape(-1, _PLAIN.itemsize)
         magnitude = np.abs(values)
-        slow = ((magnitude < 1e-4) & (magnitude > 0)) | ((fields.n_int > 1) & (fields.b[fields.starts + fields.lead] == 48))
+        slow = ((magnitude < 1e-4) & (magnitude > 0)) | (
+            (fields.n_int > 1) & (fields.b[fields.starts + fields.lead] == 48)
+        )
     else:
         chars, slow = np.zeros((len(values), 0), np.uint8), np.ones(len(values), bool)
     if not slow.any():
@@ -193,5 +195,5 @@ def _json_chars(fields: "_Fields", values: np.ndarray) -> np.ndarray:
         chars = np.concatenate([chars, np.zeros((len(chars), wide - chars.shape[1]), np.uint8)], axis=1)
     for i, text in texts.items():
         chars[i] = 0
-        chars[i, :len(text)] = np.frombuffer(text, np.uint8)
+        chars[i, : len(text)] = np.frombuffer(text, np.uint8)
     return chars

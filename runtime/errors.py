@@ -14,8 +14,15 @@ class InputError(EdgePredictError, ValueError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, row: int | None = None, col: int | None = None,
-                 problem: str | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        col: int | None = None,
+        problem: str | None = None,
+        line: int | None = None,
+    ):
         super().__init__(message)
         # Where the bad value sits in X (row, col) and what is wrong with it (problem), so a caller that
         # knows where the row came from can name that place; `line` is that place once known (a line of

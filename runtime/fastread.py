@@ -20,8 +20,11 @@ MAX_LINE_CHARS = 1 << 20
 
 def line_too_long(lineno: int) -> InputError:
     """The error for a line over MAX_LINE_CHARS characters."""
-    return InputError(f"line {lineno} is longer than {MAX_LINE_CHARS:,} characters; expected one sample per line "
-                      "(is this a text file with line breaks?)", line=lineno)
+    return InputError(
+        f"line {lineno} is longer than {MAX_LINE_CHARS:,} characters; expected one sample per line "
+        "(is this a text file with line breaks?)",
+        line=lineno,
+    )
 
 
 def text_chunks(stream: IO) -> Iterator[str]:
@@ -123,7 +126,7 @@ def feature_fields(text: str, width: int, features: Sequence[int]) -> bytes | No
     b = np.frombuffer(data, np.uint8)
     ends = (b == 44) | (b == 10)  # ',' and '\n' end a field
     rows, where = data.count(b"\n"), np.flatnonzero(ends)
-    if len(where) != rows * width or not (b[where[width - 1::width]] == 10).all():
+    if len(where) != rows * width or not (b[where[width - 1 :: width]] == 10).all():
         return None
     wanted = np.zeros(width, bool)
     wanted[list(features)] = True
@@ -170,8 +173,9 @@ class BlockTexts(Sequence[tuple[str, ...]]):
         return tuple(self.lines[i].split(","))
 
 
-def content_lines(lines: Iterable[str], start: int = 1,
-                  is_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, str]]:
+def content_lines(
+    lines: Iterable[str], start: int = 1, is_row: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, str]]:
     """(line number, text without its line break) of every line that is not blank or a '#' comment (a line
     starting with '#' that is_row accepts is data: with pass-through columns, '#a,1' is a row)."""
     for n, line in enumerate(lines, start=start):

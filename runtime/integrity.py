@@ -34,8 +34,10 @@ def check(data: bytes, source: str) -> bool:
     if found is None:
         return False
     if sha256_hex(data[:start]).encode() != found:
-        raise ModelError(f"{source}: the model file's integrity digest does not match its bytes: it was damaged or "
-                         "changed after export; re-copy it from its source, or re-export it")
+        raise ModelError(
+            f"{source}: the model file's integrity digest does not match its bytes: it was damaged or "
+            "changed after export; re-copy it from its source, or re-export it"
+        )
     return True
 
 
@@ -59,8 +61,10 @@ def sha256_hex(data: bytes) -> str:
 
 def missing(source: str) -> ModelError:
     """The error for a file whose manifest format requires a digest but has none."""
-    return ModelError(f"{source}: the model file has no integrity digest (or a damaged one), which its manifest "
-                      "format requires: it was damaged or re-saved after export; re-copy or re-export it")
+    return ModelError(
+        f"{source}: the model file has no integrity digest (or a damaged one), which its manifest "
+        "format requires: it was damaged or re-saved after export; re-copy or re-export it"
+    )
 
 
 def _field(number: int, payload: bytes) -> bytes:
@@ -106,6 +110,6 @@ def _digest_entry(data: bytes, start: int) -> bytes | None:
         if tag & 7 != 2:
             return None
         length, pos = varint(buf, pos, stop)
-        fields[tag >> 3] = bytes(buf[pos:pos + length])
+        fields[tag >> 3] = bytes(buf[pos : pos + length])
         pos += length
     return fields.get(2) if fields.get(1) == DIGEST_KEY else None

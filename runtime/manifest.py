@@ -52,8 +52,9 @@ class Manifest:
         try:
             raw = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            raise ModelError(f"{source}: the edge-predict manifest is corrupt ({type(exc).__name__}: {exc}); "
-                             "re-export the model") from exc
+            raise ModelError(
+                f"{source}: the edge-predict manifest is corrupt ({type(exc).__name__}: {exc}); re-export the model"
+            ) from exc
         fmt = raw.get("format") if isinstance(raw, dict) else None
         if _is_int(fmt) and fmt not in READS:
             raise ModelError(
@@ -83,11 +84,18 @@ def _parse(raw: Any) -> Manifest:
         _need(task == "multiclass" or len(labels) == 2, f"labels has {len(labels)} names, a binary model has 2")
         if task == "binary":
             threshold = raw.get("threshold")
-            _need(_finite(threshold) and 0 <= threshold <= 1, f"threshold is {threshold!r}, expected a number in [0, 1]")
+            _need(
+                _finite(threshold) and 0 <= threshold <= 1, f"threshold is {threshold!r}, expected a number in [0, 1]"
+            )
         else:
             _need("threshold" not in raw, "a multiclass model has no threshold")
-    outputs = set(targets) | ({"probability", "label"} if task == "binary" else
-                              {"label", *(f"p_{label}" for label in labels)} if labels else set())
+    outputs = set(targets) | (
+        {"probability", "label"}
+        if task == "binary"
+        else {"label", *(f"p_{label}" for label in labels)}
+        if labels
+        else set()
+    )
     clash = sorted(outputs & set(names))
     _need(not clash, f"feature {clash[0] if clash else ''!r} has the name of an output column")
     _field(raw, "training", dict)
@@ -96,8 +104,10 @@ def _parse(raw: Any) -> Manifest:
     inputs = _field(golden, "inputs", list)
     _need(len(inputs) > 0, "golden.inputs is empty")
     for i, row in enumerate(inputs):
-        _need(isinstance(row, list) and len(row) == len(names) and all(_finite(v) for v in row),
-              f"golden.inputs[{i}] is not a row of {len(names)} finite float32 numbers")
+        _need(
+            isinstance(row, list) and len(row) == len(names) and all(_finite(v) for v in row),
+            f"golden.inputs[{i}] is not a row of {len(names)} finite float32 numbers",
+        )
     if v1:
         outputs_rows = [[p] for p in _field(golden, "probabilities", list)]
     else:
@@ -105,19 +115,29 @@ def _parse(raw: Any) -> Manifest:
     width = {"binary": 1, "multiclass": len(labels), "regression": len(targets)}[task]
     _need(len(outputs_rows) == len(inputs), f"golden has {len(inputs)} inputs but {len(outputs_rows)} outputs")
     for i, row in enumerate(outputs_rows):
-        _need(isinstance(row, list) and len(row) == width and all(_finite(v) for v in row),
-              f"golden output {i} is not a row of {width} finite float32 numbers")
-        _need(task == "regression" or all(0 <= v <= 1 for v in row), f"golden output {i} holds a probability "
-              "outside [0, 1]")
+        _need(
+            isinstance(row, list) and len(row) == width and all(_finite(v) for v in row),
+            f"golden output {i} is not a row of {width} finite float32 numbers",
+        )
+        _need(
+            task == "regression" or all(0 <= v <= 1 for v in row),
+            f"golden output {i} holds a probability outside [0, 1]",
+        )
     atol, rtol = golden.get("atol"), golden.get("rtol", 0)
     _need(_finite(atol) and atol > 0, f"golden.atol is {atol!r}, expected a positive number")
     _need(_finite(rtol) and rtol >= 0, f"golden.rtol is {rtol!r}, expected a number >= 0")
     return Manifest(
-        task=task, feature_names=names, domain=domain, labels=labels, targets=targets,
+        task=task,
+        feature_names=names,
+        domain=domain,
+        labels=labels,
+        targets=targets,
         threshold=None if threshold is None else float(threshold),
         golden_inputs=tuple(tuple(float(v) for v in row) for row in inputs),
         golden_outputs=tuple(tuple(float(v) for v in row) for row in outputs_rows),
-        golden_atol=float(atol), golden_rtol=float(rtol), raw=raw,
+        golden_atol=float(atol),
+        golden_rtol=float(rtol),
+        raw=raw,
     )
 
 
@@ -132,7 +152,9 @@ def _features(features: list) -> tuple[tuple[str, ...], tuple[tuple[float | None
         _need(name not in names, f"feature name {name!r} appears twice")
         lo, hi = (feature.get(key) for key in ("min", "max"))
         for key, bound in (("min", lo), ("max", hi)):
-            _need(bound is None or _finite(bound), f"features[{i}].{key} is {bound!r}, expected a finite number or null")
+            _need(
+                bound is None or _finite(bound), f"features[{i}].{key} is {bound!r}, expected a finite number or null"
+            )
         _need(lo is None or hi is None or lo <= hi, f"features[{i}] has min {lo!r} > max {hi!r}")
         names.append(name)
         domain.append((None if lo is None else float(lo), None if hi is None else float(hi)))
@@ -142,8 +164,13 @@ def _features(features: list) -> tuple[tuple[str, ...], tuple[tuple[float | None
 def _names(raw: dict, key: str, least: int) -> tuple[str, ...]:
     """A list of at least `least` different non-empty strings."""
     value = raw.get(key)
-    _need(isinstance(value, list) and len(value) >= least and all(isinstance(v, str) and v for v in value)
-          and len(set(value)) == len(value), f"{key} is {value!r}, expected {least} or more different names")
+    _need(
+        isinstance(value, list)
+        and len(value) >= least
+        and all(isinstance(v, str) and v for v in value)
+        and len(set(value)) == len(value),
+        f"{key} is {value!r}, expected {least} or more different names",
+    )
     return tuple(value)
 
 
@@ -170,10 +197,3 @@ def _finite(value: Any) -> bool:
         return abs(float(value)) <= F32_MAX  # also False for NaN
     except OverflowError:  # an integer beyond any float
         return False
-
-
-def shortest_float32(value: float) -> float:
-    """The float whose repr is the shortest decimal that reads back as the same float32."""
-    import numpy as np
-
-    return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))

@@ -163,9 +163,9 @@ def _entry_location(buf: memoryview) -> str | None:
             return None
         size, pos = varint(buf, pos, end)
         if tag >> 3 == 1:
-            key = bytes(buf[pos:pos + size])
+            key = bytes(buf[pos : pos + size])
         elif tag >> 3 == 2:
-            value = bytes(buf[pos:pos + size])
+            value = bytes(buf[pos : pos + size])
         pos += size
     return value.decode("utf-8", "replace") if key == b"location" else None
 

@@ -11,8 +11,9 @@ from .manifest import F32_MAX
 # ASCII only. float() alone would also take '1_000', fullwidth or Arabic-Indic digits and surrounding
 # Unicode spaces; a device fed by a sensor or a spreadsheet should refuse those, not guess. nan and inf
 # are read so the domain check can name them.
-NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
-                    re.IGNORECASE)
+NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE
+)
 SPACE = " \t\r\n"  # stripped around lines and fields; any other whitespace is an error
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of undecodable bytes
 EXPECTED = "expected a decimal number such as 7, -0.5 or 2.5e3"

@@ -19,6 +19,11 @@ def _digits4() -> np.ndarray:
     return _DIGITS4
 
 
+def shortest_float32(value: float) -> float:
+    """The float whose repr is the shortest decimal that reads back as the same float32."""
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+
+
 def format_probabilities(p: np.ndarray) -> list[str]:
     """Shortest decimal text of each float32 probability that reads back as the same float32.
 
@@ -39,16 +44,17 @@ def probability_chars(p: np.ndarray) -> np.ndarray:
     # the shortest rounding, scaled to exactly 12 decimals so every row has the same digit layout
     q = (np.rint(p64 * _POW10[places]) * _POW10[_DECIMALS - places]).astype(np.int64)
     table = _digits4()
-    digits = np.stack([table[q // 100000000 % 10000], table[q // 10000 % 10000], table[q % 10000]],
-                      axis=1).view(np.uint8)
+    digits = np.stack([table[q // 100000000 % 10000], table[q // 10000 % 10000], table[q % 10000]], axis=1).view(
+        np.uint8
+    )
     digits *= np.arange(_DECIMALS) < places[:, None]  # NUL after the last needed decimal
     chars = np.zeros((p32.size, _WIDTH), np.uint8)
     chars[:, :2] = (ord("0"), ord("."))
-    chars[:, 2:2 + _DECIMALS] = digits
+    chars[:, 2 : 2 + _DECIMALS] = digits
     for i in np.flatnonzero(~fast).tolist():
         text = _shortest(p32[i]).encode()
         chars[i] = 0
-        chars[i, :len(text)] = np.frombuffer(text, np.uint8)
+        chars[i, : len(text)] = np.frombuffer(text, np.uint8)
     return chars
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -10,17 +9,26 @@ import numpy as np
 
 from . import golden, tasks
 from .errors import InputError
+from .facts import ModelFacts
 from .manifest import Manifest
 from .modelfile import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from .session import open_model, run_failure
 from .validation import InputCheck, checked_threshold
 
 
-class Predictor:
+class Predictor(ModelFacts):
     """Scores samples with one edge-predict model; build it with from_path, from_bytes or default."""
 
-    def __init__(self, session: Any, manifest: Manifest, model_bytes: bytes, *, source: str = "<bytes>",
-                 threads: int | None = None, threshold: float | None = None):
+    def __init__(
+        self,
+        session: Any,
+        manifest: Manifest,
+        model_bytes: bytes,
+        *,
+        source: str = "<bytes>",
+        threads: int | None = None,
+        threshold: float | None = None,
+    ):
         import onnxruntime as ort
 
         self._session = session
@@ -32,13 +40,18 @@ class Predictor:
         self._input_name = session.get_inputs()[0].name
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
-        self._check, self._task, self._width = InputCheck(manifest.feature_names, manifest.domain), manifest.task, manifest.width
+        self._check, self._task, self._width = (
+            InputCheck(manifest.feature_names, manifest.domain),
+            manifest.task,
+            manifest.width,
+        )
         self._signature = None  # set by from_path when a public key checked the model's signature
 
     # -- named constructors -------------------------------------------------------------------
     @classmethod
-    def from_path(cls, path: str | os.PathLike, *, public_key: str | os.PathLike | bytes | None = None,
-                  **options: Any) -> "Predictor":
+    def from_path(
+        cls, path: str | os.PathLike, *, public_key: str | os.PathLike | bytes | None = None, **options: Any
+    ) -> "Predictor":
         """Load the model file at `path`; options as for from_bytes.
 
         With `public_key` (a PEM file's path, or its bytes) the model must carry a signature by that key
@@ -56,9 +69,16 @@ class Predictor:
         return predictor
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, source: str = "<bytes>", threads: int | None = None,
-                   threshold: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                   verify: bool = True) -> "Predictor":
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        source: str = "<bytes>",
+        threads: int | None = None,
+        threshold: float | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        verify: bool = True,
+    ) -> "Predictor":
         """Load a model from the bytes of a self-contained .onnx file (no external data).
 
         The golden vectors are scored before it is returned (VerificationError if this device computes them
@@ -76,76 +96,13 @@ class Predictor:
         """Load the model packaged with edge-predict (the lecture's hours -> pass model)."""
         return cls.from_path(default_model_path(), **options)
 
-    # -- read-only facts ----------------------------------------------------------------------
-    @property
-    def task(self) -> str:
-        """'binary', 'multiclass' or 'regression'."""
-        return self._manifest.task
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return self._manifest.feature_names
-
-    @property
-    def feature_names_in_(self) -> np.ndarray:
-        return np.asarray(self._manifest.feature_names, dtype=object)
-
-    @property
-    def n_features_in_(self) -> int:
-        return len(self._manifest.feature_names)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        """The class labels in predict_proba's column order (classifiers only)."""
-        if self.task == "regression":
-            raise AttributeError("a regression model has no classes_; its outputs are named in .targets")
-        return np.asarray(self._manifest.labels)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self._manifest.labels
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        """The names of a regression model's outputs (() for classifiers)."""
-        return self._manifest.targets
-
+    # -- read-only facts (the rest: ModelFacts) ---------------------------------------------
     @property
     def threshold(self) -> float:
         """P(classes_[1]) at or above which a binary model predicts classes_[1] (binary models only)."""
         if self._threshold is None:
             raise AttributeError(f"a {self.task} model has no threshold; only binary models have one")
         return self._threshold
-
-    @property
-    def manifest(self) -> dict[str, Any]:
-        """A copy of the whole manifest (changing it changes nothing here)."""
-        return json.loads(json.dumps(self._manifest.raw))
-
-    @property
-    def sha256(self) -> str:
-        import hashlib  # only here: the CLI's start-up does not need OpenSSL
-
-        return hashlib.sha256(self._model_bytes).hexdigest()
-
-    @property
-    def model_bytes(self) -> bytes:
-        """The model file's bytes, as loaded (what from_bytes takes, e.g. to ship the model to other processes)."""
-        return self._model_bytes
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    @property
-    def signature(self):
-        """The signing.SignatureInfo a public key verified at load (key fingerprint, sha256), else None."""
-        return self._signature
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """The names of predict_table's columns, the CLI's output columns."""
-        return tasks.column_names(self.task, self.labels, self.targets)
 
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:

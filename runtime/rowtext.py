@@ -27,8 +27,12 @@ def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
         return None
     n = len(columns[0])
     comma = np.full((n, 1), ord(","), np.uint8)
-    tails = np.concatenate([part for chars in columns for part in (comma, chars)] + [np.full((n, 1), 10, np.uint8)],
-                           axis=1).tobytes().translate(None, b"\0").decode("ascii")  # NULs pad; dropping them joins
+    tails = (
+        np.concatenate([part for chars in columns for part in (comma, chars)] + [np.full((n, 1), 10, np.uint8)], axis=1)
+        .tobytes()
+        .translate(None, b"\0")
+        .decode("ascii")
+    )  # NULs pad; dropping them joins
     return "\n".join(map(str.__add__, rows.split("\n"), tails.split("\n")))
 
 
@@ -39,8 +43,10 @@ def json_rows(batch, names: Sequence[str], outputs: dict[str, np.ndarray], multi
     tail = ("}" if multiclass else "") + (',"error":null' if errors else "") + "}\n"
     inputs = _input_parts(batch, names)
     if inputs is None:  # read line by line: the inputs one by one, the outputs at once
-        rows = zip((f'{{"input":{json_text(dict(zip(names, r)))},' for r in batch.values.tolist()),
-                   _join(parts, "\n").split("\n"))
+        rows = zip(
+            (f'{{"input":{json_text(dict(zip(names, r)))},' for r in batch.values.tolist()),
+            _join(parts, "\n").split("\n"),
+        )
         return "".join(i + o + tail for i, o in rows)
     return _join(inputs + parts, tail)
 
@@ -64,8 +70,9 @@ def _output_parts(outputs: dict[str, np.ndarray], multiclass: bool) -> list[tupl
     names = list(outputs)
     if multiclass:
         classes = [name for name in names if name != "label"]
-        keys = ['"label":'] + [(',"probabilities":{' if i == 0 else ",") + json_text(name[2:]) + ":"
-                               for i, name in enumerate(classes)]
+        keys = ['"label":'] + [
+            (',"probabilities":{' if i == 0 else ",") + json_text(name[2:]) + ":" for i, name in enumerate(classes)
+        ]
         names = ["label"] + classes
     else:
         keys = [("," if i else "") + json_text(name) + ":" for i, name in enumerate(names)]
@@ -83,7 +90,7 @@ def _join(parts: list, end: str) -> str:
     start = 0
     for part, width in zip(parts, widths):
         if not isinstance(part, str):
-            rows[:, start:start + width] = part
+            rows[:, start : start + width] = part
         start += width
     return rows.tobytes().translate(None, b"\0").decode("ascii")
 
@@ -105,7 +112,7 @@ def _json_chars(values: np.ndarray) -> np.ndarray:
     texts = [json_text(label).encode("ascii") for label in labels.tolist()]
     table = np.zeros((len(texts), max(map(len, texts))), np.uint8)
     for i, text in enumerate(texts):
-        table[i, :len(text)] = np.frombuffer(text, np.uint8)
+        table[i, : len(text)] = np.frombuffer(text, np.uint8)
     return table[index.reshape(-1)]
 
 

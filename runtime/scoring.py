@@ -8,8 +8,9 @@ from .errors import InputError, ModelError
 from .reader import Batch
 
 
-def score(predictor, batches: Iterable[Batch], writer,
-          keep_going: Callable[[InputError], None] | None = None) -> tuple[int, int]:
+def score(
+    predictor, batches: Iterable[Batch], writer, keep_going: Callable[[InputError], None] | None = None
+) -> tuple[int, int]:
     """Score and write each batch; return (rows scored, rows skipped).
 
     A bad row raises InputError naming its line (or argument). With `keep_going`, it is handed to it
@@ -41,8 +42,9 @@ def _score_batch(predictor, batch: Batch, keep: bool) -> tuple[dict | None, dict
             if exc.row is None:
                 raise
             row = exc.row if good is None else good[exc.row]
-            raise ModelError(f"{predictor.source}: {batch.where(row)}: {exc.problem}", row=row,
-                             problem=exc.problem) from None
+            raise ModelError(
+                f"{predictor.source}: {batch.where(row)}: {exc.problem}", row=row, problem=exc.problem
+            ) from None
         except InputError as exc:
             if exc.row is None:
                 raise

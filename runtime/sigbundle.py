@@ -55,8 +55,11 @@ def bundle(payload: bytes, signature: bytes, key_fingerprint: str) -> bytes:
     b = {
         "mediaType": BUNDLE_TYPE,
         "verificationMaterial": {"publicKey": {"hint": key_fingerprint}, "tlogEntries": []},
-        "dsseEnvelope": {"payload": _b64(payload), "payloadType": PAYLOAD_TYPE,
-                         "signatures": [{"sig": _b64(signature), "keyid": ""}]},
+        "dsseEnvelope": {
+            "payload": _b64(payload),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": _b64(signature), "keyid": ""}],
+        },
     }
     return json.dumps(b, separators=(",", ":")).encode()
 
@@ -76,13 +79,16 @@ def parse_bundle(sig_bytes: bytes, sig_name: str) -> Envelope:
     try:
         b = json.loads(sig_bytes)
     except (ValueError, RecursionError):
-        raise ModelError(f"{sig_name}: not a signature bundle (not JSON: truncated or corrupt); "
-                         "sign the model again") from None
+        raise ModelError(
+            f"{sig_name}: not a signature bundle (not JSON: truncated or corrupt); sign the model again"
+        ) from None
     media = b.get("mediaType") if isinstance(b, dict) else None
     if media != BUNDLE_TYPE:
         got = f"mediaType {str(media)[:60]!r}" if media else "no mediaType"
-        raise ModelError(f"{sig_name}: a bundle of another format ({got}); expected "
-                         f"{BUNDLE_TYPE!r} as `model_signing sign key` writes")
+        raise ModelError(
+            f"{sig_name}: a bundle of another format ({got}); expected "
+            f"{BUNDLE_TYPE!r} as `model_signing sign key` writes"
+        )
     try:
         env = b["dsseEnvelope"]
         if env["payloadType"] != PAYLOAD_TYPE:
@@ -90,8 +96,10 @@ def parse_bundle(sig_bytes: bytes, sig_name: str) -> Envelope:
         payload = base64.b64decode(env["payload"], validate=True)
         sigs = [base64.b64decode(s["sig"], validate=True) for s in env["signatures"]]
     except (KeyError, TypeError, ValueError, binascii.Error):
-        raise ModelError(f"{sig_name}: not a key-signed DSSE bundle (keyless Sigstore bundles and "
-                         "certificates are not supported); sign the model with a key") from None
+        raise ModelError(
+            f"{sig_name}: not a key-signed DSSE bundle (keyless Sigstore bundles and "
+            "certificates are not supported); sign the model with a key"
+        ) from None
     if not sigs:
         raise ModelError(f"{sig_name}: the bundle holds no signature; sign the model again")
     return Envelope(payload, sigs, _hint(b))
@@ -110,8 +118,10 @@ def signed_digest(payload: bytes, sig_name: str) -> tuple[str, str]:
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         ok = False
     if not ok:
-        raise ModelError(f"{sig_name}: the signed statement is not a sha256 signature of one model file "
-                         "(a directory, sharded or blake3 signature?); sign the .onnx file itself")
+        raise ModelError(
+            f"{sig_name}: the signed statement is not a sha256 signature of one model file "
+            "(a directory, sharded or blake3 signature?); sign the .onnx file itself"
+        )
     return digest, str(subject.get("name", ""))
 
 

@@ -47,8 +47,9 @@ def write_signature(path: str | os.PathLike, sig_bytes: bytes) -> None:
     Path(pending_path(path)).unlink(missing_ok=True)
 
 
-def read_verified(path: str | os.PathLike, public_key_pem: bytes,
-                  read_model: Callable[[str], bytes]) -> tuple[bytes, signing.SignatureInfo]:
+def read_verified(
+    path: str | os.PathLike, public_key_pem: bytes, read_model: Callable[[str], bytes]
+) -> tuple[bytes, signing.SignatureInfo]:
     """The model's bytes, read once and checked against its signature by `public_key_pem`; else ModelError."""
     shown = os.fspath(path)
     signing.public_key_fingerprint(public_key_pem)  # a bad key fails here, once, not once per attempt

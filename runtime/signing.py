@@ -51,8 +51,9 @@ def read_signature(model_path: str) -> bytes | None:
     return data
 
 
-def verify_signature(model_bytes: bytes, sig_bytes: bytes | None, public_key_pem: bytes,
-                     source: str = "model") -> SignatureInfo:
+def verify_signature(
+    model_bytes: bytes, sig_bytes: bytes | None, public_key_pem: bytes, source: str = "model"
+) -> SignatureInfo:
     """Check that `sig_bytes` was made by `public_key_pem` over exactly `model_bytes`; else a ModelError."""
     key, fingerprint = _load_public_key(public_key_pem)
     from cryptography.exceptions import InvalidSignature
@@ -61,12 +62,16 @@ def verify_signature(model_bytes: bytes, sig_bytes: bytes | None, public_key_pem
 
     sig_name = signature_path(source)
     if sig_bytes is None:
-        raise ModelError(f"{source}: not signed (no {sig_name}) and a public key requires a signature; "
-                         f"sign it with: edge-predict sign --key KEY.pem {source}")
+        raise ModelError(
+            f"{source}: not signed (no {sig_name}) and a public key requires a signature; "
+            f"sign it with: edge-predict sign --key KEY.pem {source}"
+        )
     env = sigbundle.parse_bundle(sig_bytes, sig_name)
     if env.key_hint is not None and env.key_hint != fingerprint:
-        raise ModelError(f"{sig_name}: signed by another key (fingerprint {env.key_hint[:16]}…), "
-                         f"not by the public key given ({fingerprint[:16]}…)")
+        raise ModelError(
+            f"{sig_name}: signed by another key (fingerprint {env.key_hint[:16]}…), "
+            f"not by the public key given ({fingerprint[:16]}…)"
+        )
     signed, algorithm = sigbundle.pae(env.payload), ec.ECDSA(getattr(hashes, _CURVES[key.curve.name])())
     for sig in env.signatures:
         try:
@@ -75,13 +80,17 @@ def verify_signature(model_bytes: bytes, sig_bytes: bytes | None, public_key_pem
         except InvalidSignature:
             continue
     else:
-        raise ModelError(f"{sig_name}: the signature does not verify with the public key given "
-                         "(the signature file was altered, or another key made it)")
+        raise ModelError(
+            f"{sig_name}: the signature does not verify with the public key given "
+            "(the signature file was altered, or another key made it)"
+        )
     digest, name = sigbundle.signed_digest(env.payload, sig_name)
     actual = hashlib.sha256(model_bytes).hexdigest()
     if actual != digest:
-        raise ModelError(f"{source}: its bytes do not match its signature (sha256 {actual[:16]}…, signed "
-                         f"{digest[:16]}…): the model was altered, or {sig_name} belongs to another file")
+        raise ModelError(
+            f"{source}: its bytes do not match its signature (sha256 {actual[:16]}…, signed "
+            f"{digest[:16]}…): the model was altered, or {sig_name} belongs to another file"
+        )
     return SignatureInfo(fingerprint, actual, name)
 
 
@@ -93,14 +102,17 @@ def sign(model_bytes: bytes, private_key_pem: bytes, model_name: str) -> bytes:
     try:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
     except TypeError:  # cryptography's way of saying "encrypted, and no password given"
-        raise ModelError("the signing key is encrypted; decrypt it first: "
-                         "openssl ec -in key.pem -out plain-key.pem") from None
+        raise ModelError(
+            "the signing key is encrypted; decrypt it first: openssl ec -in key.pem -out plain-key.pem"
+        ) from None
     except ValueError as exc:
-        raise ModelError(f"the signing key is not a PEM private key ({_first_line(exc)}); "
-                         f"make one with: {_MAKE_KEY}") from None
+        raise ModelError(
+            f"the signing key is not a PEM private key ({_first_line(exc)}); make one with: {_MAKE_KEY}"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVES:
-        raise ModelError(f"the signing key is {_describe(key)}; model signatures need an elliptic-curve "
-                         f"P-256 key: {_MAKE_KEY}")
+        raise ModelError(
+            f"the signing key is {_describe(key)}; model signatures need an elliptic-curve P-256 key: {_MAKE_KEY}"
+        )
     payload = sigbundle.statement(model_bytes, model_name)
     sig = key.sign(sigbundle.pae(payload), ec.ECDSA(getattr(hashes, _CURVES[key.curve.name])()))
     return sigbundle.bundle(payload, sig, _fingerprint(key.public_key(), serialization))
@@ -133,8 +145,9 @@ def _crypto(purpose: str):
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
-        raise ModelError(f"{purpose} needs the cryptography library, which is not installed; "
-                         f"install it with: {_INSTALL}") from None
+        raise ModelError(
+            f"{purpose} needs the cryptography library, which is not installed; install it with: {_INSTALL}"
+        ) from None
     return ec, hashes, serialization
 
 
@@ -142,16 +155,22 @@ def _load_public_key(pem: bytes):
     """An EC public key from PEM bytes, and its fingerprint; a ModelError naming the fix otherwise."""
     ec, _, serialization = _crypto("verifying signed models")
     if b"PRIVATE KEY-----" in pem:
-        raise ModelError("the public key given is a PRIVATE key; give its public half (devices must not hold "
-                         "the private key): openssl ec -in key.pem -pubout -out public.pem")
+        raise ModelError(
+            "the public key given is a PRIVATE key; give its public half (devices must not hold "
+            "the private key): openssl ec -in key.pem -pubout -out public.pem"
+        )
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as exc:
-        raise ModelError(f"the public key is not a PEM public key ({_first_line(exc)}); "
-                         "make it with: openssl ec -in key.pem -pubout -out public.pem") from None
+        raise ModelError(
+            f"the public key is not a PEM public key ({_first_line(exc)}); "
+            "make it with: openssl ec -in key.pem -pubout -out public.pem"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
-        raise ModelError(f"the public key is {_describe(key)}; model signatures use an elliptic-curve "
-                         "P-256 key (openssl ecparam -name prime256v1)")
+        raise ModelError(
+            f"the public key is {_describe(key)}; model signatures use an elliptic-curve "
+            "P-256 key (openssl ecparam -name prime256v1)"
+        )
     return key, _fingerprint(key, serialization)
 
 

@@ -27,14 +27,17 @@ def _float32_at_or_above(threshold: float) -> np.float32:
     return np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
 
 
-def table(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None,
-          targets: tuple[str, ...]) -> dict[str, np.ndarray]:
+def table(
+    out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None, targets: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """The outputs as the columns column_names() names, in that order."""
     if task == "binary":
         return {"probability": out[:, 0], "label": labels(out, task, classes, threshold)}
     if task == "multiclass":
-        return {"label": labels(out, task, classes, threshold),
-                **{f"p_{label}": out[:, i] for i, label in enumerate(classes.tolist())}}
+        return {
+            "label": labels(out, task, classes, threshold),
+            **{f"p_{label}": out[:, i] for i, label in enumerate(classes.tolist())},
+        }
     return {name: out[:, i] for i, name in enumerate(targets)}
 
 
@@ -58,11 +61,15 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
     """
     if out.shape != (n, width):
         if out.ndim == 2 and out.shape[0] == n:
-            raise ModelError(f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest "
-                             f"describes {width}; re-export the model")
+            raise ModelError(
+                f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest "
+                f"describes {width}; re-export the model"
+            )
         if not (width == 1 and out.shape == (n,)):
-            raise ModelError(f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
-                             f"manifest describes ({n}, {width}); re-export the model")
+            raise ModelError(
+                f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
+                f"manifest describes ({n}, {width}); re-export the model"
+            )
         out = out.reshape(n, width)
     if task == "regression":
         if not np.isfinite(out).all():
@@ -78,17 +85,21 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
         beyond = (out < -_ROUNDING) | (out > 1 + _ROUNDING)
         if beyond.any():
             row, col = np.argwhere(beyond)[0].tolist()
-            problem = (f"the model computed the probability {float(out[row, col]):.9g}, outside [0, 1]; its graph "
-                       "does not compute probabilities as its manifest says: re-export it (with outputs='logits' if "
-                       "the module returns logits)")
+            problem = (
+                f"the model computed the probability {float(out[row, col]):.9g}, outside [0, 1]; its graph "
+                "does not compute probabilities as its manifest says: re-export it (with outputs='logits' if "
+                "the module returns logits)"
+            )
             raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
         out = np.clip(out, 0.0, 1.0, out=out)
     if task == "multiclass":
         off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
         if off.any():
             row = int(np.flatnonzero(off)[0])
-            problem = (f"the model's class probabilities sum to {float(out[row].sum(dtype=np.float64)):.9g}, not 1; "
-                       "its graph does not end in a softmax as its manifest says: re-export it")
+            problem = (
+                f"the model's class probabilities sum to {float(out[row].sum(dtype=np.float64)):.9g}, not 1; "
+                "its graph does not end in a softmax as its manifest says: re-export it"
+            )
             raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
     return out
 
@@ -96,5 +107,8 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
 def _refuse_nonfinite(out: np.ndarray, broken: np.ndarray) -> None:
     row = int(np.flatnonzero(broken.any(axis=1))[0])
     what = "NaN" if np.isnan(out[row]).any() else "an infinite value"
-    raise InputError(f"sample {row}: the model computed {what} ({OVERFLOW})", row=row,
-                     problem=f"makes the model compute {what} ({OVERFLOW})")
+    raise InputError(
+        f"sample {row}: the model computed {what} ({OVERFLOW})",
+        row=row,
+        problem=f"makes the model compute {what} ({OVERFLOW})",
+    )

@@ -36,8 +36,14 @@ class InputCheck:
 
     def __call__(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
-        if (type(X) is np.ndarray and X.dtype is _F32 and X.ndim == 2 and X.shape[1] == self._n_features
-                and X.shape[0] and X.flags.c_contiguous):
+        if (
+            type(X) is np.ndarray
+            and X.dtype is _F32
+            and X.ndim == 2
+            and X.shape[1] == self._n_features
+            and X.shape[0]
+            and X.flags.c_contiguous
+        ):
             x = x32 = X  # already what the session takes: no conversion, no copy
         else:
             x, x32 = self._convert(X)
@@ -56,7 +62,9 @@ class InputCheck:
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
         if x32.min() >= self._lo_max and x32.max() <= self._hi_min:
             return True
-        return self._n_features > 1 and bool((x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all())
+        return self._n_features > 1 and bool(
+            (x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all()
+        )
 
     def _convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
@@ -65,8 +73,10 @@ class InputCheck:
         try:
             x = np.asarray(X)
         except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")
-            raise InputError(f"X is ragged: rows of different lengths, but the model expects every sample to have "
-                             f"{k} features ({', '.join(self._names)})") from exc
+            raise InputError(
+                f"X is ragged: rows of different lengths, but the model expects every sample to have "
+                f"{k} features ({', '.join(self._names)})"
+            ) from exc
         if x.dtype.kind not in "iuf":
             raise InputError(
                 f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
@@ -82,8 +92,7 @@ class InputCheck:
             raise InputError(f"X has {x.ndim} dimensions, but the model expects a 2-D array (samples, features)")
         if x.shape[1] != k:
             raise InputError(
-                f"X has {x.shape[1]} features per sample, but the model expects {k} "
-                f"({', '.join(self._names)})"
+                f"X has {x.shape[1]} features per sample, but the model expects {k} ({', '.join(self._names)})"
             )
         if x.shape[0] == 0:
             raise InputError("X has no samples; pass at least one")
@@ -98,7 +107,9 @@ class InputCheck:
             bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
         rows = np.flatnonzero(bad.any(axis=1))
         cols = bad.argmax(axis=1)
-        return [self._value_error(r, int(cols[r]), float(x[r, cols[r]])) for r in rows[:1 if first_only else None].tolist()]
+        return [
+            self._value_error(r, int(cols[r]), float(x[r, cols[r]])) for r in rows[: 1 if first_only else None].tolist()
+        ]
 
     def _value_error(self, row: int, col: int, value: float) -> InputError:
         if math.isnan(value):
@@ -144,23 +155,34 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     twice = sorted({n for n in names if columns.count(n) > 1})
     if missing or twice:
         extra = [c for c in columns if c not in names]
-        raise InputError(f"X has no column {', '.join(map(repr, missing))} (it has extra columns "
-                         f"{', '.join(map(repr, extra)) or 'none'}); the model reads its features by name: "
-                         f"{', '.join(names)}" if missing else f"X has the column {twice[0]!r} twice")
+        raise InputError(
+            f"X has no column {', '.join(map(repr, missing))} (it has extra columns "
+            f"{', '.join(map(repr, extra)) or 'none'}); the model reads its features by name: "
+            f"{', '.join(names)}"
+            if missing
+            else f"X has the column {twice[0]!r} twice"
+        )
     picked = []
     for name in names:
         column = X[name] if kind != "pyarrow" else X.column(name)
         # Numbers only, as for arrays: converting strings would take Python's float grammar ('1_0' -> 10.0)
         numeric = column.dtype.kind in "iuf" if kind == "pandas" else True
         try:
-            values = (column.to_numpy(zero_copy_only=False) if kind == "pyarrow" else
-                      column.to_numpy(dtype=np.float64, na_value=np.nan) if kind == "pandas" else column.to_numpy())
+            values = (
+                column.to_numpy(zero_copy_only=False)
+                if kind == "pyarrow"
+                else column.to_numpy(dtype=np.float64, na_value=np.nan)
+                if kind == "pandas"
+                else column.to_numpy()
+            )
             numeric = numeric and np.asarray(values).dtype.kind in "iuf"
         except (TypeError, ValueError):
             numeric = False
         if not numeric:
             dtype = column.type if kind == "pyarrow" else column.dtype
-            raise InputError(f"X's column {name!r} holds {dtype} values, but the model expects numbers; "
-                             "convert it, e.g. with astype(float)")
+            raise InputError(
+                f"X's column {name!r} holds {dtype} values, but the model expects numbers; "
+                "convert it, e.g. with astype(float)"
+            )
         picked.append(np.asarray(values, dtype=np.float64))
     return np.column_stack(picked) if picked else np.empty((len(X), 0))

@@ -20,8 +20,15 @@ class Writer:
     `error` column (JSON: "input": null and "error") saying why.
     """
 
-    def __init__(self, out: IO[str], fmt: str, feature_names: Sequence[str], output_names: Sequence[str],
-                 task: str = "binary", errors: bool = False):
+    def __init__(
+        self,
+        out: IO[str],
+        fmt: str,
+        feature_names: Sequence[str],
+        output_names: Sequence[str],
+        task: str = "binary",
+        errors: bool = False,
+    ):
         self.out, self.fmt, self.names, self.outputs = out, fmt, list(feature_names), list(output_names)
         self.task, self.errors, self._started = task, errors, False
 
@@ -34,7 +41,7 @@ class Writer:
         if self.fmt == "csv":
             self.out.write(",".join(map(csv_field, header)) + "\n")
         elif self.fmt == "text":
-            self.out.write("  ".join([f"{n:>12}" for n in inputs] + header[len(inputs):]) + "\n")
+            self.out.write("  ".join([f"{n:>12}" for n in inputs] + header[len(inputs) :]) + "\n")
 
     def write(self, batch, outputs: dict[str, np.ndarray] | None, errors: dict[int, str] | None = None) -> None:
         """Write one batch: its rows' texts and values, the outputs of its good rows (Predictor.predict_table)
@@ -42,8 +49,13 @@ class Writer:
         if not self._started:
             self._header(batch.extra)
         if not errors and outputs is not None and self.fmt != "text":  # JSON's "extra" objects: row by row
-            whole = self._whole_csv(batch, outputs) if self.fmt == "csv" else \
-                None if self.extra else self._whole_json(batch, outputs)
+            whole = (
+                self._whole_csv(batch, outputs)
+                if self.fmt == "csv"
+                else None
+                if self.extra
+                else self._whole_json(batch, outputs)
+            )
             if whole is not None:
                 self.out.write(whole)
                 return
@@ -64,30 +76,46 @@ class Writer:
                     lines.append("  ".join([f"{'?':>12}"] * len(text) + ["-"] * len(self.outputs) + [values]))
             self.out.write("\n".join(lines) + "\n")
         else:
-            self.out.write("".join(self._json_row(row, kind, values, text)
-                                   for row, (kind, values), text in zip(batch.values.tolist(), rows, batch.texts)))
+            self.out.write(
+                "".join(
+                    self._json_row(row, kind, values, text)
+                    for row, (kind, values), text in zip(batch.values.tolist(), rows, batch.texts)
+                )
+            )
 
     def _cells(self, outputs: dict[str, np.ndarray] | None) -> dict[str, list[str]]:
         """Each output column as the text the format prints."""
         if outputs is None:
             return {}
         if self.fmt == "text":  # the same shortest float32 text as csv/json: a rounded 0.500000 beside "fail" misleads
-            return {k: [f"{t:>11}" for t in format_probabilities(c)] if c.dtype.kind == "f" else c.tolist()
-                    for k, c in outputs.items()}
-        return {k: format_probabilities(c) if c.dtype.kind == "f" else
-                ([json_text(v) for v in c.tolist()] if self.fmt == "json" else c.tolist()) for k, c in outputs.items()}
+            return {
+                k: [f"{t:>11}" for t in format_probabilities(c)] if c.dtype.kind == "f" else c.tolist()
+                for k, c in outputs.items()
+            }
+        return {
+            k: format_probabilities(c)
+            if c.dtype.kind == "f"
+            else ([json_text(v) for v in c.tolist()] if self.fmt == "json" else c.tolist())
+            for k, c in outputs.items()
+        }
 
     def _json_row(self, row: list[float], kind: str, values, text: Sequence[str]) -> str:
         if kind == "error":
             return f'{{"input":null,"error":{json_text(values)}}}\n'
         if self.task == "multiclass":  # "label", then "probabilities": {label: p} in class order
-            fields = f'"label":{values[0]},"probabilities":{{' + ",".join(
-                f"{json_text(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:])) + "}"
+            fields = (
+                f'"label":{values[0]},"probabilities":{{'
+                + ",".join(f"{json_text(name[2:])}:{p}" for name, p in zip(self.outputs[1:], values[1:]))
+                + "}"
+            )
         else:
             fields = ",".join(f"{json_text(name)}:{v}" for name, v in zip(self.outputs, values))
-        extra = f',"extra":{json_text(dict(zip(self.extra, text[len(self.names):])))}' if self.extra else ""
-        return (f'{{"input":{json_text(dict(zip(self.names, row)))}{extra},{fields}' + (',"error":null' if self.errors
-                                                                                     else "") + "}\n")
+        extra = f',"extra":{json_text(dict(zip(self.extra, text[len(self.names) :])))}' if self.extra else ""
+        return (
+            f'{{"input":{json_text(dict(zip(self.names, row)))}{extra},{fields}'
+            + (',"error":null' if self.errors else "")
+            + "}\n"
+        )
 
     def _whole_csv(self, batch, outputs: dict[str, np.ndarray]) -> str | None:
         """The batch's CSV lines built at once, or None if a field or label needs quoting (then row by row)."""
@@ -108,9 +136,20 @@ class Writer:
     def _csv(self, batch, rows) -> str:
         """Row by row, each field quoted as RFC 4180 asks when it holds a comma, a quote or a line break."""
         blank = [""] * len(self.outputs)
-        return "".join(",".join(map(csv_field, (*text, *(values if kind == "ok" else blank),
-                                                 *(([values] if kind == "error" else [""]) if self.errors else ()))))
-                       + "\n" for text, (kind, values) in zip(batch.texts, rows))
+        return "".join(
+            ",".join(
+                map(
+                    csv_field,
+                    (
+                        *text,
+                        *(values if kind == "ok" else blank),
+                        *(([values] if kind == "error" else [""]) if self.errors else ()),
+                    ),
+                )
+            )
+            + "\n"
+            for text, (kind, values) in zip(batch.texts, rows)
+        )
 
 
 def csv_field(text: str) -> str:

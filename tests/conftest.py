@@ -67,7 +67,6 @@ def cli_runner():
         return CliRunner()
 
 
-
 @pytest.fixture(scope="session")
 def diabetes_path() -> Path:
     """The diabetes table (759 rows, 8 features in [-1, 1], 0/1 label last, no header), copied from shared/."""
@@ -86,8 +85,15 @@ def sealed(model) -> bytes:
 
 def run(*args, cwd, code=0):
     """Run a command with no stdin (CI has none); fail with its output unless it exits `code`."""
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=CLEAN_ENV,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == code, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout if code == 0 else done.stderr
 
@@ -98,8 +104,13 @@ def wheel(tmp_path_factory):
     built once for the device-install tests and the benchmark's quick run alike."""
     work = tmp_path_factory.mktemp("wheel")
     src = work / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"))
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"
+        ),
+    )
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", src, cwd=work)
     (path,) = (work / "dist").glob("edge_predict-*.whl")
     return path

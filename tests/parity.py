@@ -70,8 +70,14 @@ def export_plain(model, path, n_features: int, golden_x, **kwargs) -> bytes:
     from edge_predict.trainer import export
 
     names = ["hours"] if n_features == 1 else [f"x{i}" for i in range(n_features)]
-    return export(model, path, feature_names=names, training={"model": "logistic", "source": "test"},
-                  golden_inputs=np.asarray(golden_x, np.float32).reshape(-1, n_features), **kwargs)
+    return export(
+        model,
+        path,
+        feature_names=names,
+        training={"model": "logistic", "source": "test"},
+        golden_inputs=np.asarray(golden_x, np.float32).reshape(-1, n_features),
+        **kwargs,
+    )
 
 
 def labels_differ_only_near(threshold: float, p_torch: np.ndarray, labels: np.ndarray, near) -> np.ndarray:

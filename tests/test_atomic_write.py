@@ -27,7 +27,7 @@ def test_the_temporary_file_is_fsynced_before_the_rename_and_the_directory_after
     [rename] = [i for i, (what, _) in enumerate(events) if what == "replace"]
     temporary = events[rename][1]
     assert ("fsync", temporary) in events[:rename]
-    assert ("fsync", os.stat(tmp_path).st_ino) in events[rename + 1:]
+    assert ("fsync", os.stat(tmp_path).st_ino) in events[rename + 1 :]
     assert (tmp_path / "m.onnx").read_bytes() == b"model bytes"
 
 

@@ -27,8 +27,11 @@ def quick(tmp_path_factory, wheel, device):
     """The quick run, on the wheel and device venv the device-install tests use: built once, not twice."""
     out = tmp_path_factory.mktemp("bench")
     before = _entries(WORK)
-    subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(out), "--wheel", str(wheel),
-                    "--device-env", str(device)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--out", str(out), "--wheel", str(wheel), "--device-env", str(device)],
+        check=True,
+        capture_output=True,
+    )
     return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), before
 
 
@@ -66,8 +69,15 @@ def test_targets_are_evaluated(quick):
     assert all(isinstance(t["met"], bool) for t in result["targets"])
 
 
-@pytest.mark.parametrize("text", ["| workload | competitor | median | min | ratio to reference | peak RSS | n |",
-                                  "| goal (issues #5, #13) | measured | result |", "Command: `make bench", "Measured "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| workload | competitor | median | min | ratio to reference | peak RSS | n |",
+        "| goal (issues #5, #13) | measured | result |",
+        "Command: `make bench",
+        "Measured ",
+    ],
+)
 def test_markdown_has(quick, text):
     _, markdown, _ = quick
     assert text in markdown

@@ -23,8 +23,29 @@ TASKS = {  # task -> (output width, manifest fields)
     "multiclass": (4, {"labels": ["setosa", "x y", "a,b", 'say "hi"']}),
     "regression": (2, {"targets": ["price", "rent"]}),
 }
-NUMBERS = ["7", "0", "-0", "12.5", "+.5", "5.", "-.25", "007.50", "1e3", "2E-2", "-1.5e+2", "1e22", "0.1234",
-           "123456789012345", "0.1234567890123456789", "-3.75", "60", "-60", "4.35e-21", "1e38", "3e38"]
+NUMBERS = [
+    "7",
+    "0",
+    "-0",
+    "12.5",
+    "+.5",
+    "5.",
+    "-.25",
+    "007.50",
+    "1e3",
+    "2E-2",
+    "-1.5e+2",
+    "1e22",
+    "0.1234",
+    "123456789012345",
+    "0.1234567890123456789",
+    "-3.75",
+    "60",
+    "-60",
+    "4.35e-21",
+    "1e38",
+    "3e38",
+]
 BAD = ["", " 3 ", "1e400", "nan", "x", "1,5", "٣", '"7"', '"1,5"', "1.2.3"]
 EXTRA = ["id7", "", "Smith, John", '"quoted"', "  spaced ", "Zürich", "#tag", "1e3", "a;b"]
 
@@ -35,18 +56,33 @@ def model(task: str) -> bytes:
     nodes = [helper.make_node("MatMul", ["x", "W"], ["z"])]
     if task != "regression":
         nodes.append(helper.make_node("Sigmoid" if task == "binary" else "Softmax", ["z"], ["p"]))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
-                              [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, ["n", width])],
-                              [numpy_helper.from_array(W[:, :width], "W")])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, ["n", width])],
+        [numpy_helper.from_array(W[:, :width], "W")],
+    )
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx_model.ir_version = 8
     x = np.float32([[1, 2, 3], [-1, 0.5, 0]])
     z = x.astype(np.float64) @ W[:, :width]
-    out = 1 / (1 + np.exp(-z)) if task == "binary" else np.exp(z) / np.exp(z).sum(1, keepdims=True) \
-        if task == "multiclass" else z
-    doc = {"format": 2, "task": task, "features": [{"name": "a", "min": -50, "max": 50}] +
-           [{"name": n, "min": None, "max": None} for n in NAMES[1:]], "training": {}, "versions": {},
-           "golden": {"inputs": x.tolist(), "outputs": out.tolist(), "atol": 1e-5, "rtol": 1e-5}, **fields}
+    out = (
+        1 / (1 + np.exp(-z))
+        if task == "binary"
+        else np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        if task == "multiclass"
+        else z
+    )
+    doc = {
+        "format": 2,
+        "task": task,
+        "features": [{"name": "a", "min": -50, "max": 50}] + [{"name": n, "min": None, "max": None} for n in NAMES[1:]],
+        "training": {},
+        "versions": {},
+        "golden": {"inputs": x.tolist(), "outputs": out.tolist(), "atol": 1e-5, "rtol": 1e-5},
+        **fields,
+    }
     helper.set_model_props(onnx_model, {METADATA_KEY: json.dumps(doc)})
     return sealed(onnx_model)
 
@@ -62,9 +98,11 @@ def models(tmp_path_factory):
 @contextmanager
 def line_path():
     """The reference: every block read line by line, every batch written row by row."""
-    with mock.patch.object(reader, "parse_block", lambda *args: None), \
-            mock.patch.object(Writer, "_whole_csv", lambda self, batch, outputs: None), \
-            mock.patch.object(Writer, "_whole_json", lambda self, batch, outputs: None):
+    with (
+        mock.patch.object(reader, "parse_block", lambda *args: None),
+        mock.patch.object(Writer, "_whole_csv", lambda self, batch, outputs: None),
+        mock.patch.object(Writer, "_whole_json", lambda self, batch, outputs: None),
+    ):
         yield
 
 
@@ -79,18 +117,30 @@ def field(value: str) -> str:
     return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"') else value
 
 
-row = st.tuples(st.lists(st.sampled_from(NUMBERS), min_size=3, max_size=3), st.integers(0, 2), st.sampled_from(BAD),
-                st.lists(st.sampled_from(EXTRA), min_size=2, max_size=2),
-                st.sampled_from(["ok"] * 16 + ["bad", "short", "long", "blank", "comment"]))
+row = st.tuples(
+    st.lists(st.sampled_from(NUMBERS), min_size=3, max_size=3),
+    st.integers(0, 2),
+    st.sampled_from(BAD),
+    st.lists(st.sampled_from(EXTRA), min_size=2, max_size=2),
+    st.sampled_from(["ok"] * 16 + ["bad", "short", "long", "blank", "comment"]),
+)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(task=st.sampled_from(sorted(TASKS)), fmt=st.sampled_from(["csv", "json", "text"]), keep_going=st.booleans(),
-       header=st.sampled_from(["none", "same", "shuffled"]), extras=st.integers(0, 2),
-       columns=st.permutations(range(5)), rows=st.lists(row, min_size=1, max_size=30),
-       newline=st.sampled_from(["\n", "\r\n"]), block_chars=st.integers(8, 200))
-def test_block_path_answers_as_the_line_path(cli_runner, models, task, fmt, keep_going, header, extras, columns,
-                                             rows, newline, block_chars):
+@given(
+    task=st.sampled_from(sorted(TASKS)),
+    fmt=st.sampled_from(["csv", "json", "text"]),
+    keep_going=st.booleans(),
+    header=st.sampled_from(["none", "same", "shuffled"]),
+    extras=st.integers(0, 2),
+    columns=st.permutations(range(5)),
+    rows=st.lists(row, min_size=1, max_size=30),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    block_chars=st.integers(8, 200),
+)
+def test_block_path_answers_as_the_line_path(
+    cli_runner, models, task, fmt, keep_going, header, extras, columns, rows, newline, block_chars
+):
     """Same output, same errors: binary, multiclass and regression models, csv/json/text, --keep-going,
     a header in any column order with pass-through columns (quoted or not) among the features."""
     names = NAMES if header != "shuffled" else NAMES[::-1]
@@ -99,10 +149,13 @@ def test_block_path_answers_as_the_line_path(cli_runner, models, task, fmt, keep
     head = [",".join(names[j] if j < 3 else f"note{j}" for j in layout)] if header != "none" else []
     body = []
     for tokens, at, bad, notes, shape in rows:
-        tokens = tokens[:at] + [bad] + tokens[at + 1:] if shape == "bad" else tokens
+        tokens = tokens[:at] + [bad] + tokens[at + 1 :] if shape == "bad" else tokens
         fields = [tokens[j] if j < 3 else field(notes[j - 3]) for j in layout]
-        body.append({"blank": "", "comment": "# note", "short": ",".join(fields[:-1]),
-                     "long": ",".join(fields + ["1"])}.get(shape, ",".join(fields)))
+        body.append(
+            {"blank": "", "comment": "# note", "short": ",".join(fields[:-1]), "long": ",".join(fields + ["1"])}.get(
+                shape, ",".join(fields)
+            )
+        )
     text = newline.join(head + body) + newline
     path = models / f"{task}.onnx"
     saved, fastread.BLOCK_CHARS = fastread.BLOCK_CHARS, block_chars  # small blocks: many block boundaries
@@ -129,8 +182,14 @@ def test_plain_tables_take_the_block_path(cli_runner, models, task, fmt, header)
     written whole (CSV: unless a label written needs quoting, as the multiclass model's 'a,b' would; JSON with
     pass-through columns: row by row)."""
     extra = header.count(",") > 2
-    text = header + "\n" + "".join((f"n{i}," if extra else "") + f"{i % 7}.5,-{i % 3},{i}e-2" +
-                                   (f",Zürich {i}" if extra else "") + "\n" for i in range(200))
+    text = (
+        header
+        + "\n"
+        + "".join(
+            (f"n{i}," if extra else "") + f"{i % 7}.5,-{i % 3},{i}e-2" + (f",Zürich {i}" if extra else "") + "\n"
+            for i in range(200)
+        )
+    )
     blocks, written = [], []
     with spy(reader, "parse_block", blocks), spy(Writer, f"_whole_{fmt}", written):
         got = predict(cli_runner, models / f"{task}.onnx", text, fmt, False)

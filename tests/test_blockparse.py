@@ -13,11 +13,57 @@ from edge_predict.reader import content_lines, header_order, parse_rows, read_ba
 from edge_predict.writer import Writer
 
 NAMES = ["a", "b", "c"]
-NUMBERS = ["7", "0", "-0", "12.5", "+.5", "5.", "-.25", "007.50", "1e3", "2E-2", "-1.5e+2", "1e22", "1e23", "1e-400",
-           "123456789012345", "1234567890123456", "0.1234567890123456789", "9007199254740993", "4.35e-21",
-           "99999999.99999999", "1.7976931348623157e308", "2.2250738585072014e-308", "0.00001"]
-BAD = ["", "  ", " 3 ", "1e400", "-1e400", "1.2.3", "nan", "-inf", "e5", "1e", "1e+", "+", "-", ".", "+-1", "1-",
-       "5e5.5", "1e5e5", "1_0", "٣", "\t4", "0x1", "a", "1,5"]
+NUMBERS = [
+    "7",
+    "0",
+    "-0",
+    "12.5",
+    "+.5",
+    "5.",
+    "-.25",
+    "007.50",
+    "1e3",
+    "2E-2",
+    "-1.5e+2",
+    "1e22",
+    "1e23",
+    "1e-400",
+    "123456789012345",
+    "1234567890123456",
+    "0.1234567890123456789",
+    "9007199254740993",
+    "4.35e-21",
+    "99999999.99999999",
+    "1.7976931348623157e308",
+    "2.2250738585072014e-308",
+    "0.00001",
+]
+BAD = [
+    "",
+    "  ",
+    " 3 ",
+    "1e400",
+    "-1e400",
+    "1.2.3",
+    "nan",
+    "-inf",
+    "e5",
+    "1e",
+    "1e+",
+    "+",
+    "-",
+    ".",
+    "+-1",
+    "1-",
+    "5e5.5",
+    "1e5e5",
+    "1_0",
+    "٣",
+    "\t4",
+    "0x1",
+    "a",
+    "1,5",
+]
 GRAMMAR = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -55,19 +101,28 @@ def outcome(read, text, names, keep, **options):
 
 def row_of(tokens, k, shape):
     if shape == "short":
-        return ",".join(tokens[:k - 1])
+        return ",".join(tokens[: k - 1])
     if shape == "long":
         return ",".join(tokens[:k] + ["1"])
     return ",".join(tokens[:k])
 
 
-rows = st.tuples(st.lists(st.sampled_from(NUMBERS + BAD[:2]) | st.sampled_from(BAD), min_size=3, max_size=3),
-                 st.sampled_from(["ok"] * 8 + ["short", "long", "blank", "comment"]))
+rows = st.tuples(
+    st.lists(st.sampled_from(NUMBERS + BAD[:2]) | st.sampled_from(BAD), min_size=3, max_size=3),
+    st.sampled_from(["ok"] * 8 + ["short", "long", "blank", "comment"]),
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.integers(1, 3), st.lists(rows, min_size=1, max_size=25), st.sampled_from(["none", "same", "shuffled"]),
-       st.booleans(), st.integers(4, 60), st.sampled_from(["\n", "\r\n"]), st.booleans())
+@given(
+    st.integers(1, 3),
+    st.lists(rows, min_size=1, max_size=25),
+    st.sampled_from(["none", "same", "shuffled"]),
+    st.booleans(),
+    st.integers(4, 60),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
 def test_blocks_read_as_line_by_line(k, lines, header, keep_going, block_chars, newline, binary):
     names = NAMES[:k]
     head = {"none": [], "same": [",".join(names)], "shuffled": [",".join(reversed(names))]}[header]
@@ -82,9 +137,16 @@ def test_blocks_read_as_line_by_line(k, lines, header, keep_going, block_chars, 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 4), st.lists(st.lists(st.sampled_from(NUMBERS + BAD) | st.from_regex(r"[-+0-9.eE]{1,8}",
-                                                                                          fullmatch=True),
-                                            min_size=1, max_size=5), min_size=1, max_size=12))
+@given(
+    st.integers(1, 4),
+    st.lists(
+        st.lists(
+            st.sampled_from(NUMBERS + BAD) | st.from_regex(r"[-+0-9.eE]{1,8}", fullmatch=True), min_size=1, max_size=5
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
 def test_parse_block_is_float_or_none(k, lines):
     """Values exactly float(text) where every field is in the grammar and finite, else None."""
     text = "\n".join(",".join(fields) for fields in lines) + "\n"
@@ -99,8 +161,9 @@ def test_parse_block_is_float_or_none(k, lines):
     if not ok:
         assert got is None
     else:
-        assert got is not None and [[repr(v) for v in row] for row in got.tolist()] == \
-            [[repr(v) for v in row] for row in expected]
+        assert got is not None and [[repr(v) for v in row] for row in got.tolist()] == [
+            [repr(v) for v in row] for row in expected
+        ]
 
 
 @pytest.mark.parametrize("text", ["1,2\n3,4\n", "-1.5,+2e3\n.5,5.\n", "0.1234,-0.0001\n"])
@@ -115,13 +178,33 @@ def test_unusual_blocks_are_read_line_by_line(text):
     assert batches and not any(isinstance(batch.texts, fastread.BlockTexts) for batch in batches)
 
 
-PLAIN = ["7", "-0", "12.5", "+.5", "5.", "-.25", "007.50", "1e3", "-1.5e+2", "0.00001", "123456789012345",
-         "0.1234567890123456789", "100", "0.0001", "3.0000"]
+PLAIN = [
+    "7",
+    "-0",
+    "12.5",
+    "+.5",
+    "5.",
+    "-.25",
+    "007.50",
+    "1e3",
+    "-1.5e+2",
+    "0.00001",
+    "123456789012345",
+    "0.1234567890123456789",
+    "100",
+    "0.0001",
+    "3.0000",
+]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 3), st.lists(st.lists(st.sampled_from(PLAIN), min_size=3, max_size=3), min_size=1, max_size=20),
-       st.booleans(), st.sampled_from(["csv", "json", "text"]), st.booleans())
+@given(
+    st.integers(1, 3),
+    st.lists(st.lists(st.sampled_from(PLAIN), min_size=3, max_size=3), min_size=1, max_size=20),
+    st.booleans(),
+    st.sampled_from(["csv", "json", "text"]),
+    st.booleans(),
+)
 def test_blocks_are_written_as_line_by_line(k, rows, shuffled, fmt, keep_going):
     """The writer's whole-block CSV and JSON text equals what it writes for the same rows read line by line."""
     names = NAMES[:k]
@@ -130,8 +213,10 @@ def test_blocks_are_written_as_line_by_line(k, rows, shuffled, fmt, keep_going):
     (block,) = by_blocks(text, names)
     (lines,) = line_by_line(text, names)
     assert isinstance(block.texts, fastread.BlockTexts) and not isinstance(lines.texts, fastread.BlockTexts)
-    outputs = {"probability": np.linspace(0.01, 0.99, len(rows)).astype(np.float32),
-               "label": np.array(["no", "yes"])[np.arange(len(rows)) % 2]}
+    outputs = {
+        "probability": np.linspace(0.01, 0.99, len(rows)).astype(np.float32),
+        "label": np.array(["no", "yes"])[np.arange(len(rows)) % 2],
+    }
     assert written(block, names, outputs, fmt, keep_going) == written(lines, names, outputs, fmt, keep_going)
 
 

@@ -34,8 +34,14 @@ def torch_p(model_path):
     def p(hours) -> np.ndarray:
         x = torch.tensor(np.float32(hours).reshape(-1, 1))
         with torch.no_grad():
-            return torch.sigmoid(torch.addmm(torch.tensor([b], dtype=torch.float32), x,
-                                             torch.tensor(np.float32(w).reshape(1, 1)))).numpy().reshape(-1)
+            return (
+                torch.sigmoid(
+                    torch.addmm(torch.tensor([b], dtype=torch.float32), x, torch.tensor(np.float32(w).reshape(1, 1)))
+                )
+                .numpy()
+                .reshape(-1)
+            )
+
     return p
 
 
@@ -72,8 +78,9 @@ def test_json_lines_use_one_separator_style(cli_runner, accented_model):
     """Every record, scored or skipped, with pass-through columns, is exactly what Python's json module writes
     compactly for the same object: one separator style, ':' and ',' without spaces (a ': ' anywhere fails)."""
     text = 'id,hours\n"Smith, John",7\nbad,x\n"a: b",1\n'
-    result = run(cli_runner, "predict", "-i", "-", "-f", "json", "--keep-going", "--model", str(accented_model),
-                 input=text)
+    result = run(
+        cli_runner, "predict", "-i", "-", "-f", "json", "--keep-going", "--model", str(accented_model), input=text
+    )
     assert result.exit_code == 2, result.stderr  # the bad row is reported, the others scored
     lines = result.stdout.splitlines()
     assert len(lines) == 3 and json.loads(lines[1])["input"] is None

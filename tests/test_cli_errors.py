@@ -16,18 +16,29 @@ def run(runner, *args, input=None, env=None):
     return runner.invoke(cli, list(args), input=input, env=env)
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["predict", "abc"], 2, "edge-predict: error: argument 1, hours: 'abc' is not a number"),
-    (["predict", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
-    (["predict", "--", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
-    (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number (expected a decimal"),
-    (["predict"], 2, "edge-predict: error: nothing to score"),
-    (["predict", "--fromat", "json", "1"], 2, "edge-predict: error: No such option: --fromat"),
-    (["predict", "7", "--threads", "100000"], 2, "edge-predict: error: Invalid value for '--threads': 100000 is not in the range 1<=x<="),
-    (["predict", "-f", "xml", "1"], 2, "edge-predict: error: Invalid value for '-f' / '--format'"),
-    (["predict", "1", "--model", "/nonexistent.onnx"], 1, "edge-predict: error: /nonexistent.onnx: no such model file"),
-    (["frobnicate"], 2, "edge-predict: error: No such command 'frobnicate'"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["predict", "abc"], 2, "edge-predict: error: argument 1, hours: 'abc' is not a number"),
+        (["predict", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+        (["predict", "--", "-1"], 2, "edge-predict: error: argument 1, hours: '-1' is outside the model's domain"),
+        (["predict", "1,5"], 2, "edge-predict: error: argument 1, hours: '1,5' is not a number (expected a decimal"),
+        (["predict"], 2, "edge-predict: error: nothing to score"),
+        (["predict", "--fromat", "json", "1"], 2, "edge-predict: error: No such option: --fromat"),
+        (
+            ["predict", "7", "--threads", "100000"],
+            2,
+            "edge-predict: error: Invalid value for '--threads': 100000 is not in the range 1<=x<=",
+        ),
+        (["predict", "-f", "xml", "1"], 2, "edge-predict: error: Invalid value for '-f' / '--format'"),
+        (
+            ["predict", "1", "--model", "/nonexistent.onnx"],
+            1,
+            "edge-predict: error: /nonexistent.onnx: no such model file",
+        ),
+        (["frobnicate"], 2, "edge-predict: error: No such command 'frobnicate'"),
+    ],
+)
 def test_errors_are_one_line_with_documented_exit_code(cli_runner, args, code, message):
     result = run(cli_runner, *args)
     assert result.exit_code == code
@@ -42,14 +53,19 @@ def test_bad_line_in_file_is_named(cli_runner, model_path):
     assert result.stderr.startswith("edge-predict: error: line 3, column 1 (hours): 'x' is not a number")
 
 
-@pytest.mark.parametrize("redirect, reason", [("> /dev/full", "No space left on device"),
-                                              (">&-", "Bad file descriptor")])
+@pytest.mark.parametrize(
+    "redirect, reason", [("> /dev/full", "No space left on device"), (">&-", "Bad file descriptor")]
+)
 @pytest.mark.parametrize("args", ["predict 7", "predict 7 -f csv", "info", "verify"])
 def test_write_errors_are_one_line(args, redirect, reason):
     if redirect == "> /dev/full" and not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
-    done = subprocess.run(["sh", "-c", f'exec "$0" {args} {redirect}', EDGE_PREDICT],
-                          capture_output=False, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$0" {args} {redirect}', EDGE_PREDICT],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert done.returncode == 1
     assert done.stderr == f"edge-predict: error: cannot write the output: {reason}\n"
 
@@ -58,26 +74,37 @@ def test_keep_going_with_every_argument_bad(cli_runner, model_path):
     result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "x", "y"])
     assert result.exit_code == 2
     expected = "is not a number (expected a decimal number such as 7, -0.5 or 2.5e3)"
-    assert result.stdout.splitlines()[1:] == [f"           ?  -  -  argument 1, hours: 'x' {expected}",
-                                              f"           ?  -  -  argument 2, hours: 'y' {expected}"]
-    assert result.stderr.splitlines() == [f"edge-predict: skipped argument 1, hours: 'x' {expected}",
-                                          f"edge-predict: skipped argument 2, hours: 'y' {expected}",
-                                          "edge-predict: error: skipped 2 bad rows (each named above and in the "
-                                          "output's error column); scored 0"]
+    assert result.stdout.splitlines()[1:] == [
+        f"           ?  -  -  argument 1, hours: 'x' {expected}",
+        f"           ?  -  -  argument 2, hours: 'y' {expected}",
+    ]
+    assert result.stderr.splitlines() == [
+        f"edge-predict: skipped argument 1, hours: 'x' {expected}",
+        f"edge-predict: skipped argument 2, hours: 'y' {expected}",
+        "edge-predict: error: skipped 2 bad rows (each named above and in the output's error column); scored 0",
+    ]
 
 
-@pytest.mark.parametrize("args, start", [
-    (["info", "--max-model-bytes", "99999999999999999999999"],
-     "edge-predict: error: Invalid value for '--max-model-bytes': '99999999999999999999999' is too large"),
-    (["predict", "7", "--threshold", "nan"],
-     "edge-predict: error: Invalid value for '--threshold': 'nan' is not a finite number"),
-    (["predict", "--", "-inf"], "edge-predict: error: argument 1, hours: '-inf' is infinite"),
-    (["predict", "--", "-Infinity"], "edge-predict: error: argument 1, hours: '-Infinity' is infinite"),
-    (["predict", "--", "+NaN"], "edge-predict: error: argument 1, hours: '+NaN' is NaN"),
-])
+@pytest.mark.parametrize(
+    "args, start",
+    [
+        (
+            ["info", "--max-model-bytes", "99999999999999999999999"],
+            "edge-predict: error: Invalid value for '--max-model-bytes': '99999999999999999999999' is too large",
+        ),
+        (
+            ["predict", "7", "--threshold", "nan"],
+            "edge-predict: error: Invalid value for '--threshold': 'nan' is not a finite number",
+        ),
+        (["predict", "--", "-inf"], "edge-predict: error: argument 1, hours: '-inf' is infinite"),
+        (["predict", "--", "-Infinity"], "edge-predict: error: argument 1, hours: '-Infinity' is infinite"),
+        (["predict", "--", "+NaN"], "edge-predict: error: argument 1, hours: '+NaN' is NaN"),
+    ],
+)
 def test_bad_values_are_named(cli_runner, model_path, args, start):
-    result = cli_runner.invoke(cli, args + ["-m", str(model_path)] if args[0] == "info" else
-                               args[:1] + ["-m", str(model_path)] + args[1:])
+    result = cli_runner.invoke(
+        cli, args + ["-m", str(model_path)] if args[0] == "info" else args[:1] + ["-m", str(model_path)] + args[1:]
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(start), result.stderr
     assert result.stderr.count("\n") == 1

@@ -75,8 +75,11 @@ def test_damaged_copies_in_a_real_process_print_nothing_on_stdout(tmp_path):
     for position in range(0, len(ORIGINAL), 97):
         path = tmp_path / f"m{position}.onnx"
         path.write_bytes(flipped(position, 0xFF))
-        proc = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "1", "--model", str(path),
-                               "--format", "json"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "edge_predict.cli", "predict", "1", "--model", str(path), "--format", "json"],
+            capture_output=True,
+            text=True,
+        )
         assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
         assert len(proc.stderr.splitlines()) == 1
 
@@ -84,7 +87,7 @@ def test_damaged_copies_in_a_real_process_print_nothing_on_stdout(tmp_path):
 def test_unsealed_format2_files_are_refused_and_sealing_is_what_the_exporter_does():
     from edge_predict.integrity import DIGEST_KEY
 
-    unsealed = ORIGINAL[:ORIGINAL.rindex(DIGEST_KEY) - 4]  # the last record: tag, length, key tag, key length
+    unsealed = ORIGINAL[: ORIGINAL.rindex(DIGEST_KEY) - 4]  # the last record: tag, length, key tag, key length
     assert seal(unsealed) == ORIGINAL
     with pytest.raises(EdgePredictError, match="has no integrity digest"):
         Predictor.from_bytes(unsealed)

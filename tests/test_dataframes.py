@@ -19,17 +19,27 @@ W = np.float32([[1.0], [-2.0], [3.0], [-4.0]])  # every feature weighs different
 
 @pytest.fixture(scope="module")
 def predictor():
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])],
-                              "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
-                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 1])],
-                              [numpy_helper.from_array(W, "W")])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 1])],
+        [numpy_helper.from_array(W, "W")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     golden = [[0.1, 0.2, 0.3, 0.4]]
     p = 1 / (1 + np.exp(-(np.float64(golden) @ W.astype(np.float64))))
-    doc = {"format": 2, "task": "binary", "labels": ["no", "yes"], "threshold": 0.5, "training": {}, "versions": {},
-           "features": [{"name": n, "min": None, "max": None} for n in NAMES],
-           "golden": {"inputs": golden, "outputs": p.tolist(), "atol": 1e-6}}
+    doc = {
+        "format": 2,
+        "task": "binary",
+        "labels": ["no", "yes"],
+        "threshold": 0.5,
+        "training": {},
+        "versions": {},
+        "features": [{"name": n, "min": None, "max": None} for n in NAMES],
+        "golden": {"inputs": golden, "outputs": p.tolist(), "atol": 1e-6},
+    }
     helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
     return Predictor.from_bytes(sealed(model))
 
@@ -53,8 +63,11 @@ def test_extra_columns_are_ignored(predictor):
 
 def test_a_missing_column_is_named_with_the_extra_ones(predictor):
     frame = pd.DataFrame(X, columns=["a", "b", "c", "D"])
-    with pytest.raises(InputError, match=r"X has no column 'd' \(it has extra columns 'D'\); the model reads its "
-                                         r"features by name: a, b, c, d"):
+    with pytest.raises(
+        InputError,
+        match=r"X has no column 'd' \(it has extra columns 'D'\); the model reads its "
+        r"features by name: a, b, c, d",
+    ):
         predictor.predict_proba(frame)
 
 
@@ -66,13 +79,19 @@ def test_a_missing_value_is_named_like_nan(predictor):
 
 
 @pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
-@pytest.mark.parametrize("values", [["x"] * 5, ["1_0", "2", "3", "4", "5"], ["\u0663", "7", "1", "2", "3"],
-                                    [True, False, True, True, False]])
+@pytest.mark.parametrize(
+    "values", [["x"] * 5, ["1_0", "2", "3", "4", "5"], ["\u0663", "7", "1", "2", "3"], [True, False, True, True, False]]
+)
 def test_columns_that_are_not_numbers_are_refused(predictor, library, values):
     """As for arrays: no string is read with Python's float grammar ('1_0' -> 10.0, Arabic-Indic 3 -> 3.0)."""
     columns = {name: X[:, i] for i, name in enumerate(NAMES)} | {"c": values}
-    frame = (pd.DataFrame(columns) if library == "pandas" else pytest.importorskip(library).table(columns)
-             if library == "pyarrow" else pytest.importorskip(library).DataFrame(columns))
+    frame = (
+        pd.DataFrame(columns)
+        if library == "pandas"
+        else pytest.importorskip(library).table(columns)
+        if library == "pyarrow"
+        else pytest.importorskip(library).DataFrame(columns)
+    )
     with pytest.raises(InputError, match=r"X's column 'c' holds \S+ values, but the model expects numbers"):
         predictor.predict_proba(frame)
 
@@ -87,6 +106,8 @@ def test_pandas_is_not_imported_for_arrays():
     import subprocess
     import sys
 
-    code = ("import sys; from edge_predict import Predictor; Predictor.default().predict_proba([[1.0]]); "
-            "print(sorted(m for m in ('pandas', 'pyarrow', 'polars') if m in sys.modules))")
+    code = (
+        "import sys; from edge_predict import Predictor; Predictor.default().predict_proba([[1.0]]); "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'polars') if m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"

@@ -42,11 +42,14 @@ def test_wheel_ships_the_default_model_and_nothing_of_the_tests(wheel):
 def test_wheel_requires_only_onnxruntime_numpy_and_click_without_extras(wheel):
     with zipfile.ZipFile(wheel) as archive:
         (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        requires = [line.split(":", 1)[1].strip() for line in archive.read(metadata).decode().splitlines()
-                    if line.startswith("Requires-Dist:")]
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:")
+        ]
     names = sorted(r.split(">")[0].split("=")[0] for r in requires if "extra ==" not in r)
     assert names == ["click", "numpy", "onnxruntime"]
-    assert "torch==2.13.0; extra == \"train\"" in requires
+    assert 'torch==2.13.0; extra == "train"' in requires
 
 
 def test_device_has_no_torch_and_no_onnx(device, report):

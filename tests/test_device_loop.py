@@ -28,9 +28,13 @@ def answer(proc: subprocess.Popen, line: bytes, lines: int = 1) -> bytes:
 
 
 def test_each_line_is_answered_before_the_next_is_written(model_path):
-    proc = subprocess.Popen([EDGE_PREDICT, "predict", "-m", str(model_path),
-                             "--input", "-", "--format", "json"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    proc = subprocess.Popen(
+        [EDGE_PREDICT, "predict", "-m", str(model_path), "--input", "-", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
     try:
         answers = [answer(proc, f"{i % 13}.5\n".encode()) for i in range(ROUND_TRIPS)]
         proc.stdin.close()
@@ -43,9 +47,13 @@ def test_each_line_is_answered_before_the_next_is_written(model_path):
 
 
 def test_a_header_first_then_samples(model_path):
-    proc = subprocess.Popen([EDGE_PREDICT, "predict", "-m", str(model_path),
-                             "--input", "-", "--format", "csv"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    proc = subprocess.Popen(
+        [EDGE_PREDICT, "predict", "-m", str(model_path), "--input", "-", "--format", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
     try:
         proc.stdin.write(b"hours\n")
         header, first = answer(proc, b"7\n", lines=2).splitlines()  # the CSV header comes with the first answer

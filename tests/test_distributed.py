@@ -41,8 +41,10 @@ def table(tmp_path_factory) -> Path:
     hours = rng.uniform(0, 10, ROWS)
     hours[:4] = [0.0, 1.55, 1e30, 5e-324]  # the edge of the domain, the threshold region, huge and tiny
     for i, part in enumerate(np.array_split(np.arange(ROWS), FILES)):
-        pq.write_table(pa.table({"id": part, "note": pa.array(["x"] * len(part)), "hours": hours[part]}),
-                       folder / f"part-{i:02d}.parquet")
+        pq.write_table(
+            pa.table({"id": part, "note": pa.array(["x"] * len(part)), "hours": hours[part]}),
+            folder / f"part-{i:02d}.parquet",
+        )
     return folder
 
 
@@ -52,8 +54,9 @@ def expected(table, tmp_path_factory) -> pd.DataFrame:
     hours = pq.read_table(table).column("hours").to_numpy()
     csv = tmp_path_factory.mktemp("csv") / "hours.csv"
     csv.write_text("hours\n" + "\n".join(map(repr, hours.tolist())) + "\n")
-    out = subprocess.run([str(CLI), "predict", "--input", str(csv), "--format", "csv"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(CLI), "predict", "--input", str(csv), "--format", "csv"], capture_output=True, text=True, check=True
+    ).stdout
     cli = pd.read_csv(io.StringIO(out), dtype={"label": str})  # exact: checked below
     assert list(cli.columns) == ["hours", "probability", "label"]
     cli["probability"] = cli["probability"].astype(np.float32)  # the CLI's text reads back exactly as float32
@@ -77,13 +80,21 @@ def bad_frame() -> pd.DataFrame:
     return pd.DataFrame({"id": np.arange(6), "hours": [1.0, 2.0, -1.0, np.nan, 7.0, np.inf]})
 
 
-NULL_ERRORS = [None, None, "hours: -1 is outside the model's domain (expected >= 0)",
-               "hours: nan is NaN; expected a finite number", None, "hours: inf is infinite; expected a finite number"]
+NULL_ERRORS = [
+    None,
+    None,
+    "hours: -1 is outside the model's domain (expected >= 0)",
+    "hours: nan is NaN; expected a finite number",
+    None,
+    "hours: inf is infinite; expected a finite number",
+]
 
 
 def test_engines_imported_only_when_scoring():
-    script = ("import sys, edge_predict, edge_predict.distributed; "
-              "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pyspark', 'pyarrow', 'pandas'}))")
+    script = (
+        "import sys, edge_predict, edge_predict.distributed; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pyspark', 'pyarrow', 'pandas'}))"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -131,8 +142,10 @@ dist = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client():
-    with dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            dist.Client(cluster) as client:
+    with (
+        dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        dist.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -156,8 +169,11 @@ def test_dask_columns_by_name_any_order(client, tmp_path):
 
 def test_dask_worker_verifies_before_scoring(client):
     ddf = dd.from_pandas(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]}), npartitions=1)
-    with pytest.raises(VerificationError, match=r"^worker .+ \(pid \d+\) refuses to score: <bytes>: golden vectors "
-                                                r"do not match: largest difference 1 > atol 1e-05"):
+    with pytest.raises(
+        VerificationError,
+        match=r"^worker .+ \(pid \d+\) refuses to score: <bytes>: golden vectors "
+        r"do not match: largest difference 1 > atol 1e-05",
+    ):
         distributed.score_dask(ddf, wrong_golden_model()).compute()
 
 
@@ -168,15 +184,17 @@ def test_dask_bad_row_fails_naming_it(client):
 
 
 def test_dask_on_error_null(client):
-    out = distributed.score_dask(dd.from_pandas(bad_frame(), npartitions=2), Predictor.default(),
-                                 on_error="null").compute()
+    out = distributed.score_dask(
+        dd.from_pandas(bad_frame(), npartitions=2), Predictor.default(), on_error="null"
+    ).compute()
     assert list(out.columns) == ["id", "hours", "probability", "label", "error"]
     assert [None if pd.isna(e) else e for e in out["error"]] == NULL_ERRORS
     assert out["probability"].isna().tolist() == [e is not None for e in NULL_ERRORS]
     assert out["label"].isna().tolist() == [e is not None for e in NULL_ERRORS]
     good = [0, 1, 4]
-    np.testing.assert_array_equal(bits(out["probability"].to_numpy()[good]),
-                                  bits(Predictor.default().predict_proba([[1.0], [2.0], [7.0]])[:, 1]))
+    np.testing.assert_array_equal(
+        bits(out["probability"].to_numpy()[good]), bits(Predictor.default().predict_proba([[1.0], [2.0], [7.0]])[:, 1])
+    )
 
 
 def slow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -187,8 +205,10 @@ def slow(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_dask_worker_killed_mid_job_loses_and_repeats_nothing(table):
-    with dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            dist.Client(cluster) as client:
+    with (
+        dist.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        dist.Client(cluster) as client,
+    ):
         ddf = dd.read_parquet(table, split_row_groups=False).repartition(npartitions=12)
         scored = distributed.score_dask(ddf, Predictor.default()).map_partitions(slow)[["id", "probability"]]
         futures = client.compute(scored.to_delayed())
@@ -209,10 +229,14 @@ def spark():
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers must import this edge_predict
-    session = (SparkSession.builder.master("local[2]").appName("edge-predict-tests")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.files.maxPartitionBytes", "4m")  # one partition per Parquet file here
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("edge-predict-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.files.maxPartitionBytes", "4m")  # one partition per Parquet file here
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -275,16 +299,22 @@ def task_case(request, tmp_path_factory):
     """A model of the task, 300 rows with its features shuffled among other columns, and the CLI's CSV for them."""
     from test_tasks import model_bytes
 
-    extra = {"multiclass": {"labels": ["setosa", "versicolor", "virginica", "x y"]},
-             "regression": {"targets": ["price", "rent"]}}[request.param]
+    extra = {
+        "multiclass": {"labels": ["setosa", "versicolor", "virginica", "x y"]},
+        "regression": {"targets": ["price", "rent"]},
+    }[request.param]
     path = tmp_path_factory.mktemp(request.param) / "model.onnx"
     path.write_bytes(model_bytes(request.param, 4 if request.param == "multiclass" else 2, **extra))
     x = np.random.default_rng(5).uniform(-2, 2, size=(300, 3))
     frame = pd.DataFrame({"c": x[:, 2], "id": np.arange(300), "a": x[:, 0], "b": x[:, 1]})
     text = "a,b,c\n" + "\n".join(",".join(map(repr, row)) for row in x.tolist()) + "\n"
     (path.parent / "x.csv").write_text(text)
-    out = subprocess.run([str(CLI), "predict", "--model", str(path), "--input", str(path.parent / "x.csv"),
-                          "--format", "csv"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(CLI), "predict", "--model", str(path), "--input", str(path.parent / "x.csv"), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     cli = pd.read_csv(io.StringIO(out), dtype=str)
     return Predictor.from_path(path), frame, cli
 

@@ -30,8 +30,12 @@ def model_for(domain) -> Predictor:
     names = [f"f{i}" for i in range(len(domain))]
     inside = [[lo if lo is not None else hi for lo, hi in domain]]
     w = np.arange(1, len(domain) + 1, dtype=F32)
-    doc = handmade.manifest("regression", features=[(n, lo, hi) for n, (lo, hi) in zip(names, domain)],
-                            golden_inputs=inside, golden_outputs=(np.float64(inside) @ w).reshape(1, 1).tolist())
+    doc = handmade.manifest(
+        "regression",
+        features=[(n, lo, hi) for n, (lo, hi) in zip(names, domain)],
+        golden_inputs=inside,
+        golden_outputs=(np.float64(inside) @ w).reshape(1, 1).tolist(),
+    )
     return Predictor.from_bytes(handmade.weighted_sum(w, doc)), w
 
 
@@ -91,8 +95,9 @@ def test_input_errors_names_every_bad_row_and_its_first_bad_column(n):
 
 
 def test_keep_going_reports_every_bad_row_of_a_chunk(cli_runner, model_path):
-    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"],
-                               input="hours\n1\n-1\n2\n-2\n-3\n7\n")
+    result = cli_runner.invoke(
+        cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"], input="hours\n1\n-1\n2\n-2\n-3\n7\n"
+    )
     assert result.exit_code == 2
     outside_domain = "is outside the model's domain (expected >= 0)"
     named = [f"line {n}, column 1 (hours): '{v}' {outside_domain}" for n, v in ((3, -1), (5, -2), (6, -3))]
@@ -105,20 +110,25 @@ def test_keep_going_reports_every_bad_row_of_a_chunk(cli_runner, model_path):
 
 def test_keep_going_counts_the_rows_of_every_chunk(cli_runner, model_path):
     n = 2 * CHUNK_ROWS + 5
-    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"],
-                               input="hours\n-1\n" + "1\n" * n)
+    result = cli_runner.invoke(
+        cli, ["predict", "-m", str(model_path), "-k", "-f", "csv", "-i", "-"], input="hours\n-1\n" + "1\n" * n
+    )
     assert result.exit_code == 2
-    assert re.fullmatch(rf"edge-predict: error: skipped 1 bad row \(each named above.*\); scored {n}",
-                        result.stderr.splitlines()[-1])
+    assert re.fullmatch(
+        rf"edge-predict: error: skipped 1 bad row \(each named above.*\); scored {n}", result.stderr.splitlines()[-1]
+    )
     assert sum(row["error"] == "" for row in csv.DictReader(io.StringIO(result.stdout))) == n
 
 
-@pytest.mark.parametrize("lo, hi, value, expected", [
-    (0.0, 1.0, 2.0, "in [0, 1]"),
-    (-2.0, None, -3.0, ">= -2"),
-    (None, 5.0, 6.0, "<= 5"),
-    (None, 5.0, 3.4028234663852886e38, "<= 5"),  # float32's largest value is finite: outside, not an overflow
-])
+@pytest.mark.parametrize(
+    "lo, hi, value, expected",
+    [
+        (0.0, 1.0, 2.0, "in [0, 1]"),
+        (-2.0, None, -3.0, ">= -2"),
+        (None, 5.0, 6.0, "<= 5"),
+        (None, 5.0, 3.4028234663852886e38, "<= 5"),  # float32's largest value is finite: outside, not an overflow
+    ],
+)
 def test_an_out_of_domain_value_is_named_with_the_bounds(lo, hi, value, expected):
     predictor, _ = model_for([(lo, hi)])
     with pytest.raises(InputError) as info:

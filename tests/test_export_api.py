@@ -20,7 +20,9 @@ class BatchNormMLP(nn.Module):
 
     def __init__(self, classes=3):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(K, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, classes))
+        self.net = nn.Sequential(
+            nn.Linear(K, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, classes)
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -97,21 +99,36 @@ def cases(data):
     with torch.no_grad():
         ln_real[1].weight.fill_(10.0), ln_real[1].bias.fill_(50.0)
     where = fitted(WhereClamp(), nn.BCELoss(), tx, torch.from_numpy(positive).reshape(-1, 1))
-    seq = fitted(nn.Sequential(nn.Linear(K, 8), nn.Tanh(), nn.Linear(8, 3), nn.Softmax(dim=1)),
-                 lambda p, y: nn.functional.nll_loss(torch.log(p), y), tx, torch.from_numpy(classes))
+    seq = fitted(
+        nn.Sequential(nn.Linear(K, 8), nn.Tanh(), nn.Linear(8, 3), nn.Softmax(dim=1)),
+        lambda p, y: nn.functional.nll_loss(torch.log(p), y),
+        tx,
+        torch.from_numpy(classes),
+    )
     return {
-        "batchnorm-dropout-mlp (CrossEntropy, logits)": (bn, dict(task="multiclass", labels=labels, outputs="logits"),
-                                                         softmax(bn)),
-        "residual (BCEWithLogits, logits)": (res, dict(task="binary", labels=["no", "yes"], outputs="logits"),
-                                             sigmoid(res)),
+        "batchnorm-dropout-mlp (CrossEntropy, logits)": (
+            bn,
+            dict(task="multiclass", labels=labels, outputs="logits"),
+            softmax(bn),
+        ),
+        "residual (BCEWithLogits, logits)": (
+            res,
+            dict(task="binary", labels=["no", "yes"], outputs="logits"),
+            sigmoid(res),
+        ),
         "layernorm (MSE, regression)": (ln_real, dict(task="regression", targets=["value"]), ln_real),
         "where-clamp (probabilities)": (where, dict(task="binary"), where),
         "sequential with softmax (probabilities)": (seq, dict(task="multiclass", labels=labels), seq),
     }
 
 
-NAMES = ["batchnorm-dropout-mlp (CrossEntropy, logits)", "residual (BCEWithLogits, logits)",
-         "layernorm (MSE, regression)", "where-clamp (probabilities)", "sequential with softmax (probabilities)"]
+NAMES = [
+    "batchnorm-dropout-mlp (CrossEntropy, logits)",
+    "residual (BCEWithLogits, logits)",
+    "layernorm (MSE, regression)",
+    "where-clamp (probabilities)",
+    "sequential with softmax (probabilities)",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -179,23 +196,39 @@ class LogOfInput(nn.Module):
         return torch.log(x[:, :1])
 
 
-@pytest.mark.parametrize("module, options, message", [
-    (Branching().eval(), {}, "the module's forward has Python control flow that depends on the input's values ("),
-    (nn.Linear(K, 3).eval(), {}, "the module returns shape (3, 3) for 3 rows; a binary model returns (batch, 1)"),
-    (nn.Linear(K, 2).eval(), dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
-     "the module returns shape (3, 2) for 3 rows; a multiclass model returns (batch, 3): 3 columns, one per label"),
-    (LogOfInput().eval(), dict(task="regression"), "the module computes [-inf] for golden input [0.0, 0.0, 0.0, 0.0]: not finite"),
-    (BatchNormMLP(2).train(), dict(task="multiclass", labels=["a", "b"]), "labels ['a', 'b']: expected at least 3"),
-    (BatchNormMLP(3).train(), dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
-     "the module is in training mode (the module, net, net.0): Dropout and BatchNorm would compute differently; "
-     "call module.eval() before export"),
-    (constant(K, 5.0), {}, "outputs='probabilities', but the module's outputs are not probabilities"),
-    (nn.Linear(K, 3).eval(), dict(task="multiclass"), "a multiclass model needs labels"),
-    (nn.Linear(K, 1).eval(), dict(task="regression", labels=["a"]), "a regression model has targets, not labels"),
-    (nn.Linear(K, 1).eval(), dict(threshold=float("nan")), "threshold nan: expected a number in [0, 1]"),
-    (nn.Linear(K, 1).eval(), dict(task="regression", golden_inputs=[[0, 0, 0, 11]], domain={"d": (0, 10)}),
-     "golden input row 0 has feature 3 = 11, outside the domain [0.0, 10.0]; the runtime would refuse it"),
-])
+@pytest.mark.parametrize(
+    "module, options, message",
+    [
+        (Branching().eval(), {}, "the module's forward has Python control flow that depends on the input's values ("),
+        (nn.Linear(K, 3).eval(), {}, "the module returns shape (3, 3) for 3 rows; a binary model returns (batch, 1)"),
+        (
+            nn.Linear(K, 2).eval(),
+            dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
+            "the module returns shape (3, 2) for 3 rows; a multiclass model returns (batch, 3): 3 columns, one per label",
+        ),
+        (
+            LogOfInput().eval(),
+            dict(task="regression"),
+            "the module computes [-inf] for golden input [0.0, 0.0, 0.0, 0.0]: not finite",
+        ),
+        (BatchNormMLP(2).train(), dict(task="multiclass", labels=["a", "b"]), "labels ['a', 'b']: expected at least 3"),
+        (
+            BatchNormMLP(3).train(),
+            dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
+            "the module is in training mode (the module, net, net.0): Dropout and BatchNorm would compute differently; "
+            "call module.eval() before export",
+        ),
+        (constant(K, 5.0), {}, "outputs='probabilities', but the module's outputs are not probabilities"),
+        (nn.Linear(K, 3).eval(), dict(task="multiclass"), "a multiclass model needs labels"),
+        (nn.Linear(K, 1).eval(), dict(task="regression", labels=["a"]), "a regression model has targets, not labels"),
+        (nn.Linear(K, 1).eval(), dict(threshold=float("nan")), "threshold nan: expected a number in [0, 1]"),
+        (
+            nn.Linear(K, 1).eval(),
+            dict(task="regression", golden_inputs=[[0, 0, 0, 11]], domain={"d": (0, 10)}),
+            "golden input row 0 has feature 3 = 11, outside the domain [0.0, 10.0]; the runtime would refuse it",
+        ),
+    ],
+)
 def test_what_cannot_be_exported_is_an_export_error_and_nothing_is_written(tmp_path, module, options, message):
     golden = options.pop("golden_inputs", np.float32([[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2]]))
     with pytest.raises(ExportError) as info:

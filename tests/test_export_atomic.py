@@ -66,8 +66,9 @@ exporter.export(model, sys.argv[1], feature_names=["hours"], training={"seed": 1
 
 def paused_exporter(target, writer, ready):
     """An exporter of model 1 to `target`, stopped halfway through writing it (its PID is in `ready`)."""
-    proc = subprocess.Popen([sys.executable, "-c", PAUSED_EXPORTER, str(target), writer],
-                            env={**os.environ, PAUSE_ENV: str(ready)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_EXPORTER, str(target), writer], env={**os.environ, PAUSE_ENV: str(ready)}
+    )
     deadline = time.monotonic() + 120
     while not (ready.exists() and ready.read_text().endswith("\n")):
         assert proc.poll() is None, f"the exporter ended ({proc.returncode}) before reaching the pause"
@@ -84,8 +85,7 @@ def kill(proc):
 
 def export(model, path, seed):
     x, _ = lecture_data()
-    return export_model(model, path, feature_names=["hours"], training={"seed": seed}, x_train=x,
-                        domain=[{"min": 0.0}])
+    return export_model(model, path, feature_names=["hours"], training={"seed": seed}, x_train=x, domain=[{"min": 0.0}])
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,12 @@ def test_sigkill_at_random_moments_leaves_the_old_or_the_new_model(tmp_path, mod
     export(models[0], target, 0)
     rng = random.Random(6)
     seen, stale = set(), 0
-    proc = subprocess.Popen([sys.executable, "-c", EXPORTER, str(target), str(tmp_path / "warm" / "up.onnx")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXPORTER, str(target), str(tmp_path / "warm" / "up.onnx")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(KILLS):
             proc.stdin.write("go\n")
@@ -152,12 +156,16 @@ def test_sigkill_at_random_moments_leaves_the_old_or_the_new_model(tmp_path, mod
 def test_failed_parity_check_writes_nothing(tmp_path, models, monkeypatch):
     target = tmp_path / "m.onnx"
     old = export(models[0], target, 0)
+
     def disagree(self):
         raise VerificationError("golden vectors do not match", difference=0.5)
 
     monkeypatch.setattr(Predictor, "verify", disagree)
-    with pytest.raises(ExportError, match="^onnxruntime disagrees with torch on the golden vectors: largest "
-                                          "difference 0.5 > 1e-06; nothing was written"):
+    with pytest.raises(
+        ExportError,
+        match="^onnxruntime disagrees with torch on the golden vectors: largest "
+        "difference 0.5 > 1e-06; nothing was written",
+    ):
         export(models[1], target, 1)
     assert target.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
@@ -169,6 +177,7 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, models, monkeypatch):
 
     def replace_fails(src, dst):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(os, "replace", replace_fails)
     with pytest.raises(ExportError, match=f"^cannot write {re.escape(str(target))}: No space left on device"):
         export(models[1], target, 1)
@@ -176,14 +185,25 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, models, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lr", "100"], "edge-train: error: training diverged: the loss rose from 0.714 to 5.686 and stayed above "
-                      "its start for 100 epochs (epoch 101); lower --lr (now 100); nothing was written"),
-    (["--lr", "1e6", "--epochs", "50"], "edge-train: error: training diverged: the loss ended above where it "
-                                        "started (0.714 -> 1.608e+05); lower --lr (now 1e+06); nothing was written"),
-    (["--data", "progression", "--standardize", "--lr", "10"],
-     "edge-train: error: training diverged: the loss or the weights are not finite at epoch 11 (loss inf)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--lr", "100"],
+            "edge-train: error: training diverged: the loss rose from 0.714 to 5.686 and stayed above "
+            "its start for 100 epochs (epoch 101); lower --lr (now 100); nothing was written",
+        ),
+        (
+            ["--lr", "1e6", "--epochs", "50"],
+            "edge-train: error: training diverged: the loss ended above where it "
+            "started (0.714 -> 1.608e+05); lower --lr (now 1e+06); nothing was written",
+        ),
+        (
+            ["--data", "progression", "--standardize", "--lr", "10"],
+            "edge-train: error: training diverged: the loss or the weights are not finite at epoch 11 (loss inf)",
+        ),
+    ],
+)
 def test_diverging_training_stops_and_writes_nothing(cli_runner, tmp_path, diabetes_path, args, message):
     from edge_predict.trainer.cli import cli
 
@@ -209,7 +229,10 @@ def test_non_finite_weights_are_divergence():
 def test_a_loss_stuck_a_little_above_its_start_is_divergence():
     losses, model = [1.0] + [1.5] * PATIENCE, torch.nn.Linear(1, 1)  # 1.5 times the start: never doubled
     check_diverged(losses[:PATIENCE], model, PATIENCE, 0.1)  # PATIENCE - 1 epochs above the start: not yet
-    with pytest.raises(TrainingError, match=f"^training diverged: the loss rose from 1 to 1.5 and stayed above its "
-                                            f"start for {PATIENCE} epochs \\(epoch {PATIENCE + 1}\\); lower --lr"):
+    with pytest.raises(
+        TrainingError,
+        match=f"^training diverged: the loss rose from 1 to 1.5 and stayed above its "
+        f"start for {PATIENCE} epochs \\(epoch {PATIENCE + 1}\\); lower --lr",
+    ):
         check_diverged(losses, model, PATIENCE + 1, 0.1)
     check_diverged(losses[:-1] + [0.99], model, PATIENCE + 1, 0.1)  # one epoch back below the start: not stuck

@@ -25,8 +25,10 @@ def external(tensor, location):
 
 
 def io():
-    return ([helper.make_tensor_value_info("hours", TensorProto.FLOAT, ["n", 1])],
-            [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 1])])
+    return (
+        [helper.make_tensor_value_info("hours", TensorProto.FLOAT, ["n", 1])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 1])],
+    )
 
 
 def weight(location):
@@ -39,19 +41,34 @@ def in_initializer(location):
 
 
 def in_constant_node(location):
-    nodes = [helper.make_node("Constant", [], ["W"], value=weight(location)),
-             helper.make_node("MatMul", ["hours", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])]
+    nodes = [
+        helper.make_node("Constant", [], ["W"], value=weight(location)),
+        helper.make_node("MatMul", ["hours", "W"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["p"]),
+    ]
     return helper.make_graph(nodes, "g", *io())
 
 
 def in_subgraph(location):
-    branch = helper.make_graph([helper.make_node("Identity", ["W"], ["w"])], "then", [],
-                               [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1])], [weight(location)])
-    plain = helper.make_graph([helper.make_node("Constant", [], ["w"], value_floats=[1.0])], "else", [],
-                              [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1])])
+    branch = helper.make_graph(
+        [helper.make_node("Identity", ["W"], ["w"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1])],
+        [weight(location)],
+    )
+    plain = helper.make_graph(
+        [helper.make_node("Constant", [], ["w"], value_floats=[1.0])],
+        "else",
+        [],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1])],
+    )
     cond = numpy_helper.from_array(np.array(True), "cond")
-    nodes = [helper.make_node("If", ["cond"], ["w"], then_branch=branch, else_branch=plain),
-             helper.make_node("Mul", ["hours", "w"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])]
+    nodes = [
+        helper.make_node("If", ["cond"], ["w"], then_branch=branch, else_branch=plain),
+        helper.make_node("Mul", ["hours", "w"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["p"]),
+    ]
     return helper.make_graph(nodes, "g", *io(), [cond])
 
 
@@ -82,27 +99,43 @@ def sparse_w(location):
 # The scan walks only the fields that can hold a tensor; one case per field (onnx.proto numbers), each a place
 # where a hostile file can hide one. onnxruntime never gets these graphs, so they need not make sense.
 def in_attribute_tensor_list(location):  # AttributeProto.tensors (10)
-    nodes = [helper.make_node("Sigmoid", ["hours"], ["p"], weights=[numpy_helper.from_array(np.ones(1, np.float32),
-                                                                                               "v"), weight(location)])]
+    nodes = [
+        helper.make_node(
+            "Sigmoid",
+            ["hours"],
+            ["p"],
+            weights=[numpy_helper.from_array(np.ones(1, np.float32), "v"), weight(location)],
+        )
+    ]
     return helper.make_graph(nodes, "g", *io())
 
 
 def in_attribute_graph_list(location):  # AttributeProto.graphs (11)
-    branch = helper.make_graph([helper.make_node("Identity", ["W"], ["w"])], "body", [],
-                               [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1])], [weight(location)])
-    return helper.make_graph([helper.make_node("Sigmoid", ["hours"], ["p"], bodies=[plain_graph(), branch])],
-                             "g", *io())
+    branch = helper.make_graph(
+        [helper.make_node("Identity", ["W"], ["w"])],
+        "body",
+        [],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1])],
+        [weight(location)],
+    )
+    return helper.make_graph(
+        [helper.make_node("Sigmoid", ["hours"], ["p"], bodies=[plain_graph(), branch])], "g", *io()
+    )
 
 
 def in_sparse_attribute(location):  # AttributeProto.sparse_tensor (22)
-    nodes = [helper.make_node("Constant", [], ["W"], sparse_value=sparse_w(location)),
-             helper.make_node("MatMul", ["hours", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"])]
+    nodes = [
+        helper.make_node("Constant", [], ["W"], sparse_value=sparse_w(location)),
+        helper.make_node("MatMul", ["hours", "W"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["p"]),
+    ]
     return helper.make_graph(nodes, "g", *io())
 
 
 def in_sparse_attribute_list(location):  # AttributeProto.sparse_tensors (23)
-    return helper.make_graph([helper.make_node("Sigmoid", ["hours"], ["p"], sparse_weights=[sparse_w(location)])],
-                             "g", *io())
+    return helper.make_graph(
+        [helper.make_node("Sigmoid", ["hours"], ["p"], sparse_weights=[sparse_w(location)])], "g", *io()
+    )
 
 
 def in_sparse_indices(location):  # SparseTensorProto.indices (2)
@@ -114,17 +147,32 @@ def in_sparse_indices(location):  # SparseTensorProto.indices (2)
 
 def in_function(location):  # ModelProto.functions (25) -> FunctionProto.node (7) -> a Constant's tensor
     model = helper.make_model(plain_graph(), opset_imports=[helper.make_opsetid("", 17)])
-    model.functions.append(helper.make_function(
-        "local", "Weight", [], ["w"], [helper.make_node("Constant", [], ["w"], value=weight(location))],
-        [helper.make_opsetid("", 17)]))
+    model.functions.append(
+        helper.make_function(
+            "local",
+            "Weight",
+            [],
+            ["w"],
+            [helper.make_node("Constant", [], ["w"], value=weight(location))],
+            [helper.make_opsetid("", 17)],
+        )
+    )
     return model
 
 
 def in_function_attribute_default(location):  # FunctionProto.attribute_proto (11): an attribute's default
     model = helper.make_model(plain_graph(), opset_imports=[helper.make_opsetid("", 17)])
-    model.functions.append(helper.make_function(
-        "local", "Weight", [], ["w"], [helper.make_node("Identity", ["x"], ["w"])], [helper.make_opsetid("", 17)],
-        attribute_protos=[helper.make_attribute("value", weight(location))]))
+    model.functions.append(
+        helper.make_function(
+            "local",
+            "Weight",
+            [],
+            ["w"],
+            [helper.make_node("Identity", ["x"], ["w"])],
+            [helper.make_opsetid("", 17)],
+            attribute_protos=[helper.make_attribute("value", weight(location))],
+        )
+    )
     return model
 
 
@@ -134,6 +182,7 @@ def in_training_info(field):  # ModelProto.training_info (20) -> initialization 
         info = model.training_info.add()
         getattr(info, field).CopyFrom(in_initializer(location))
         return model
+
     build.__name__ = f"in_training_info_{field}"
     return build
 
@@ -150,20 +199,35 @@ def model_bytes(built, manifest_from) -> bytes:
 @pytest.fixture
 def never_onnxruntime(monkeypatch):
     """Fail the test if onnxruntime is handed the model at all."""
+
     def forbidden(*args, **kwargs):
         raise AssertionError("onnxruntime was asked to load a model with external data")
+
     monkeypatch.setattr("edge_predict.session.ort.InferenceSession", forbidden)
 
 
-EVERYWHERE = [in_initializer, in_constant_node, in_subgraph, in_sparse_initializer, in_attribute_tensor_list,
-              in_attribute_graph_list, in_sparse_attribute, in_sparse_attribute_list, in_sparse_indices, in_function,
-              in_function_attribute_default, in_training_info("initialization"), in_training_info("algorithm")]
+EVERYWHERE = [
+    in_initializer,
+    in_constant_node,
+    in_subgraph,
+    in_sparse_initializer,
+    in_attribute_tensor_list,
+    in_attribute_graph_list,
+    in_sparse_attribute,
+    in_sparse_attribute_list,
+    in_sparse_indices,
+    in_function,
+    in_function_attribute_default,
+    in_training_info("initialization"),
+    in_training_info("algorithm"),
+]
 
 
 @pytest.mark.parametrize("build", EVERYWHERE, ids=lambda build: build.__name__)
 @pytest.mark.parametrize("location", ["../secret.bin", "secret.bin", "../../../../../../etc/passwd", "{secret}"])
-def test_external_data_is_refused_before_onnxruntime_sees_it(cli_runner, tmp_path, model_path, never_onnxruntime,
-                                                             monkeypatch, build, location):
+def test_external_data_is_refused_before_onnxruntime_sees_it(
+    cli_runner, tmp_path, model_path, never_onnxruntime, monkeypatch, build, location
+):
     (tmp_path / "secret.bin").write_bytes(SECRET)
     (tmp_path / "models").mkdir()
     path = tmp_path / "models" / "evil.onnx"

@@ -12,8 +12,34 @@ from hypothesis import given, settings, strategies as st
 from edge_predict import InputError, fastread
 from edge_predict.reader import content_lines as _content_lines, header_order as _header_order, parse_rows, read_batches
 
-TOKENS = ["7", "0", "12.5", "+.5", "5.", "1e3", "2E-2", "-1", "1e400", "1e-400", "", "  ", "# note", " 3 ",
-          "1.2.3", "nan", "inf", "e5", "1e", "+", "1,5", "1_0", "٣", "\t4\t", "0x1", "hours"]
+TOKENS = [
+    "7",
+    "0",
+    "12.5",
+    "+.5",
+    "5.",
+    "1e3",
+    "2E-2",
+    "-1",
+    "1e400",
+    "1e-400",
+    "",
+    "  ",
+    "# note",
+    " 3 ",
+    "1.2.3",
+    "nan",
+    "inf",
+    "e5",
+    "1e",
+    "+",
+    "1,5",
+    "1_0",
+    "٣",
+    "\t4\t",
+    "0x1",
+    "hours",
+]
 
 
 def line_by_line(text: str):
@@ -60,8 +86,9 @@ def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
     assert got == outcome(line_by_line, text)
 
 
-@pytest.mark.parametrize("text, where", [("hours\n1\n2\n", ["line 2", "line 3"]), ("1\n2", ["line 1", "line 2"]),
-                                         ("# c\n\n7\n", ["line 3"])])
+@pytest.mark.parametrize(
+    "text, where", [("hours\n1\n2\n", ["line 2", "line 3"]), ("1\n2", ["line 1", "line 2"]), ("# c\n\n7\n", ["line 3"])]
+)
 def test_plain_blocks_take_the_fast_path(text, where):
     batches = list(read_batches(io.StringIO(text), ["hours"]))  # a last line without a line break: a batch of its own
     assert all(isinstance(batch.texts, fastread.BlockTexts) for batch in batches)

@@ -18,24 +18,82 @@ from edge_predict.cli import cli
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 RUNS = {0: 0, 1: 0, 2: 0}
 
-WORDS = ["predict", "info", "verify", "-i", "--input", "-", "-f", "--format", "json", "csv", "text", "xml",
-         "--threshold", "0.5", "-k", "--keep-going", "-m", "--model", "MODEL", "/nonexistent.onnx", ".",
-         "--sha256", "--max-model-bytes", "1K", "64M", "--threads", "1", "2", "-h", "--help", "--version", "--",
-         "7", "0", "-1", "2.5e-1", "nan", "-inf", "1e39", "1e400", "1,5", "0x1A", "1_000", "", " ", "\u0661",
-         "hours", "hours,extra", "#", "\x00", "\udcff", "-fjson", "--format=csv"]
+WORDS = [
+    "predict",
+    "info",
+    "verify",
+    "-i",
+    "--input",
+    "-",
+    "-f",
+    "--format",
+    "json",
+    "csv",
+    "text",
+    "xml",
+    "--threshold",
+    "0.5",
+    "-k",
+    "--keep-going",
+    "-m",
+    "--model",
+    "MODEL",
+    "/nonexistent.onnx",
+    ".",
+    "--sha256",
+    "--max-model-bytes",
+    "1K",
+    "64M",
+    "--threads",
+    "1",
+    "2",
+    "-h",
+    "--help",
+    "--version",
+    "--",
+    "7",
+    "0",
+    "-1",
+    "2.5e-1",
+    "nan",
+    "-inf",
+    "1e39",
+    "1e400",
+    "1,5",
+    "0x1A",
+    "1_000",
+    "",
+    " ",
+    "\u0661",
+    "hours",
+    "hours,extra",
+    "#",
+    "\x00",
+    "\udcff",
+    "-fjson",
+    "--format=csv",
+]
 token = st.one_of(st.sampled_from(WORDS), st.text(max_size=12))
 line = st.lists(st.sampled_from(WORDS[30:]) | st.text(max_size=6), max_size=3).map(",".join)
 value = st.sampled_from(WORDS[32:]) | st.text(max_size=6)
 # Commands that mostly parse, so the scoring and output paths get fuzzed too, not only click's usage errors.
-predict = st.tuples(st.sampled_from([[], ["-f", "json"], ["-f", "csv"], ["--format=text"]]),
-                    st.sampled_from([[], ["-k"]]), st.sampled_from([[], ["--model", "MODEL"]]),
-                    st.one_of(st.just(["-i", "-"]), st.lists(value, min_size=1, max_size=5))
-                    ).map(lambda parts: ["predict", *parts[0], *parts[1], *parts[2], *parts[3]])
-argvs = st.one_of(st.lists(token, max_size=8), predict,
-                  st.tuples(st.sampled_from(["info", "verify"]), st.lists(token, max_size=3)).map(
-                      lambda parts: [parts[0], *parts[1]]))
-stdin = st.one_of(st.binary(max_size=200),
-                  st.lists(line, max_size=12).map(lambda rows: "\n".join(rows).encode("utf-8", "surrogateescape")))
+predict = st.tuples(
+    st.sampled_from([[], ["-f", "json"], ["-f", "csv"], ["--format=text"]]),
+    st.sampled_from([[], ["-k"]]),
+    st.sampled_from([[], ["--model", "MODEL"]]),
+    st.one_of(st.just(["-i", "-"]), st.lists(value, min_size=1, max_size=5)),
+).map(lambda parts: ["predict", *parts[0], *parts[1], *parts[2], *parts[3]])
+argvs = st.one_of(
+    st.lists(token, max_size=8),
+    predict,
+    st.tuples(st.sampled_from(["info", "verify"]), st.lists(token, max_size=3)).map(
+        lambda parts: [parts[0], *parts[1]]
+    ),
+)
+stdin = st.one_of(
+    st.binary(max_size=200),
+    st.lists(line, max_size=12).map(lambda rows: "\n".join(rows).encode("utf-8", "surrogateescape")),
+)
 
 
 def check_stdout(out: str) -> None:
@@ -73,8 +131,12 @@ def check_stdout(out: str) -> None:
         assert head.startswith(("ok: ", "Usage: ", "edge-predict, version ")), head
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 1000,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=EXAMPLES <= 1000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(argv=argvs, data=stdin)
 def test_cli_never_crashes(cli_runner, model_path, argv, data):
     argv = [str(model_path) if a == "MODEL" else a for a in argv]
@@ -92,7 +154,10 @@ def test_cli_never_crashes(cli_runner, model_path, argv, data):
     RUNS[result.exit_code] += 1
     assert "Traceback" not in result.stderr and "a bug in edge-predict" not in result.stderr, result.stderr
     if argv == []:  # bare `edge-predict`: click's usual usage text on stderr, exit 2
-        assert (result.exit_code, result.stderr.splitlines()[0]) == (2, "Usage: edge-predict [OPTIONS] COMMAND [ARGS]...")
+        assert (result.exit_code, result.stderr.splitlines()[0]) == (
+            2,
+            "Usage: edge-predict [OPTIONS] COMMAND [ARGS]...",
+        )
         return
     assert all(row.startswith("edge-predict: ") for row in result.stderr.splitlines()), result.stderr
     if result.exit_code:
@@ -103,5 +168,7 @@ def test_cli_never_crashes(cli_runner, model_path, argv, data):
 @pytest.fixture(scope="module", autouse=True)
 def report_count():
     yield
-    print(f"\nfuzz: {sum(RUNS.values())} CLI runs with arbitrary argv and stdin, no traceback "
-          f"(exit 0: {RUNS[0]}, exit 1: {RUNS[1]}, exit 2: {RUNS[2]})")
+    print(
+        f"\nfuzz: {sum(RUNS.values())} CLI runs with arbitrary argv and stdin, no traceback "
+        f"(exit 0: {RUNS[0]}, exit 1: {RUNS[1]}, exit 2: {RUNS[2]})"
+    )

@@ -72,8 +72,9 @@ def mlp(n_features: int, seed: int) -> torch.nn.Module:
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    return Standardized(MLP(n_features), rng.normal(size=n_features).astype(F32),
-                        rng.uniform(0.5, 2, size=n_features).astype(F32)).eval()
+    return Standardized(
+        MLP(n_features), rng.normal(size=n_features).astype(F32), rng.uniform(0.5, 2, size=n_features).astype(F32)
+    ).eval()
 
 
 @pytest.fixture(scope="module", params=["default model", "lecture export", "mlp, 8 features"])

@@ -28,10 +28,16 @@ def test_values_in_the_domain_are_scored(predictor, n, value):
 
 
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("value, message", [
-    (float("nan"), "hours: nan is NaN"), (float("inf"), "hours: inf is infinite"), (-float("inf"), "hours: -inf is infinite"),
-    (-1.0, "hours: -1 is outside the model's domain"), (-1e-45, "hours: -1.4013e-45 is outside the model's domain"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (float("nan"), "hours: nan is NaN"),
+        (float("inf"), "hours: inf is infinite"),
+        (-float("inf"), "hours: -inf is infinite"),
+        (-1.0, "hours: -1 is outside the model's domain"),
+        (-1e-45, "hours: -1.4013e-45 is outside the model's domain"),
+    ],
+)
 def test_values_outside_are_named(predictor, n, value, message):
     with pytest.raises(InputError) as info:
         predictor.predict_proba(batch(n, value))[:, 1]
@@ -47,7 +53,9 @@ def test_float64_beyond_float32_overflows(predictor, n):
 
 @pytest.mark.parametrize("x", [np.asfortranarray(np.ones((3, 1), np.float32))[::2], np.ones((4, 1), ">f4")])
 def test_arrays_that_need_a_copy_score_like_a_plain_one(predictor, x):
-    np.testing.assert_array_equal(predictor.predict_proba(x)[:, 1], predictor.predict_proba(np.ascontiguousarray(x, "<f4"))[:, 1])
+    np.testing.assert_array_equal(
+        predictor.predict_proba(x)[:, 1], predictor.predict_proba(np.ascontiguousarray(x, "<f4"))[:, 1]
+    )
 
 
 def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
@@ -55,8 +63,11 @@ def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
 
     fed = []
     run = onnxruntime.InferenceSession.run
-    monkeypatch.setattr(onnxruntime.InferenceSession, "run",
-                        lambda self, names, feed, *a: fed.append(next(iter(feed.values()))) or run(self, names, feed, *a))
+    monkeypatch.setattr(
+        onnxruntime.InferenceSession,
+        "run",
+        lambda self, names, feed, *a: fed.append(next(iter(feed.values()))) or run(self, names, feed, *a),
+    )
     x = batch(10, 7.0)
     predictor.predict_proba(x)[:, 1]
     assert fed[0] is x

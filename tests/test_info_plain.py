@@ -14,10 +14,17 @@ DTYPES = {"tensor(float)": TensorProto.FLOAT, "tensor(int64)": TensorProto.INT64
 
 def plain(inputs, outputs, producer="", opset=17, ir=8) -> bytes:
     """Identity/Add graphs: inputs and outputs as (name, type, shape), no metadata at all."""
-    nodes = ([helper.make_node("Identity", [inputs[0][0]], [outputs[0][0]])] if len(inputs) == 1 else
-             [helper.make_node("Add", [inputs[0][0], inputs[1][0]], [outputs[0][0]])])
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(n, DTYPES[t], s) for n, t, s in inputs],
-                              [helper.make_tensor_value_info(n, DTYPES[t], s) for n, t, s in outputs])
+    nodes = (
+        [helper.make_node("Identity", [inputs[0][0]], [outputs[0][0]])]
+        if len(inputs) == 1
+        else [helper.make_node("Add", [inputs[0][0], inputs[1][0]], [outputs[0][0]])]
+    )
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, DTYPES[t], s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, DTYPES[t], s) for n, t, s in outputs],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name=producer)
     model.ir_version = ir
     return model.SerializeToString()
@@ -65,9 +72,13 @@ def test_a_plain_graph_with_external_data_is_not_opened(cli_runner, tmp_path):
     for key, value in (("location", "../secret"), ("offset", "0"), ("length", "4")):
         entry = weight.external_data.add()
         entry.key, entry.value = key, value
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])], [weight])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
+        [weight],
+    )
     path = tmp_path / "plain.onnx"
     path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
     result = cli_runner.invoke(cli, ["info", "--model", str(path)])

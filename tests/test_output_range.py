@@ -20,13 +20,22 @@ EPS32 = float(np.finfo(np.float32).eps)
 
 def passthrough_model(task: str, width: int, golden: list[list[float]], labels=("fail", "pass")) -> bytes:
     """A graph whose outputs are its inputs (Identity), declared as `task`: it 'computes' any number we feed it."""
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", width])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", width])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    doc = {"format": 2, "task": task, "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
-           "training": {}, "versions": {}, "golden": {"inputs": golden, "outputs": golden, "atol": 1e-6, "rtol": 0}}
+    doc = {
+        "format": 2,
+        "task": task,
+        "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
+        "training": {},
+        "versions": {},
+        "golden": {"inputs": golden, "outputs": golden, "atol": 1e-6, "rtol": 0},
+    }
     doc["labels"] = list(labels)
     if task == "binary":
         doc["threshold"] = 0.5
@@ -58,15 +67,24 @@ def test_a_probability_is_returned_only_when_it_is_one(binary, value, n):
             binary.predict_proba(x)
 
 
-@pytest.mark.parametrize("values, bad_row", [([0.5, 1.5], 1), ([-0.25, 0.5], 0), ([0.5] * 70 + [1.0625], 70),
-                                             ([0.5] * 70 + [-1e-3], 70)])
+@pytest.mark.parametrize(
+    "values, bad_row", [([0.5, 1.5], 1), ([-0.25, 0.5], 0), ([0.5] * 70 + [1.0625], 70), ([0.5] * 70 + [-1e-3], 70)]
+)
 def test_the_refusal_names_the_first_bad_sample(binary, values, bad_row):
     with pytest.raises(ModelError, match=f"sample {bad_row}: "):
         binary.predict(np.array(values)[:, None])
 
 
-@pytest.mark.parametrize("row, ok", [([0.2, 0.3, 0.5], True), ([1.0, 0.0, 0.0], True), ([0.5, 0.5, 0.5], False),
-                                     ([0.1, 0.1, 0.1], False), ([0.33, 0.33, 0.33], False)])
+@pytest.mark.parametrize(
+    "row, ok",
+    [
+        ([0.2, 0.3, 0.5], True),
+        ([1.0, 0.0, 0.0], True),
+        ([0.5, 0.5, 0.5], False),
+        ([0.1, 0.1, 0.1], False),
+        ([0.33, 0.33, 0.33], False),
+    ],
+)
 def test_multiclass_rows_must_sum_to_one(multiclass, row, ok):
     x = np.array([[1 / 3, 1 / 3, 1 / 3], row])
     if ok:
@@ -80,8 +98,11 @@ def test_the_cli_refuses_with_one_line_and_exit_1(tmp_path, binary):
     model = tmp_path / "m.onnx"
     model.write_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]))
     for fmt in ("text", "csv", "json"):
-        run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model),
-                              "--format", fmt, "2"], capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model), "--format", fmt, "2"],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 1
         assert run.stdout == ""
         assert run.stderr.count("\n") == 1 and "the model computed the probability 2" in run.stderr
@@ -105,21 +126,35 @@ def test_text_prints_the_probability_the_label_was_decided_on(cli_runner, tmp_pa
 def test_the_label_is_p_at_or_above_the_threshold_exactly(p, threshold):
     """p >= threshold decided on the exact values, not on the threshold rounded to the nearest float32."""
     predictor = Predictor.from_bytes(passthrough_model("binary", 1, [[0.25], [0.75]]), threshold=threshold)
-    for q in (p, float(np.nextafter(np.float32(threshold), np.float32(0))), float(np.float32(threshold)),
-              float(np.nextafter(np.float32(threshold), np.float32(1)))):
+    for q in (
+        p,
+        float(np.nextafter(np.float32(threshold), np.float32(0))),
+        float(np.float32(threshold)),
+        float(np.nextafter(np.float32(threshold), np.float32(1))),
+    ):
         label = predictor.predict(np.array([[q]]))[0]
         assert label == ("pass" if float(np.float32(q)) >= threshold else "fail"), (q, threshold)
 
 
 def graph_model(nodes, out_shape, golden_in, golden_out, task="binary", width=1) -> bytes:
     """x (n, width) through `nodes` to y: a graph whose output shape does not follow the batch as it should."""
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    doc = {"format": 2, "task": task, "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
-           "training": {}, "versions": {}, "labels": ["a", "b", "c"][:max(width, 2)],
-           "golden": {"inputs": golden_in, "outputs": golden_out, "atol": 1e-6, "rtol": 0}}
+    doc = {
+        "format": 2,
+        "task": task,
+        "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
+        "training": {},
+        "versions": {},
+        "labels": ["a", "b", "c"][: max(width, 2)],
+        "golden": {"inputs": golden_in, "outputs": golden_out, "atol": 1e-6, "rtol": 0},
+    }
     if task == "binary":
         doc["threshold"] = 0.5
     helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
@@ -130,8 +165,11 @@ def test_an_output_that_ignores_the_batch_is_refused_not_reshaped():
     """ReduceMean over the batch: one number for any n. At n = 1 it verifies; at n = 4 it must not be spread."""
     nodes = [helper.make_node("ReduceMean", ["x"], ["y"], axes=[0], keepdims=1)]
     predictor = Predictor.from_bytes(graph_model(nodes, [1, 1], [[0.25]], [[0.25]]))
-    with pytest.raises(ModelError, match=r"the graph returned an output of shape \(1, 1\) for 4 samples, but the "
-                                         r"manifest describes \(4, 1\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"the graph returned an output of shape \(1, 1\) for 4 samples, but the "
+        r"manifest describes \(4, 1\)",
+    ):
         predictor.predict_proba([[0.1], [0.2], [0.3], [0.4]])
 
 
@@ -159,8 +197,11 @@ def test_the_cli_names_the_line_of_the_impossible_output(tmp_path, bad_line):
     lines[bad_line - 1] = "1.5"
     data = tmp_path / "in.csv"
     data.write_text("\n".join(lines) + "\n")
-    run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model), "-i", str(data),
-                          "-f", "csv"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "edge_predict.cli", "predict", "--model", str(model), "-i", str(data), "-f", "csv"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and run.stderr.count("\n") == 1
     assert f": line {bad_line}: the model computed the probability 1.5, outside [0, 1]" in run.stderr
 
@@ -177,15 +218,24 @@ def test_the_engines_name_the_row_of_the_impossible_output(binary):
 
 def scaling_regression_model(scale: float) -> bytes:
     """value = x * scale: a regression whose output leaves float32's range for |x| > float32 max / scale."""
-    graph = helper.make_graph([helper.make_node("Mul", ["x", "s"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
-                              [helper.make_tensor("s", TensorProto.FLOAT, [], [scale])])
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "s"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
+        [helper.make_tensor("s", TensorProto.FLOAT, [], [scale])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    doc = {"format": 2, "task": "regression", "features": [{"name": "f0", "min": None, "max": None}],
-           "targets": ["value"], "training": {}, "versions": {},
-           "golden": {"inputs": [[1.0]], "outputs": [[scale]], "atol": 1e-6, "rtol": 1e-6}}
+    doc = {
+        "format": 2,
+        "task": "regression",
+        "features": [{"name": "f0", "min": None, "max": None}],
+        "targets": ["value"],
+        "training": {},
+        "versions": {},
+        "golden": {"inputs": [[1.0]], "outputs": [[scale]], "atol": 1e-6, "rtol": 1e-6},
+    }
     helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
     return sealed(model)
 
@@ -199,12 +249,15 @@ def test_a_regression_value_beyond_float32_is_refused_not_printed_as_inf(cli_run
     np.testing.assert_array_equal(predictor.predict([[2.0]]).ravel(), np.float32([2e10]))
     with pytest.raises(InputError) as info:
         predictor.predict([[2.0], [x]])
-    assert str(info.value) == ("sample 1: the model computed an infinite value "
-                               "(the input overflows float32 arithmetic inside the model)")
+    assert str(info.value) == (
+        "sample 1: the model computed an infinite value (the input overflows float32 arithmetic inside the model)"
+    )
     assert info.value.row == 1
     model = tmp_path / "m.onnx"
     model.write_bytes(scaling_regression_model(1e10))
     result = cli_runner.invoke(cli, ["predict", "--model", str(model), "-f", "csv", "2", repr(x)])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == ("edge-predict: error: argument 2: this sample makes the model compute an infinite value "
-                             "(the input overflows float32 arithmetic inside the model)\n")
+    assert result.stderr == (
+        "edge-predict: error: argument 2: this sample makes the model compute an infinite value "
+        "(the input overflows float32 arithmetic inside the model)\n"
+    )

@@ -78,7 +78,9 @@ def test_float64_inputs_round_to_float32_like_torch_sees_them(predictor, torch_m
     x32 = ROUNDING.astype(F32)
     assert (x32.astype(np.float64) != ROUNDING).all()  # every case really rounds
     np.testing.assert_array_equal(predictor.predict_proba(ROUNDING)[:, 1], predictor.predict_proba(x32)[:, 1])
-    np.testing.assert_allclose(predictor.predict_proba(ROUNDING)[:, 1], torch_proba(torch_model, x32), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        predictor.predict_proba(ROUNDING)[:, 1], torch_proba(torch_model, x32), rtol=0, atol=ATOL
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +94,9 @@ def million(predictor, torch_model):
 def test_batch_size_changes_nothing(predictor, million, n):
     x, whole, expected = million
     for start in {0, len(x) - n, min(3, len(x) - n)}:
-        got = predictor.predict_proba(x[start:start + n])[:, 1]
-        np.testing.assert_array_equal(got, whole[start:start + n])  # bit-identical whatever the batch
-        np.testing.assert_allclose(got, expected[start:start + n], rtol=0, atol=ATOL)
+        got = predictor.predict_proba(x[start : start + n])[:, 1]
+        np.testing.assert_array_equal(got, whole[start : start + n])  # bit-identical whatever the batch
+        np.testing.assert_allclose(got, expected[start : start + n], rtol=0, atol=ATOL)
 
 
 def test_exported_golden_vectors_are_torch_outputs(predictor, torch_model):

@@ -48,18 +48,25 @@ def test_quoted_feature_values_keep_the_number_grammar(cli_runner, model_path):
     assert result.exit_code == 2 and "line 2, column 2 (hours): '1,5' is not a number" in result.stderr
 
 
-@pytest.mark.parametrize("text, message", [
-    ("id,hours\n1\n", "line 2: 1 columns, but the header has 2"),
-    ("id,Hours\n1,2\n", "line 1: the header has no column 'hours' (its other columns: 'id, Hours')"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("id,hours\n1\n", "line 2: 1 columns, but the header has 2"),
+        ("id,Hours\n1,2\n", "line 1: the header has no column 'hours' (its other columns: 'id, Hours')"),
+    ],
+)
 def test_a_missing_feature_or_a_short_row_is_named(cli_runner, model_path, text, message):
     result = run(cli_runner, model_path, text)
     assert result.exit_code == 2 and message in result.stderr
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.binary(min_size=1, max_size=6), st.sampled_from(["header", "field"]), st.sampled_from(["csv", "json", "text"]),
-       st.booleans())
+@given(
+    st.binary(min_size=1, max_size=6),
+    st.sampled_from(["header", "field"]),
+    st.sampled_from(["csv", "json", "text"]),
+    st.booleans(),
+)
 def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path, raw, where, fmt, keep_going):
     """Output stays UTF-8 text: a pass-through field or header name that is not UTF-8 is an input error (exit 2),
     never written back as something else and never an unexpected error."""
@@ -67,10 +74,19 @@ def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path
     import sys
 
     name, field = (raw, b"x") if where == "header" else (b"id", raw)
-    data = b"hours," + name.replace(b"\n", b"").replace(b"\r", b"") + b"\n1," + field.replace(b"\n", b"").replace(b"\r", b"") + b"\n7,ok\n"
+    data = (
+        b"hours,"
+        + name.replace(b"\n", b"").replace(b"\r", b"")
+        + b"\n1,"
+        + field.replace(b"\n", b"").replace(b"\r", b"")
+        + b"\n7,ok\n"
+    )
     args = ["-k"] if keep_going else []
-    run = subprocess.run([sys.executable, "-m", "edge_predict.cli", "predict", "-m", str(model_path), "-i", "-",
-                          "-f", fmt, *args], input=data, capture_output=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "edge_predict.cli", "predict", "-m", str(model_path), "-i", "-", "-f", fmt, *args],
+        input=data,
+        capture_output=True,
+    )
     stdout = run.stdout.decode("utf-8")  # always UTF-8, whatever came in
     stderr = run.stderr.decode("utf-8")
     assert "a bug in edge-predict" not in stderr and "Traceback" not in stderr
@@ -80,26 +96,39 @@ def test_bytes_that_are_not_utf8_in_a_passed_through_column_are_named(model_path
     except UnicodeDecodeError:
         utf8 = False
     if not utf8:
-        assert run.returncode == 2 and ("bytes that are not UTF-8" in stderr or "a quoted field is not closed" in stderr)
+        assert run.returncode == 2 and (
+            "bytes that are not UTF-8" in stderr or "a quoted field is not closed" in stderr
+        )
         if where == "header" or not keep_going:
             assert stdout == ""
 
 
-@pytest.mark.parametrize("text, line", [('hours,note\n1,"a\nb"\n2,x\n', 2), ('hours,note\n1,"a" b\n', 2),
-                                        ('hours,"note\n1,a\n', 1), ('hours,note\n3,ok\n1,"unclosed\n', 3)])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('hours,note\n1,"a\nb"\n2,x\n', 2),
+        ('hours,note\n1,"a" b\n', 2),
+        ('hours,"note\n1,a\n', 1),
+        ('hours,note\n3,ok\n1,"unclosed\n', 3),
+    ],
+)
 def test_a_quoted_field_that_does_not_end_on_its_line_is_named(cli_runner, model_path, text, line):
     """Read leniently, '1,"a' is ['1', 'a']: a note spanning two lines would lose its rest with exit 0."""
     for keep in ([], ["-k"]):
         result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-i", "-", "-f", "csv", *keep], input=text)
         assert result.exit_code == 2
-        assert f"line {line}: a quoted field is not closed on its line, or text follows its closing quote" in result.stderr
+        assert (
+            f"line {line}: a quoted field is not closed on its line, or text follows its closing quote" in result.stderr
+        )
         rows = list(csv.reader(io.StringIO(result.stdout)))
         assert all(r[1] in ("ok", "x", "") for r in rows[1:])  # nothing cut short is ever written as a note
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.from_regex(r"#[a-z0-9 ]{0,6}", fullmatch=True), st.integers(0, 50)), min_size=1,
-                max_size=6), st.booleans())
+@given(
+    st.lists(st.tuples(st.from_regex(r"#[a-z0-9 ]{0,6}", fullmatch=True), st.integers(0, 50)), min_size=1, max_size=6),
+    st.booleans(),
+)
 def test_a_row_whose_first_field_starts_with_hash_is_data(cli_runner, model_path, rows, id_first):
     """'#' starts a comment line, but a line that reads as a whole row (a note '#a' then the hours) is a row:
     dropping it would lose a sample with exit 0. A real comment beside it is still skipped."""
@@ -116,7 +145,7 @@ def test_a_row_whose_first_field_starts_with_hash_is_data(cli_runner, model_path
 def test_spaces_after_a_last_closing_quote_are_dropped_as_edge_train_drops_them(cli_runner, model_path, tmp_path, tail):
     from edge_predict.trainer.table import read_table
 
-    text = f'hours,note,passed\n1,"a, b"{tail}\n2,"c"{tail}\n'.replace(',passed', '')
+    text = f'hours,note,passed\n1,"a, b"{tail}\n2,"c"{tail}\n'.replace(",passed", "")
     result = run(cli_runner, model_path, text)
     assert result.exit_code == 0, result.stderr
     assert [r[1] for r in csv.reader(io.StringIO(result.stdout))][1:] == ["a, b", "c"]

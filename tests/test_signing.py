@@ -20,10 +20,12 @@ MODEL = b"\x08\x07" + bytes(range(256)) * 4  # signing never parses the model: a
 
 
 def _pem_pair(private):
-    return (private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()),
-            private.public_key().public_bytes(serialization.Encoding.PEM,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    return (
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    )
 
 
 def _openssl_pair(tmp_path):
@@ -107,8 +109,18 @@ def test_the_model_signing_command_line_verifies_edge_predict_signatures(files):
     model, key, pub = files
     sig = model.with_name("model.onnx.sig")
     sig.write_bytes(signing.sign(MODEL, key.read_bytes(), "model.onnx"))
-    cmd = [sys.executable, "-m", "model_signing", "verify", "key", str(model), "--signature", str(sig),
-           "--public_key", str(pub)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "model_signing",
+        "verify",
+        "key",
+        str(model),
+        "--signature",
+        str(sig),
+        "--public_key",
+        str(pub),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True)
     assert out.returncode == 0 and "Verification succeeded" in out.stdout, out.stdout + out.stderr
 
@@ -137,8 +149,11 @@ def _reformat(sig: bytes, **fields) -> bytes:
     return json.dumps({**json.loads(sig), **fields}).encode()
 
 
-RSA_PUBLIC = rsa.generate_private_key(65537, 2048).public_key().public_bytes(
-    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+RSA_PUBLIC = (
+    rsa.generate_private_key(65537, 2048)
+    .public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+)
 K1_PUBLIC = _pem_pair(ec.generate_private_key(ec.SECP256K1()))[1]
 
 # case -> (model bytes, signature bytes, public key) from (model, good sig, public, other key's sig, private),
@@ -146,30 +161,44 @@ K1_PUBLIC = _pem_pair(ec.generate_private_key(ec.SECP256K1()))[1]
 BAD = {
     "missing signature": (lambda m, s, p, o, k: (m, None, p), "model.onnx: not signed (no model.onnx.sig)"),
     "another key": (lambda m, s, p, o, k: (m, o, p), "model.onnx.sig: signed by another key (fingerprint "),
-    "a model byte flipped": (lambda m, s, p, o, k: (m[:9] + b"\xff" + m[10:], s, p),
-                             "model.onnx: its bytes do not match its signature (sha256 "),
-    "a signature byte flipped": (lambda m, s, p, o, k: (m, _flip_signature_byte(s), p),
-                                 "model.onnx.sig: the signature does not verify with the public key given"),
-    "another file's signature": (lambda m, s, p, o, k: (m, signing.sign(b"other", k, "model.onnx"), p),
-                                 "model.onnx: its bytes do not match its signature"),
+    "a model byte flipped": (
+        lambda m, s, p, o, k: (m[:9] + b"\xff" + m[10:], s, p),
+        "model.onnx: its bytes do not match its signature (sha256 ",
+    ),
+    "a signature byte flipped": (
+        lambda m, s, p, o, k: (m, _flip_signature_byte(s), p),
+        "model.onnx.sig: the signature does not verify with the public key given",
+    ),
+    "another file's signature": (
+        lambda m, s, p, o, k: (m, signing.sign(b"other", k, "model.onnx"), p),
+        "model.onnx: its bytes do not match its signature",
+    ),
     "key hint removed, other key": (
         lambda m, s, p, o, k: (m, _reformat(o, verificationMaterial={"publicKey": {}}), p),
-        "model.onnx.sig: the signature does not verify with the public key given"),
-    "malformed PEM": (lambda m, s, p, o, k: (m, s, b"-----BEGIN PUBLIC KEY-----\nnot base64\n"),
-                      "the public key is not a PEM public key ("),
+        "model.onnx.sig: the signature does not verify with the public key given",
+    ),
+    "malformed PEM": (
+        lambda m, s, p, o, k: (m, s, b"-----BEGIN PUBLIC KEY-----\nnot base64\n"),
+        "the public key is not a PEM public key (",
+    ),
     "truncated PEM": (lambda m, s, p, o, k: (m, s, p[: len(p) // 2]), "the public key is not a PEM public key ("),
     "a private key": (lambda m, s, p, o, k: (m, s, k), "the public key given is a PRIVATE key; give its public"),
     "an RSA key": (lambda m, s, p, o, k: (m, s, RSA_PUBLIC), "the public key is an RSA key; model signatures use"),
     "a secp256k1 key": (lambda m, s, p, o, k: (m, s, K1_PUBLIC), "the public key is an elliptic-curve secp256k1"),
     "an empty signature": (lambda m, s, p, o, k: (m, b"", p), "model.onnx.sig: the signature file is empty"),
-    "a truncated signature": (lambda m, s, p, o, k: (m, s[: len(s) // 2], p),
-                              "model.onnx.sig: not a signature bundle (not JSON: truncated or corrupt)"),
+    "a truncated signature": (
+        lambda m, s, p, o, k: (m, s[: len(s) // 2], p),
+        "model.onnx.sig: not a signature bundle (not JSON: truncated or corrupt)",
+    ),
     "JSON but not a bundle": (lambda m, s, p, o, k: (m, b"[1, 2]", p), "model.onnx.sig: a bundle of another format"),
     "a bundle of another format": (
         lambda m, s, p, o, k: (m, _reformat(s, mediaType="application/vnd.dev.sigstore.bundle+json;version=0.1"), p),
-        "model.onnx.sig: a bundle of another format (mediaType 'application/vnd.dev.sigstore.bundle+json;"),
-    "a keyless bundle": (lambda m, s, p, o, k: (m, _reformat(s, dsseEnvelope=None, messageSignature={}), p),
-                         "model.onnx.sig: not a key-signed DSSE bundle"),
+        "model.onnx.sig: a bundle of another format (mediaType 'application/vnd.dev.sigstore.bundle+json;",
+    ),
+    "a keyless bundle": (
+        lambda m, s, p, o, k: (m, _reformat(s, dsseEnvelope=None, messageSignature={}), p),
+        "model.onnx.sig: not a key-signed DSSE bundle",
+    ),
     "deeply nested JSON": (lambda m, s, p, o, k: (m, b"[" * 100_000, p), "model.onnx.sig: not a signature bundle"),
 }
 
@@ -186,16 +215,27 @@ def test_bad_signatures_and_keys_are_refused_in_one_line(case, keys, other_keys)
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("key, message", [
-    (lambda k, p: p, "the signing key given is a PUBLIC key"),
-    (lambda k, p: b"garbage", "the signing key is not a PEM private key ("),
-    (lambda k, p: rsa.generate_private_key(65537, 2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-     "the signing key is an RSA key; model signatures need an elliptic-curve P-256 key"),
-    (lambda k, p: ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"pw")), "the signing key is encrypted; decrypt it first"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        (lambda k, p: p, "the signing key given is a PUBLIC key"),
+        (lambda k, p: b"garbage", "the signing key is not a PEM private key ("),
+        (
+            lambda k, p: rsa.generate_private_key(65537, 2048).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+            "the signing key is an RSA key; model signatures need an elliptic-curve P-256 key",
+        ),
+        (
+            lambda k, p: ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"pw"),
+            ),
+            "the signing key is encrypted; decrypt it first",
+        ),
+    ],
+)
 def test_bad_signing_keys_are_refused_in_one_line(key, message, other_keys):
     with pytest.raises(ModelError) as err:
         signing.sign(MODEL, key(*other_keys), "model.onnx")
@@ -243,15 +283,22 @@ except signing.ModelError as exc:
 """
 
 
-@pytest.mark.parametrize("state, expected", [
-    ("installed", "model.onnx.sig: a bundle of another format (no mediaType); expected 'application/vnd.dev."),
-    ("missing", "verifying signed models needs the cryptography library, which is not installed; "
-                "install it with: pip install 'edge-predict[signed]'"),
-])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("installed", "model.onnx.sig: a bundle of another format (no mediaType); expected 'application/vnd.dev."),
+        (
+            "missing",
+            "verifying signed models needs the cryptography library, which is not installed; "
+            "install it with: pip install 'edge-predict[signed]'",
+        ),
+    ],
+)
 def test_cryptography_is_imported_only_when_a_key_is_given(state, expected, tmp_path, other_keys):
     (tmp_path / "public.pem").write_bytes(other_keys[1])
-    out = subprocess.run([sys.executable, "-c", LAZY, state, str(tmp_path / "public.pem")],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY, state, str(tmp_path / "public.pem")], capture_output=True, text=True, check=True
+    )
     loaded_at_import, message = json.loads(out.stdout)
     assert loaded_at_import is False
     assert message.startswith(expected)

@@ -40,10 +40,12 @@ print(calls[0])
 @pytest.fixture(scope="module")
 def keys():
     private = ec.generate_private_key(ec.SECP256R1())
-    return (private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()),
-            private.public_key().public_bytes(serialization.Encoding.PEM,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    return (
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    )
 
 
 def _read(path: str) -> bytes:
@@ -59,8 +61,11 @@ def _install_old(tmp_path, keys) -> Path:
 def _write_new(tmp_path, target, keys, when, n):
     (tmp_path / "new.bin").write_bytes(NEW)
     (tmp_path / "key.pem").write_bytes(keys[0])
-    return subprocess.run([sys.executable, "-c", WRITER, str(target), str(tmp_path / "new.bin"),
-                           str(tmp_path / "key.pem"), when, str(n)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", WRITER, str(target), str(tmp_path / "new.bin"), str(tmp_path / "key.pem"), when, str(n)],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_a_whole_write_renames_three_times_and_leaves_one_pair(tmp_path, keys):
@@ -71,11 +76,17 @@ def test_a_whole_write_renames_three_times_and_leaves_one_pair(tmp_path, keys):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("model")) == ["model.onnx", "model.onnx.sig"]
 
 
-@pytest.mark.parametrize("when, n, expected", [
-    ("before", 1, OLD), ("after", 1, OLD),  # PATH.sig.new written: the old pair is untouched
-    ("before", 2, OLD), ("after", 2, NEW),  # the new model is in place, signed by PATH.sig.new
-    ("before", 3, NEW), ("after", 3, NEW),  # PATH.sig.new renamed over PATH.sig
-])
+@pytest.mark.parametrize(
+    "when, n, expected",
+    [
+        ("before", 1, OLD),
+        ("after", 1, OLD),  # PATH.sig.new written: the old pair is untouched
+        ("before", 2, OLD),
+        ("after", 2, NEW),  # the new model is in place, signed by PATH.sig.new
+        ("before", 3, NEW),
+        ("after", 3, NEW),  # PATH.sig.new renamed over PATH.sig
+    ],
+)
 def test_sigkill_at_each_rename_leaves_a_pair_the_device_accepts(tmp_path, keys, when, n, expected):
     target = _install_old(tmp_path, keys)
     killed = _write_new(tmp_path, target, keys, when, n)

@@ -14,10 +14,12 @@ from edge_predict.cli import cli
 def _pair(tmp_path, name):
     key = ec.generate_private_key(ec.SECP256R1())
     private, public = tmp_path / f"{name}.pem", tmp_path / f"{name}.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return private, public
 
 
@@ -30,8 +32,10 @@ def signed(cli_runner, model_path, tmp_path):
     result = cli_runner.invoke(cli, ["sign", "--key", str(key), str(model)])
     assert result.exit_code == 0, result.stderr
     fingerprint = signing.public_key_fingerprint(public.read_bytes())
-    assert result.stdout == f"signed {model} (sha256 {Predictor.from_path(model).sha256}) with key {fingerprint}: " \
-                            f"wrote {model}.sig\n"
+    assert (
+        result.stdout == f"signed {model} (sha256 {Predictor.from_path(model).sha256}) with key {fingerprint}: "
+        f"wrote {model}.sig\n"
+    )
     return model, public, _pair(tmp_path, "other")[1]
 
 
@@ -58,10 +62,14 @@ REFUSED = {
     "another key": (lambda m, p, o: p.write_bytes(o.read_bytes()), ".sig: signed by another key (fingerprint "),
     "a flipped model byte": (lambda m, p, o: _flip(m, 20), ": its bytes do not match its signature"),
     "a flipped signature byte": (lambda m, p, o: _flip(m.with_suffix(".onnx.sig"), -40), ".sig: "),
-    "an empty signature": (lambda m, p, o: m.with_suffix(".onnx.sig").write_bytes(b""),
-                           ".sig: the signature file is empty"),
-    "a malformed key": (lambda m, p, o: p.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-                        "the public key is not a PEM public key ("),
+    "an empty signature": (
+        lambda m, p, o: m.with_suffix(".onnx.sig").write_bytes(b""),
+        ".sig: the signature file is empty",
+    ),
+    "a malformed key": (
+        lambda m, p, o: p.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        "the public key is not a PEM public key (",
+    ),
 }
 
 
@@ -79,8 +87,9 @@ def test_with_a_key_a_bad_pair_is_refused_in_one_line_exit_1(cli_runner, signed,
 
 
 def test_a_missing_key_file_is_a_usage_error(cli_runner, signed, tmp_path):
-    result = cli_runner.invoke(cli, ["predict", "1", "--model", str(signed[0]), "--public-key",
-                                     str(tmp_path / "none.pem")])
+    result = cli_runner.invoke(
+        cli, ["predict", "1", "--model", str(signed[0]), "--public-key", str(tmp_path / "none.pem")]
+    )
     assert result.exit_code == 2 and "'--public-key'" in result.stderr and result.stderr.count("\n") == 1
 
 
@@ -95,9 +104,11 @@ def test_info_says_whether_and_by_which_key_a_model_is_signed(cli_runner, signed
 
     assert info("--model", str(model_path)).splitlines()[-1] == "signature: none (unsigned)"
     assert info("--model", str(model)).splitlines()[-1] == (
-        f"signature: {model}.sig, claims key {fingerprint} (not verified: pass --public-key PEM to check it)")
+        f"signature: {model}.sig, claims key {fingerprint} (not verified: pass --public-key PEM to check it)"
+    )
     assert info("--model", str(model), "--public-key", str(public)).splitlines()[-1] == (
-        f"signature: {model}.sig, key {fingerprint} (verified)")
+        f"signature: {model}.sig, key {fingerprint} (verified)"
+    )
     facts = json.loads(info("--model", str(model), "--public-key", str(public), "--format", "json"))["signature"]
     assert facts == {"file": f"{model}.sig", "key_fingerprint": fingerprint, "verified": True}
     assert json.loads(info("--model", str(model_path), "--format", "json"))["signature"] is None
@@ -130,10 +141,13 @@ def test_the_model_is_refused_before_onnxruntime_sees_it(signed, monkeypatch):
         Predictor.from_path(model, public_key=public)
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda m, k, p: p, "the signing key given is a PUBLIC key"),
-    (lambda m, k, p: (m.write_bytes(b"not a model"), k)[1], "not a valid ONNX model"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda m, k, p: p, "the signing key given is a PUBLIC key"),
+        (lambda m, k, p: (m.write_bytes(b"not a model"), k)[1], "not a valid ONNX model"),
+    ],
+)
 def test_sign_refuses_in_one_line(cli_runner, model_path, tmp_path, setup, message):
     model = tmp_path / "model.onnx"
     shutil.copy(model_path, model)
@@ -148,10 +162,17 @@ def test_without_the_signed_extra_a_key_is_refused_in_one_line(signed):
     import sys
 
     model, public, _ = signed
-    script = ("import sys; sys.modules['cryptography'] = None\n"  # as on a device without the signed extra
-              "from edge_predict.cli import main; main(sys.argv[1:])")
-    result = subprocess.run([sys.executable, "-c", script, "predict", "1", "--model", str(model), "--public-key",
-                             str(public)], capture_output=True, text=True)
+    script = (
+        "import sys; sys.modules['cryptography'] = None\n"  # as on a device without the signed extra
+        "from edge_predict.cli import main; main(sys.argv[1:])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "predict", "1", "--model", str(model), "--public-key", str(public)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr == ("edge-predict: error: verifying signed models needs the cryptography library, which is "
-                             "not installed; install it with: pip install 'edge-predict[signed]'\n")
+    assert result.stderr == (
+        "edge-predict: error: verifying signed models needs the cryptography library, which is "
+        "not installed; install it with: pip install 'edge-predict[signed]'\n"
+    )

@@ -40,10 +40,12 @@ def keys(tmp_path_factory):
     key = ec.generate_private_key(ec.SECP256R1())
     folder = tmp_path_factory.mktemp("keys")
     private, public = folder / "key.pem", folder / "public.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return private, public
 
 
@@ -56,12 +58,17 @@ def test_export_with_a_sign_key_writes_a_signature_the_device_accepts(lecture, t
 
 
 @pytest.mark.parametrize("renames_before_kill, expected", [(1, "old"), (2, "new"), (3, "new")])
-def test_sigkill_inside_a_signed_export_leaves_the_old_or_the_new_pair(lecture, tmp_path, keys,
-                                                                      renames_before_kill, expected):
+def test_sigkill_inside_a_signed_export_leaves_the_old_or_the_new_pair(
+    lecture, tmp_path, keys, renames_before_kill, expected
+):
     target = tmp_path / "m.onnx"
     old = export_lecture(*lecture, target, sign_key=keys[0])
-    killed = subprocess.run([sys.executable, "-c", EXPORTER, str(target), str(keys[0]), str(renames_before_kill), "1"],
-                            capture_output=True, text=True, cwd=Path(__file__).parent)
+    killed = subprocess.run(
+        [sys.executable, "-c", EXPORTER, str(target), str(keys[0]), str(renames_before_kill), "1"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     predictor = Predictor.from_path(target, public_key=keys[1])  # accepted: a model with its own signature
     assert (predictor.sha256 == hashlib.sha256(old).hexdigest()) == (expected == "old")
@@ -80,6 +87,8 @@ def test_edge_train_refuses_a_bad_sign_key_before_training(cli_runner, tmp_path,
     out = tmp_path / "lecture.onnx"
     result = cli_runner.invoke(train_cli, ["--out", str(out), "--sign-key", str(keys[1])])
     assert result.exit_code == 1
-    assert result.stderr == "edge-train: error: the signing key given is a PUBLIC key; signing needs the private " \
-                            "key (key.pem)\n"
+    assert (
+        result.stderr == "edge-train: error: the signing key given is a PUBLIC key; signing needs the private "
+        "key (key.pem)\n"
+    )
     assert result.stdout == "" and not out.exists()

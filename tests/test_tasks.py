@@ -33,15 +33,25 @@ def model_bytes(task: str, width: int, **manifest) -> bytes:
     if task == "multiclass":
         nodes.append(helper.make_node("Softmax", ["z"], ["p"], axis=1))
         last = "p"
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
-                              [helper.make_tensor_value_info(last, TensorProto.FLOAT, ["n", width])],
-                              [numpy_helper.from_array(W[:, :width], "W"), numpy_helper.from_array(B[:width], "B")])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info(last, TensorProto.FLOAT, ["n", width])],
+        [numpy_helper.from_array(W[:, :width], "W"), numpy_helper.from_array(B[:width], "B")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     golden = oracle(task, X[:5], width)
-    doc = {"format": 2, "task": task, "features": [{"name": n, "min": None, "max": None} for n in "abc"],
-           "training": {}, "versions": {}, "golden": {"inputs": X[:5].tolist(), "outputs": golden.tolist(),
-                                                      "atol": 1e-5, "rtol": 1e-5}, **manifest}
+    doc = {
+        "format": 2,
+        "task": task,
+        "features": [{"name": n, "min": None, "max": None} for n in "abc"],
+        "training": {},
+        "versions": {},
+        "golden": {"inputs": X[:5].tolist(), "outputs": golden.tolist(), "atol": 1e-5, "rtol": 1e-5},
+        **manifest,
+    }
     helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
     return sealed(model)
 
@@ -75,8 +85,9 @@ def test_multiclass_api_is_sklearn_shaped(multiclass):
 def test_predict_table_columns_are_named_as_the_cli_prints_them(multiclass, regression):
     table = multiclass.predict_table(X)
     assert list(table) == ["label", "p_setosa", "p_versicolor", "p_virginica", "p_x y"]
-    np.testing.assert_array_equal(np.column_stack([table[f"p_{c}"] for c in multiclass.classes_]),
-                                  multiclass.predict_proba(X))
+    np.testing.assert_array_equal(
+        np.column_stack([table[f"p_{c}"] for c in multiclass.classes_]), multiclass.predict_proba(X)
+    )
     assert list(regression.predict_table(X)) == ["price", "rent"]
 
 
@@ -112,14 +123,17 @@ def test_threshold_is_for_binary_models_only():
         Predictor.from_bytes(model_bytes("regression", 1, targets=["value"]), threshold=0.5)
 
 
-@pytest.mark.parametrize("task, width, extra, message", [
-    ("multiclass", 4, {"labels": ["a1", "b1"]}, "labels is ['a1', 'b1'], expected 3 or more different names"),
-    ("multiclass", 4, {"labels": ["p", "q", "r", "s"], "threshold": 0.5}, "a multiclass model has no threshold"),
-    ("regression", 2, {"targets": ["v", "v"]}, "targets is ['v', 'v'], expected 1 or more different names"),
-    ("regression", 2, {"targets": ["v"], "labels": ["a", "b"]}, "a regression model has no labels or threshold"),
-    ("regression", 2, {"targets": ["a", "w"]}, "feature 'a' has the name of an output column"),
-    ("clustering", 2, {}, "task is 'clustering', expected one of binary, multiclass, regression"),
-])
+@pytest.mark.parametrize(
+    "task, width, extra, message",
+    [
+        ("multiclass", 4, {"labels": ["a1", "b1"]}, "labels is ['a1', 'b1'], expected 3 or more different names"),
+        ("multiclass", 4, {"labels": ["p", "q", "r", "s"], "threshold": 0.5}, "a multiclass model has no threshold"),
+        ("regression", 2, {"targets": ["v", "v"]}, "targets is ['v', 'v'], expected 1 or more different names"),
+        ("regression", 2, {"targets": ["v"], "labels": ["a", "b"]}, "a regression model has no labels or threshold"),
+        ("regression", 2, {"targets": ["a", "w"]}, "feature 'a' has the name of an output column"),
+        ("clustering", 2, {}, "task is 'clustering', expected one of binary, multiclass, regression"),
+    ],
+)
 def test_invalid_format2_manifests_are_refused(task, width, extra, message):
     with pytest.raises(ModelError, match="manifest is invalid"):
         try:
@@ -141,6 +155,7 @@ def model_file(tmp_path_factory):
         path = tmp_path_factory.mktemp("m") / f"{task}.onnx"
         path.write_bytes(model_bytes(task, width, **manifest))
         return str(path)
+
     return write
 
 
@@ -150,8 +165,9 @@ def test_multiclass_cli_csv_and_json(cli_runner, model_file):
     rows = list(csv.reader(io.StringIO(cli_runner.invoke(cli, args + ["-f", "csv"]).stdout)))
     assert rows[0] == ["a", "b", "c", "label", "p_setosa", "p_versicolor", "p_virginica", "p_x y"]
     x = np.float32([[float(v) for v in row[:3]] for row in rows[1:]])
-    np.testing.assert_allclose(np.float32([[float(v) for v in row[4:]] for row in rows[1:]]),
-                               oracle("multiclass", x, 4), atol=1e-6)
+    np.testing.assert_allclose(
+        np.float32([[float(v) for v in row[4:]] for row in rows[1:]]), oracle("multiclass", x, 4), atol=1e-6
+    )
     lines = cli_runner.invoke(cli, args + ["-f", "json"]).stdout.splitlines()
     first = json.loads(lines[0])
     assert list(first) == ["input", "label", "probabilities"]
@@ -165,15 +181,17 @@ def test_regression_cli_prints_one_column_per_target(cli_runner, model_file):
     result = cli_runner.invoke(cli, ["predict", "--model", path, "-f", "csv", "0.5,-1,2"])
     header, row = list(csv.reader(io.StringIO(result.stdout)))
     assert header == ["a", "b", "c", "price", "rent"]
-    np.testing.assert_allclose(np.float32(row[3:]), oracle("regression", np.float32([[0.5, -1, 2]]), 2)[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(np.float32(row[3:]), oracle("regression", np.float32([[0.5, -1, 2]]), 2)[0], rtol=1e-6)
 
 
-@pytest.mark.parametrize("task, width, manifest", [("multiclass", 4, {"labels": ["p", "q", "r", "s"]}),
-                                                   ("regression", 1, {"targets": ["value"]})])
+@pytest.mark.parametrize(
+    "task, width, manifest",
+    [("multiclass", 4, {"labels": ["p", "q", "r", "s"]}), ("regression", 1, {"targets": ["value"]})],
+)
 def test_threshold_on_a_non_binary_model_is_a_usage_error(cli_runner, model_file, task, width, manifest):
-    result = cli_runner.invoke(cli, ["predict", "--model", model_file(task, width, **manifest), "--threshold",
-                                     "0.3", "1,2,3"])
+    result = cli_runner.invoke(
+        cli, ["predict", "--model", model_file(task, width, **manifest), "--threshold", "0.3", "1,2,3"]
+    )
     assert result.exit_code == 2
     assert f"--threshold 0.3: only binary models have a threshold; this model is {task}" in result.stderr
 

@@ -7,8 +7,17 @@ import sys
 import pytest
 
 # CI variables make onnxruntime suppress telemetry by itself; drop them to see what a device would do.
-SUPPRESSING = ("CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CIRCLECI", "TRAVIS",
-               "ORT_DISABLE_TELEMETRY")
+SUPPRESSING = (
+    "CI",
+    "TF_BUILD",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "JENKINS_URL",
+    "BUILDKITE",
+    "CIRCLECI",
+    "TRAVIS",
+    "ORT_DISABLE_TELEMETRY",
+)
 
 
 def files_written(home, code: str, **extra) -> list[str]:

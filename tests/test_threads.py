@@ -49,12 +49,16 @@ def session_options(monkeypatch):
     def recording():
         made.append(real())
         return made[-1]
+
     monkeypatch.setattr(onnxruntime, "SessionOptions", recording)
     return made
 
 
-@pytest.mark.parametrize("threads, intra", [(None, 1), (1, 1), (os.cpu_count() or 1, os.cpu_count() or 1)],
-                         ids=["default", "one", "every CPU"])
+@pytest.mark.parametrize(
+    "threads, intra",
+    [(None, 1), (1, 1), (os.cpu_count() or 1, os.cpu_count() or 1)],
+    ids=["default", "one", "every CPU"],
+)
 def test_onnxruntime_gets_one_thread_unless_threads_is_given(model_path, session_options, threads, intra):
     Predictor.from_path(model_path, threads=threads)
     (options,) = session_options

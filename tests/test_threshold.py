@@ -44,6 +44,7 @@ def model_file(tmp_path_factory):
             made[t] = tmp_path_factory.mktemp("threshold") / f"identity-{t}.onnx"
             made[t].write_bytes(handmade.identity(threshold=t))
         return str(made[t])
+
     return get
 
 

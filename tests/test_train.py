@@ -47,8 +47,14 @@ def test_final_loss_is_the_log_loss_of_the_trained_model_on_all_training_rows(le
 def test_the_lecture_model_beats_the_baseline(lecture):
     result, x, y = lecture
     fitted = measured(lecture_table(), result)
-    assert fitted.metrics["train"] == {"accuracy": 0.75, "log_loss": pytest.approx(0.491867, abs=1e-6),
-                                       "macro_f1": pytest.approx(0.733333, abs=1e-6)}
-    assert fitted.baseline["train"] == {"accuracy": 0.5, "log_loss": pytest.approx(math.log(2), abs=1e-6),
-                                        "macro_f1": pytest.approx(1 / 3, abs=1e-6)}
+    assert fitted.metrics["train"] == {
+        "accuracy": 0.75,
+        "log_loss": pytest.approx(0.491867, abs=1e-6),
+        "macro_f1": pytest.approx(0.733333, abs=1e-6),
+    }
+    assert fitted.baseline["train"] == {
+        "accuracy": 0.5,
+        "log_loss": pytest.approx(math.log(2), abs=1e-6),
+        "macro_f1": pytest.approx(1 / 3, abs=1e-6),
+    }
     assert learned("binary", fitted.metrics["train"], fitted.baseline["train"])

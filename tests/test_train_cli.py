@@ -45,8 +45,22 @@ def test_lecture_report_has_loss_fit_and_json(cli_runner, tmp_path):
 
 def test_table_report_has_validation_and_file_sha256(cli_runner, tmp_path, diabetes_path):
     report = tmp_path / "report"
-    result = train(cli_runner, "--data", str(diabetes_path), "--val-fraction", "0.2", "--epochs", "50",
-                   "--lr", "0.5", "--out", str(tmp_path / "d.onnx"), "--report", str(report), "--quiet")
+    result = train(
+        cli_runner,
+        "--data",
+        str(diabetes_path),
+        "--val-fraction",
+        "0.2",
+        "--epochs",
+        "50",
+        "--lr",
+        "0.5",
+        "--out",
+        str(tmp_path / "d.onnx"),
+        "--report",
+        str(report),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.stderr
     # fit.png draws one feature against the probability; an 8-feature model has no such picture.
     assert sorted(p.name for p in report.iterdir()) == ["confusion.png", "loss.png", "report.json"]
@@ -58,7 +72,17 @@ def test_table_report_has_validation_and_file_sha256(cli_runner, tmp_path, diabe
 def test_report_is_byte_identical_across_runs(cli_runner, tmp_path):
     runs = []
     for name in ("a", "b"):
-        args = ["--epochs", "20", "--lr", "1", "--out", str(tmp_path / f"{name}.onnx"), "--report", str(tmp_path / name), "-q"]
+        args = [
+            "--epochs",
+            "20",
+            "--lr",
+            "1",
+            "--out",
+            str(tmp_path / f"{name}.onnx"),
+            "--report",
+            str(tmp_path / name),
+            "-q",
+        ]
         assert train(cli_runner, *args).exit_code == 0
         runs.append({p.name: p.read_bytes() for p in (tmp_path / name).glob("*.png")})
     assert runs[0] == runs[1]
@@ -107,29 +131,60 @@ def test_one_feature_table_gets_a_fit_picture(cli_runner, tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("dose,cured\n0.1,0\n0.4,0\n0.5,1\n0.9,1\n0.2,0\n0.8,1\n")
     report = tmp_path / "report"
-    result = train(cli_runner, "--data", str(table), "--val-fraction", "0.34", "--lr", "1", "--out",
-                   str(tmp_path / "m.onnx"), "--report", str(report), "-q")
+    result = train(
+        cli_runner,
+        "--data",
+        str(table),
+        "--val-fraction",
+        "0.34",
+        "--lr",
+        "1",
+        "--out",
+        str(tmp_path / "m.onnx"),
+        "--report",
+        str(report),
+        "-q",
+    )
     assert result.exit_code == 0, result.stderr
     assert png_size(report / "fit.png") == FIGURE_PIXELS
 
 
 def test_labels_name_the_classes(cli_runner, tmp_path, diabetes_path):
     out = tmp_path / "m.onnx"
-    result = train(cli_runner, "--data", str(diabetes_path), "--labels", "healthy,diabetic", "--epochs", "20", "--lr", "1",
-                   "--out", str(out), "-q")
+    result = train(
+        cli_runner,
+        "--data",
+        str(diabetes_path),
+        "--labels",
+        "healthy,diabetic",
+        "--epochs",
+        "20",
+        "--lr",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+    )
     assert result.exit_code == 0, result.stderr
     assert Predictor.from_path(out).labels == ("healthy", "diabetic")
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["--label", "x"], 2, "edge-train: error: --label needs --data"),
-    (["--domain", "observed"], 2, "edge-train: error: --domain needs --data"),
-    (["--data", "{bad}"], 2, "edge-train: error: {bad} line 3: the label column 2 (passed) is empty; every row needs one"),
-    (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
-    (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),
-    (["--labels", "yes"], 2, "edge-train: error: Invalid value for '--labels': 'yes' is not two or more different"),
-    (["--val-fraction", "0.1"], 2, "edge-train: error: --val-fraction 0.1 of 4 rows leaves no training or no"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--label", "x"], 2, "edge-train: error: --label needs --data"),
+        (["--domain", "observed"], 2, "edge-train: error: --domain needs --data"),
+        (
+            ["--data", "{bad}"],
+            2,
+            "edge-train: error: {bad} line 3: the label column 2 (passed) is empty; every row needs one",
+        ),
+        (["--data", "{missing}"], 2, "edge-train: error: Invalid value for '--data': File "),
+        (["--model", "mlp", "--hidden", "6,x"], 2, "edge-train: error: Invalid value for '--hidden': '6,x' is not"),
+        (["--labels", "yes"], 2, "edge-train: error: Invalid value for '--labels': 'yes' is not two or more different"),
+        (["--val-fraction", "0.1"], 2, "edge-train: error: --val-fraction 0.1 of 4 rows leaves no training or no"),
+    ],
+)
 def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, args, code, message):
     bad = tmp_path / "bad.csv"
     bad.write_text("hours,passed\n1,0\n2,\n")
@@ -173,19 +228,25 @@ def test_the_baseline_is_printed_next_to_the_model(cli_runner, tmp_path):
     assert lines[2].startswith("final loss 0.491867 (log loss on the training rows); ")  # the same figure
 
 
-@pytest.mark.parametrize("data, args", [
-    (None, ["--epochs", "5"]),  # the lecture, stopped long before its loss gets below log 2
-    ("diabetes", ["--model", "mlp"]),  # the sigmoid MLP at its default lr: the majority rate at best
-])
+@pytest.mark.parametrize(
+    "data, args",
+    [
+        (None, ["--epochs", "5"]),  # the lecture, stopped long before its loss gets below log 2
+        ("diabetes", ["--model", "mlp"]),  # the sigmoid MLP at its default lr: the majority rate at best
+    ],
+)
 def test_a_model_no_better_than_the_baseline_is_refused(cli_runner, tmp_path, diabetes_path, data, args):
     out = tmp_path / "m.onnx"
     data_args = ["--data", str(diabetes_path)] if data else []
     result = train(cli_runner, *data_args, *args, "--out", str(out), "--report", str(tmp_path / "r"), "-q")
     assert result.exit_code == 1
-    assert result.stderr.startswith("edge-train: error: the model is no better than always answering the training "
-                                    "rows' class frequency: on the ")
-    assert result.stderr.endswith("; nothing was written. What usually helps: --standardize (features on different "
-                                  "scales), a larger --lr, more --epochs\n")
+    assert result.stderr.startswith(
+        "edge-train: error: the model is no better than always answering the training rows' class frequency: on the "
+    )
+    assert result.stderr.endswith(
+        "; nothing was written. What usually helps: --standardize (features on different "
+        "scales), a larger --lr, more --epochs\n"
+    )
     assert len(result.stderr.splitlines()) == 1
     assert "(baseline: accuracy " in result.stdout
     assert list(tmp_path.iterdir()) == []
@@ -195,19 +256,29 @@ def test_drop_leaves_out_an_id_column(cli_runner, tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("student,hours,room,passed\nAnn,1,7,0\nBob,2,7,0\nCid,3,7,1\nDee,4,7,1\n")
     out = tmp_path / "m.onnx"
-    result = train(cli_runner, "--data", str(table), "--drop", "student", "--drop", "3", "--lr", "1", "--out", str(out),
-                   "-q")
+    result = train(
+        cli_runner, "--data", str(table), "--drop", "student", "--drop", "3", "--lr", "1", "--out", str(out), "-q"
+    )
     assert result.exit_code == 0, result.stderr
     assert Predictor.from_path(out).feature_names == ("hours",)
 
 
-@pytest.mark.parametrize("drop, message", [
-    ("name", "{table}: --drop: no column 'name'; use a header name (student,hours,passed) or a column number from 1 to 3"),
-    ("passed", "{table}: --drop 'passed' is the label column; drop a feature or pick another --label"),
-    ("student,", "Invalid value for '--drop': 'student,' has an empty column name; give names or numbers such as "
-                 "id,3 (see 'edge-train --help')"),
-    ("student,hours", "{table}: need at least one feature column and one data row"),
-])
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        (
+            "name",
+            "{table}: --drop: no column 'name'; use a header name (student,hours,passed) or a column number from 1 to 3",
+        ),
+        ("passed", "{table}: --drop 'passed' is the label column; drop a feature or pick another --label"),
+        (
+            "student,",
+            "Invalid value for '--drop': 'student,' has an empty column name; give names or numbers such as "
+            "id,3 (see 'edge-train --help')",
+        ),
+        ("student,hours", "{table}: need at least one feature column and one data row"),
+    ],
+)
 def test_drop_errors_are_one_line_exit_2(cli_runner, tmp_path, drop, message):
     table = tmp_path / "t.csv"
     table.write_text("student,hours,passed\nAnn,1,0\nBob,4,1\n")
@@ -218,21 +289,31 @@ def test_drop_errors_are_one_line_exit_2(cli_runner, tmp_path, drop, message):
 
 def test_drop_needs_data(cli_runner, tmp_path):
     result = train(cli_runner, "--drop", "id", "--out", str(tmp_path / "m.onnx"))
-    assert (result.exit_code, result.stderr) == (2, "edge-train: error: --drop needs --data (see 'edge-train --help')\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "edge-train: error: --drop needs --data (see 'edge-train --help')\n",
+    )
 
 
 # The device has no torch: help and version must still work there; training says what to install.
 WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; from edge_predict.trainer.cli import main; main(sys.argv[1:])"
 
 
-@pytest.mark.parametrize("args, code, stdout, stderr", [
-    (["--help"], 0, "Usage: edge-train [OPTIONS]\n", ""),
-    (["--version"], 0, "edge-train, version ", ""),
-    ([], 1, "", "edge-train: error: torch is not installed; install the train extra: "),
-])
+@pytest.mark.parametrize(
+    "args, code, stdout, stderr",
+    [
+        (["--help"], 0, "Usage: edge-train [OPTIONS]\n", ""),
+        (["--version"], 0, "edge-train, version ", ""),
+        ([], 1, "", "edge-train: error: torch is not installed; install the train extra: "),
+    ],
+)
 def test_help_and_version_work_without_torch(tmp_path, args, code, stdout, stderr):
-    result = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args, "--out", str(tmp_path / "m.onnx")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, *args, "--out", str(tmp_path / "m.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == code, result.stderr
     assert result.stdout.startswith(stdout) and result.stderr.startswith(stderr)
     assert list(tmp_path.iterdir()) == []

@@ -41,27 +41,37 @@ def test_without_header_features_are_x0_x1(tmp_path):
     np.testing.assert_array_equal(table.y, [[0], [1]])
 
 
-@pytest.mark.parametrize("label, names, y", [
-    ("sick", ("age", "bmi"), [0, 1]),
-    ("age", ("bmi", "sick"), [1, 0]),
-    ("1", ("bmi", "sick"), [1, 0]),
-    ("3", ("age", "bmi"), [0, 1]),
-])
+@pytest.mark.parametrize(
+    "label, names, y",
+    [
+        ("sick", ("age", "bmi"), [0, 1]),
+        ("age", ("bmi", "sick"), [1, 0]),
+        ("1", ("bmi", "sick"), [1, 0]),
+        ("3", ("age", "bmi"), [0, 1]),
+    ],
+)
 def test_label_by_name_or_column_number(tmp_path, label, names, y):
     table = read_table(write(tmp_path, "age,bmi,sick\n1,2,0\n0,4,1\n"), label)
     assert table.feature_names == names
     np.testing.assert_array_equal(table.y.reshape(-1), y)
 
 
-@pytest.mark.parametrize("text, label, message", [
-    ("a,b\n1,0\n2,\n", None, " line 3: the label column 2 (b) is empty; every row needs one"),
-    ("a,b\n1,0\n2,nan\n", None, " line 3: the label column 2 (b) 'nan' is not a finite number"),
-    ("a,b\n1,0\nx,1\n", None, " line 3, column 1 (a): 'x' is not a number"),
-    ("a,b\n1,0\n1,2,1\n", None, " line 3: 3 columns, but the first line has 2"),
-    ("a,b\n1,1\n2,1\n", None, ": the label column 2 (b) is '1' in every row; a classifier needs at least two classes"),
-    ("a,b\n1,0\n", "c", ": no label column 'c'; use a header name (a,b) or a column number from 1 to 2"),
-    ("\n# nothing\n", None, ": the data file has no rows"),
-])
+@pytest.mark.parametrize(
+    "text, label, message",
+    [
+        ("a,b\n1,0\n2,\n", None, " line 3: the label column 2 (b) is empty; every row needs one"),
+        ("a,b\n1,0\n2,nan\n", None, " line 3: the label column 2 (b) 'nan' is not a finite number"),
+        ("a,b\n1,0\nx,1\n", None, " line 3, column 1 (a): 'x' is not a number"),
+        ("a,b\n1,0\n1,2,1\n", None, " line 3: 3 columns, but the first line has 2"),
+        (
+            "a,b\n1,1\n2,1\n",
+            None,
+            ": the label column 2 (b) is '1' in every row; a classifier needs at least two classes",
+        ),
+        ("a,b\n1,0\n", "c", ": no label column 'c'; use a header name (a,b) or a column number from 1 to 2"),
+        ("\n# nothing\n", None, ": the data file has no rows"),
+    ],
+)
 def test_bad_tables_are_input_errors_naming_the_row(tmp_path, text, label, message):
     path = write(tmp_path, text)
     with pytest.raises(InputError) as info:
@@ -96,13 +106,16 @@ def test_zero_fraction_keeps_every_row_for_training(diabetes_path):
     assert fit is table and val is None
 
 
-@pytest.mark.parametrize("header, message", [
-    ("a,a,y", "line 1: column name 'a' appears twice; give every column its own name"),
-    ("a,b,a", "line 1: column name 'a' appears twice"),
-    ("probability,b,y", "line 1: a feature may not be named 'probability'"),
-    ("a,label,y", "line 1: a feature may not be named 'label'"),
-    ("a,,y", "line 1: column 2 has no name"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ("a,a,y", "line 1: column name 'a' appears twice; give every column its own name"),
+        ("a,b,a", "line 1: column name 'a' appears twice"),
+        ("probability,b,y", "line 1: a feature may not be named 'probability'"),
+        ("a,label,y", "line 1: a feature may not be named 'label'"),
+        ("a,,y", "line 1: column 2 has no name"),
+    ],
+)
 def test_header_names_the_runtime_cannot_tell_apart(tmp_path, header, message):
     path = write(tmp_path, f"{header}\n1,2,0\n3,4,1\n")
     with pytest.raises(InputError) as info:

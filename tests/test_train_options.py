@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from edge_predict.trainer.cli import MAX_OPSET, cli
+from edge_predict.trainer.cli import cli
+from edge_predict.trainer.params import MAX_OPSET
 from edge_predict.trainer import ExportError, export
 
 FAST = ("--epochs", "5", "--lr", "1", "--quiet")  # enough to beat the baseline
@@ -14,10 +15,17 @@ def train(runner, *args):
     return runner.invoke(cli, [*FAST, *args])
 
 
-@pytest.mark.parametrize("option, value", [
-    ("--threshold", "nan"), ("--lr", "nan"), ("--lr", "inf"), ("--val-fraction", "nan"),
-    ("--atol", "nan"), ("--atol", "inf"),
-])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--threshold", "nan"),
+        ("--lr", "nan"),
+        ("--lr", "inf"),
+        ("--val-fraction", "nan"),
+        ("--atol", "nan"),
+        ("--atol", "inf"),
+    ],
+)
 def test_float_options_refuse_nan_and_inf(cli_runner, tmp_path, option, value):
     result = train(cli_runner, option, value, "--out", str(tmp_path / "m.onnx"))
     assert result.exit_code == 2
@@ -39,17 +47,21 @@ def test_packaged_model_of_an_install_is_not_replaced(cli_runner, tmp_path, monk
     monkeypatch.setattr("edge_predict.modelfile.default_model_path", lambda: packaged)
     result = train(cli_runner)
     assert result.exit_code == 2
-    assert result.stderr.startswith("edge-train: error: the packaged model is part of the installed edge-predict; "
-                                    "pass --out PATH")
+    assert result.stderr.startswith(
+        "edge-train: error: the packaged model is part of the installed edge-predict; pass --out PATH"
+    )
     assert not packaged.parent.exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--seed", "-1", "--val-fraction", "0.5"), "Invalid value for '--seed': -1 is not in the range 0<=x<="),
-    (("--seed", "99999999999999999999999"), "Invalid value for '--seed': 99999999999999999999999 is not in"),
-    (("--opset", str(MAX_OPSET + 1)), f"Invalid value for '--opset': {MAX_OPSET + 1} is not in the range 7<=x<="),
-    (("--opset", "30"), "Invalid value for '--opset': 30 is not in the range 7<=x<="),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--seed", "-1", "--val-fraction", "0.5"), "Invalid value for '--seed': -1 is not in the range 0<=x<="),
+        (("--seed", "99999999999999999999999"), "Invalid value for '--seed': 99999999999999999999999 is not in"),
+        (("--opset", str(MAX_OPSET + 1)), f"Invalid value for '--opset': {MAX_OPSET + 1} is not in the range 7<=x<="),
+        (("--opset", "30"), "Invalid value for '--opset': 30 is not in the range 7<=x<="),
+    ],
+)
 def test_out_of_range_integers_are_usage_errors(cli_runner, tmp_path, args, message):
     result = train(cli_runner, *args, "--out", str(tmp_path / "m.onnx"))
     assert result.exit_code == 2

@@ -74,8 +74,11 @@ def test_validation_metrics_are_reported(trained):
 @pytest.mark.parametrize("rows", ["train", "validation", "wide"])
 def test_runtime_matches_torch(trained, rows):
     fitted, predictor = trained
-    x = {"train": fitted.fit.x, "validation": fitted.val.x,
-         "wide": np.random.default_rng(0).uniform(-5, 5, (500, 8)).astype(np.float32)}[rows]
+    x = {
+        "train": fitted.fit.x,
+        "validation": fitted.val.x,
+        "wide": np.random.default_rng(0).uniform(-5, 5, (500, 8)).astype(np.float32),
+    }[rows]
     np.testing.assert_allclose(predictor.predict_proba(x)[:, 1], torch_proba(fitted.result.model, x), rtol=0, atol=ATOL)
 
 
@@ -118,7 +121,6 @@ def test_csv_header_in_another_order_is_scored_by_name(trained, cli_runner, tmp_
     np.testing.assert_allclose(got, torch_proba(fitted.result.model, x), rtol=0, atol=ATOL)
 
 
-
 def _reads_as_float(text: str) -> bool:
     try:
         float(text)
@@ -127,8 +129,9 @@ def _reads_as_float(text: str) -> bool:
         return False
 
 
-LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff#"),
-                     min_size=1, max_size=8)
+LABEL_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff#"), min_size=1, max_size=8
+)
 LABEL = LABEL_TEXT.filter(lambda t: t.strip() == t and t not in ("label", "probability", "error"))
 
 

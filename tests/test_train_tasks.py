@@ -17,8 +17,21 @@ from edge_predict.trainer.train import TrainConfig
 DATA = Path(__file__).parent / "data"
 IRIS, PROGRESSION = DATA / "iris.csv", DATA / "progression.csv.gz"  # see tests/data/README.md
 ATOL = 1e-6  # probabilities, as parity.py
-IRIS_MLP = ["--model", "mlp", "--hidden", "8", "--activation", "relu", "--standardize", "--lr", "0.1",
-            "--epochs", "500", "--val-fraction", "0.2"]
+IRIS_MLP = [
+    "--model",
+    "mlp",
+    "--hidden",
+    "8",
+    "--activation",
+    "relu",
+    "--standardize",
+    "--lr",
+    "0.1",
+    "--epochs",
+    "500",
+    "--val-fraction",
+    "0.2",
+]
 PROGRESSION_LINEAR = ["--standardize", "--lr", "0.1", "--epochs", "300", "--val-fraction", "0.2"]
 
 
@@ -30,8 +43,10 @@ def test_iris_is_multiclass_with_string_labels_and_reports_three_metrics(cli_run
     out, report = tmp_path / "iris.onnx", tmp_path / "report"
     result = run(cli_runner, "--data", IRIS, *IRIS_MLP, "--out", out, "--report", report, "-q")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[0] == ("task:       multiclass (3 classes: setosa, versicolor, virginica), "
-                                             "chosen from the label column 'species' (--task to change)")
+    assert result.stdout.splitlines()[0] == (
+        "task:       multiclass (3 classes: setosa, versicolor, virginica), "
+        "chosen from the label column 'species' (--task to change)"
+    )
     doc = json.loads((report / "report.json").read_text())
     assert sorted(p.name for p in report.iterdir()) == ["confusion.png", "loss.png", "report.json"]
     assert set(doc["metrics"]) == set(doc["baseline"]) == {"train", "validation"}
@@ -67,10 +82,14 @@ def test_progression_is_regression_in_real_units(cli_runner, tmp_path):
 def fitted_tasks(tmp_path_factory):
     """A multiclass, a regression and a binary run through the library, with their exported predictors."""
     runs = {
-        "multiclass": (read_table(IRIS), TrainConfig(model="mlp", hidden=(8,), activation="tanh", standardize=True,
-                                                     lr=0.1, epochs=300)),
-        "regression": (read_table(PROGRESSION), TrainConfig(model="mlp", hidden=(8,), activation="relu",
-                                                            standardize=True, lr=0.05, epochs=300)),
+        "multiclass": (
+            read_table(IRIS),
+            TrainConfig(model="mlp", hidden=(8,), activation="tanh", standardize=True, lr=0.1, epochs=300),
+        ),
+        "regression": (
+            read_table(PROGRESSION),
+            TrainConfig(model="mlp", hidden=(8,), activation="relu", standardize=True, lr=0.05, epochs=300),
+        ),
         "binary": (read_table(DATA / "diabetes.csv.gz"), TrainConfig(standardize=True, lr=0.5, epochs=200)),
     }
     out, directory = {}, tmp_path_factory.mktemp("tasks")
@@ -106,12 +125,15 @@ def test_every_task_beats_its_baseline_on_validation(fitted_tasks):
         assert better, task
 
 
-@pytest.mark.parametrize("text, args, task", [
-    ("x,y\n1,no\n2,yes\n3,no\n4,yes\n", [], "binary (2 classes: no, yes)"),
-    ("x,y\n1,1\n2,2\n3,3\n4,1\n", [], "multiclass (3 classes: 1, 2, 3)"),
-    ("x,y\n1,1\n2,2\n3,3\n4,1\n", ["--task", "regression"], "regression of 'y'"),
-    ("x,y\n1,0.5\n2,1.5\n3,2.5\n4,0.25\n", [], "regression of 'y'"),
-])
+@pytest.mark.parametrize(
+    "text, args, task",
+    [
+        ("x,y\n1,no\n2,yes\n3,no\n4,yes\n", [], "binary (2 classes: no, yes)"),
+        ("x,y\n1,1\n2,2\n3,3\n4,1\n", [], "multiclass (3 classes: 1, 2, 3)"),
+        ("x,y\n1,1\n2,2\n3,3\n4,1\n", ["--task", "regression"], "regression of 'y'"),
+        ("x,y\n1,0.5\n2,1.5\n3,2.5\n4,0.25\n", [], "regression of 'y'"),
+    ],
+)
 def test_the_task_comes_from_the_label_column(tmp_path, text, args, task):
     table = tmp_path / "t.csv"
     table.write_text(text)
@@ -119,21 +141,47 @@ def test_the_task_comes_from_the_label_column(tmp_path, text, args, task):
     assert f"{chosen.task} " in task + " "
 
 
-@pytest.mark.parametrize("text, args, message", [
-    ("x,y\n1,a\n2,a\n", [], "{t}: the label column 2 (y) is 'a' in every row; a classifier needs at least two classes"),
-    ("x,y\n" + "".join(f"{i},c{i}\n" for i in range(101)), [],
-     "{t}: the label column 2 (y) has 101 distinct values, more than 100 classes"),
-    ("x,y\n1,0\n2,nan\n", [], "{t} line 3: the label column 2 (y) 'nan' is not a finite number"),
-    ("x,y\n1,0\n2,\n", [], "{t} line 3: the label column 2 (y) is empty; every row needs one"),
-    ("x,y\n1,0.5\n2,1.5\n3,2.5\n", ["--task", "binary"], "{t}: the label column 2 (y) has 3 distinct values (e.g. "
-     "'2.5' on {t} line 4), but --task binary needs 2 classes; to predict a number use --task regression"),
-    ("x,y\n1,a\n2,b\n", ["--task", "multiclass"], "{t}: the label column 2 (y) has 2 classes; use --task binary"),
-    ("x,y\n1,a\n2,b\n", ["--task", "regression"], "{t} line 2: the label column 2 (y) 'a' is not a number"),
-    ("x,y\n1,a\n2,b\n3,c\n", ["--labels", "x,y"], "--labels gives 2 names, but the label column has 3 classes (a,b,c)"),
-    ("x,y\n1,a\n2,b\n3,c\n", ["--threshold", "0.3"], "--threshold applies to binary models; this one is multiclass"),
-    ("x,y\n1,0.5\n2,1.5\n3,2.5\n", ["--model", "logistic"], "--model logistic is for classifiers; for a regression"),
-    ("x,y\n1,0\n2,1\n", ["--model", "linear"], "--model linear is for regression; for a binary model use"),
-])
+@pytest.mark.parametrize(
+    "text, args, message",
+    [
+        (
+            "x,y\n1,a\n2,a\n",
+            [],
+            "{t}: the label column 2 (y) is 'a' in every row; a classifier needs at least two classes",
+        ),
+        (
+            "x,y\n" + "".join(f"{i},c{i}\n" for i in range(101)),
+            [],
+            "{t}: the label column 2 (y) has 101 distinct values, more than 100 classes",
+        ),
+        ("x,y\n1,0\n2,nan\n", [], "{t} line 3: the label column 2 (y) 'nan' is not a finite number"),
+        ("x,y\n1,0\n2,\n", [], "{t} line 3: the label column 2 (y) is empty; every row needs one"),
+        (
+            "x,y\n1,0.5\n2,1.5\n3,2.5\n",
+            ["--task", "binary"],
+            "{t}: the label column 2 (y) has 3 distinct values (e.g. "
+            "'2.5' on {t} line 4), but --task binary needs 2 classes; to predict a number use --task regression",
+        ),
+        ("x,y\n1,a\n2,b\n", ["--task", "multiclass"], "{t}: the label column 2 (y) has 2 classes; use --task binary"),
+        ("x,y\n1,a\n2,b\n", ["--task", "regression"], "{t} line 2: the label column 2 (y) 'a' is not a number"),
+        (
+            "x,y\n1,a\n2,b\n3,c\n",
+            ["--labels", "x,y"],
+            "--labels gives 2 names, but the label column has 3 classes (a,b,c)",
+        ),
+        (
+            "x,y\n1,a\n2,b\n3,c\n",
+            ["--threshold", "0.3"],
+            "--threshold applies to binary models; this one is multiclass",
+        ),
+        (
+            "x,y\n1,0.5\n2,1.5\n3,2.5\n",
+            ["--model", "logistic"],
+            "--model logistic is for classifiers; for a regression",
+        ),
+        ("x,y\n1,0\n2,1\n", ["--model", "linear"], "--model linear is for regression; for a binary model use"),
+    ],
+)
 def test_bad_label_columns_are_one_line_exit_2_and_write_nothing(cli_runner, tmp_path, text, args, message):
     table = tmp_path / "t.csv"
     table.write_text(text)

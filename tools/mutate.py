@@ -23,15 +23,42 @@ WORK = REPO / ".mutate"
 BUDGET = int(os.environ.get("MUTATE_BUDGET", "1800"))
 # The checks between a model file and a score. cli/ is left out (click's parsing, tested through CliRunner,
 # makes every run slow); so are, by default, the text reader/writer and signing, which have their own suites.
-MODULES = ["predictor.py", "validation.py", "tasks.py", "golden.py", "manifest.py", "modelfile.py", "integrity.py",
-           "session.py", "scoring.py", "numbers.py"]
+MODULES = [
+    "predictor.py",
+    "facts.py",
+    "validation.py",
+    "tasks.py",
+    "golden.py",
+    "manifest.py",
+    "modelfile.py",
+    "integrity.py",
+    "session.py",
+    "scoring.py",
+    "numbers.py",
+]
 SKIP = ["cli/*", "__init__.py", "trainer/*", "models/*"]
 # In-process tests of the runtime; mutmut runs, for each mutant, those that call the mutated function. Tests that
 # score in a subprocess cannot see mutmut's mutants, and the trainer's tests retrain with torch: both left out.
-TESTS = ["test_api.py", "test_threshold.py", "test_domain.py", "test_tails.py", "test_tasks.py", "test_bad_model.py",
-         "test_bad_input.py", "test_external_data.py", "test_damaged_model.py", "test_cli.py", "test_cli_errors.py",
-         "test_output.py", "test_fast_reader.py", "test_threads.py", "test_dataframes.py", "test_output_range.py",
-         "test_info_plain.py", "test_passthrough.py"]
+TESTS = [
+    "test_api.py",
+    "test_threshold.py",
+    "test_domain.py",
+    "test_tails.py",
+    "test_tasks.py",
+    "test_bad_model.py",
+    "test_bad_input.py",
+    "test_external_data.py",
+    "test_damaged_model.py",
+    "test_cli.py",
+    "test_cli_errors.py",
+    "test_output.py",
+    "test_fast_reader.py",
+    "test_threads.py",
+    "test_dataframes.py",
+    "test_output_range.py",
+    "test_info_plain.py",
+    "test_passthrough.py",
+]
 SIGNING_TESTS = ["test_signing.py", "test_signing_atomic.py"]
 
 CONFIG = """\
@@ -62,10 +89,14 @@ def stage() -> None:
     modules = os.environ.get("MUTATE_MODULES", " ".join(MODULES)).split()
     only = [] if modules == ["all"] else [f"src/edge_predict/{m}" for m in modules]
     tests = TESTS + (SIGNING_TESTS if not only or any("sig" in m for m in modules) else [])
-    (WORK / "pyproject.toml").write_text(CONFIG.format(
-        only=json.dumps(only), skip=json.dumps([f"src/edge_predict/{p}" for p in SKIP]),
-        slow="tests/test_threads.py::test_shared_predictor_matches_serial_results",
-        tests=json.dumps([f"tests/{t}" for t in tests])))
+    (WORK / "pyproject.toml").write_text(
+        CONFIG.format(
+            only=json.dumps(only),
+            skip=json.dumps([f"src/edge_predict/{p}" for p in SKIP]),
+            slow="tests/test_threads.py::test_shared_predictor_matches_serial_results",
+            tests=json.dumps([f"tests/{t}" for t in tests]),
+        )
+    )
 
 
 def run_mutmut() -> bool:
@@ -82,8 +113,13 @@ def run_mutmut() -> bool:
 
 def results() -> dict[str, list[str]]:
     """Mutant names by status ('killed', 'survived', 'timeout', 'not checked', ...)."""
-    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=WORK,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=WORK,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     by_status: dict[str, list[str]] = {}
     for line in out.splitlines():
         name, sep, status = line.strip().rpartition(": ")

@@ -10,68 +10,43 @@ import click
 
 from edge_predict import __version__
 from edge_predict.cli.boundary import OneLineCommand
-from edge_predict.cli.params import FiniteFloatRange
 
-from .params import (MAX_OPSET, MAX_SEED, column_list, hidden_sizes, label_names, packaged_model_path, settle,
-                     stem)
+from .options import train_options
+from .params import packaged_model_path, settle, stem
 
 # edge-predict is not on PyPI: the extra is installed from the repository or from the built wheel
-TRAIN_EXTRA_HINT = ("install the train extra: pip install -e '.[train]' in the repository, "
-                    f"or pip install 'edge_predict-{__version__}-py3-none-any.whl[train]'")
+TRAIN_EXTRA_HINT = (
+    "install the train extra: pip install -e '.[train]' in the repository, "
+    f"or pip install 'edge_predict-{__version__}-py3-none-any.whl[train]'"
+)
 
 
 @click.command(name="edge-train", cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="CSV table to train on (.gz: gzip), header optional. Default: the lecture's 4 students.")
-@click.option("--label", metavar="COLUMN", default=None,
-              help="The column to predict: a header name or a column number from 1. Default: the last column.")
-@click.option("--drop", metavar="COLUMN[,COLUMN...]", multiple=True, callback=column_list,
-              help="With --data: columns that are not features (e.g. an ID): header names or numbers from 1.")
-@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
-              show_default=True, help="auto: 2 classes -> binary; 3-100 distinct integers or strings -> multiclass; "
-                                      "other numbers -> regression.")
-@click.option("--labels", metavar="NAMES", default=None, callback=label_names,
-              help="Names for the classes in sorted order, e.g. no,yes. Default: the column's values (fail,pass "
-                   "for the lecture).")
-@click.option("--model", "kind", type=click.Choice(["logistic", "linear", "mlp"]), default=None,
-              help="logistic (classifiers) / linear (regression): one Linear layer; mlp: layers sized by --hidden. "
-                   "Default: logistic or linear.")
-@click.option("--hidden", default="6,4", show_default=True, callback=hidden_sizes, metavar="SIZES",
-              help="mlp hidden layer sizes.")
-@click.option("--activation", type=click.Choice(["sigmoid", "relu", "tanh"]), default="sigmoid", show_default=True,
-              help="mlp hidden layers' activation.")
-@click.option("--standardize", is_flag=True, help="Scale features (and a regression target) by the training rows' "
-                                                  "mean/std, inside the graph.")
-@click.option("--val-fraction", type=FiniteFloatRange(0, 1, max_open=True), default=0.0, show_default=True,
-              help="Hold out this fraction of rows (shuffled by --seed) for validation.")
-@click.option("--domain", type=click.Choice(["none", "observed"]), default="none", show_default=True,
-              help="With --data: what the runtime refuses. none: only NaN/inf; observed: values outside the "
-                   "table's range.")
-@click.option("--epochs", type=click.IntRange(min=1), default=1000, show_default=True, help="Full-batch SGD steps.")
-@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=0.01, show_default=True,
-              help="SGD learning rate.")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
-              help="Seeds torch and the split; same seed, same file.")
-@click.option("--threshold", type=FiniteFloatRange(0, 1), default=None,
-              help="Binary: probability at or above which a sample gets the second label. Default: 0.5.")
-@click.option("--opset", type=click.IntRange(7, MAX_OPSET), default=None,
-              help=f"ONNX opset, 7 to {MAX_OPSET} (what torch 2.13 exports; default: 17).")
-@click.option("--atol", type=FiniteFloatRange(min=0, min_open=True), default=None,
-              help="Largest |onnxruntime - torch| accepted on the golden vectors, stored for verify (default 1e-6; "
-                   "regression also allows 1e-5 of the value).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the .onnx model (default: the packaged models/default.onnx; with --data, "
-                   "NAME.onnx in the current directory). Required when edge-predict is installed "
-                   "(not a source checkout).")
-@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
-              help="Write report.json, loss.png, confusion.png or predicted_vs_actual.png (and fit.png for "
-                   "one-feature binary models) into DIR.")
-@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, metavar="PEM",
-              help="Also sign the model with this private key (P-256): writes OUT.sig (docs/signing.md).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@train_options
 @click.version_option(package_name="edge-predict", prog_name="edge-train")
-def cli(data, label, drop, task, labels, kind, hidden, activation, standardize, val_fraction, domain, epochs, lr, seed,
-        threshold, opset, atol, out, report, sign_key, quiet) -> None:
+def cli(
+    data,
+    label,
+    drop,
+    task,
+    labels,
+    kind,
+    hidden,
+    activation,
+    standardize,
+    val_fraction,
+    domain,
+    epochs,
+    lr,
+    seed,
+    threshold,
+    opset,
+    atol,
+    out,
+    report,
+    sign_key,
+    quiet,
+) -> None:
     """Train a classifier or a regression with torch, export it to ONNX, check it with onnxruntime.
 
     \b
@@ -94,8 +69,19 @@ def cli(data, label, drop, task, labels, kind, hidden, activation, standardize, 
     from .table import read_table
     from .train import TrainConfig
 
-    needs_data = next((name for name, given in (("--label", label is not None), ("--drop", drop),
-                                                ("--domain", domain != "none"), ("--task", task != "auto")) if given), None)
+    needs_data = next(
+        (
+            name
+            for name, given in (
+                ("--label", label is not None),
+                ("--drop", drop),
+                ("--domain", domain != "none"),
+                ("--task", task != "auto"),
+            )
+            if given
+        ),
+        None,
+    )
     if data is None and needs_data:
         raise click.UsageError(f"{needs_data} needs --data")
     if report is not None and importlib.util.find_spec("matplotlib") is None:
@@ -114,8 +100,9 @@ def cli(data, label, drop, task, labels, kind, hidden, activation, standardize, 
         table = dataclasses.replace(table, labels=labels)
     if data:
         click.echo(summary.task_line(table, chosen=task == "auto"))
-    config = TrainConfig(epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize,
-                         activation=activation)
+    config = TrainConfig(
+        epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize, activation=activation
+    )
     with summary.progress(epochs, quiet) as on_epoch:
         fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
     for line in [*summary.metric_lines(fitted), summary.baseline_line(fitted)]:
@@ -135,17 +122,20 @@ def cli(data, label, drop, task, labels, kind, hidden, activation, standardize, 
         from .report import LECTURE_MARKS, write_report
 
         params = click.get_current_context().params
-        options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-                   for k, v in params.items()}
+        options = {
+            k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in params.items()
+        }
         options.update(model=kind, threshold=threshold, opset=opset, out=str(out))
         options.pop("kind")
         options.pop("sign_key")  # how the file was signed is not how the model was trained
         try:
-            paths = write_report(report, fitted, model_bytes, config=options, data_file=data,
-                                 marks=() if data else LECTURE_MARKS)
+            paths = write_report(
+                report, fitted, model_bytes, config=options, data_file=data, marks=() if data else LECTURE_MARKS
+            )
         except OSError as exc:
-            raise click.ClickException(f"wrote {out}, but cannot write the report into {report}: "
-                                       f"{exc.strerror or exc}") from None
+            raise click.ClickException(
+                f"wrote {out}, but cannot write the report into {report}: {exc.strerror or exc}"
+            ) from None
         click.echo("report: " + ", ".join(str(p) for p in paths))
 
 

@@ -43,8 +43,9 @@ def lecture_data() -> tuple[np.ndarray, np.ndarray]:
 
 def lecture_table() -> Table:
     """The lecture data as a Table with its one feature, hours."""
-    return Table(*lecture_data(), feature_names=("hours",), label_name="passed", domain=({"min": 0.0},),
-                 labels=("fail", "pass"))
+    return Table(
+        *lecture_data(), feature_names=("hours",), label_name="passed", domain=({"min": 0.0},), labels=("fail", "pass")
+    )
 
 
 def data_sha256(x: np.ndarray, y: np.ndarray) -> str:

@@ -14,10 +14,10 @@ from edge_predict import Predictor, __version__, sigfiles, signing
 from edge_predict.atomicfile import write_atomic
 from edge_predict.errors import VerificationError
 from edge_predict.integrity import seal
-from edge_predict.manifest import METADATA_KEY, shortest_float32
-from edge_predict.tasks import SUM_ATOL
+from edge_predict.manifest import METADATA_KEY
+from edge_predict.numformat import shortest_float32
 
-from .golden import checked_inputs, default_inputs, domain_bounds
+from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
 from .graph import OPSET, ExportError, in_training_mode, output_module, to_onnx
 
 FORMAT = 2
@@ -31,12 +31,25 @@ REGRESSION_RTOL = 1e-5
 OUTPUT_NAMES = {"binary": "probability", "multiclass": "probabilities", "regression": "value"}
 
 
-def export(module: torch.nn.Module, path: str | os.PathLike, *, feature_names: Sequence[str],
-           task: str = "binary", labels: Sequence[str] | None = None, outputs: str | None = None,
-           targets: Sequence[str] | None = None, threshold: float = 0.5, domain: Any = None,
-           golden_inputs: Any = None, x_train: Any = None, training: dict[str, Any] | None = None,
-           opset: int = OPSET, atol: float | None = None, rtol: float | None = None,
-           sign_key: str | os.PathLike | bytes | None = None) -> bytes:
+def export(
+    module: torch.nn.Module,
+    path: str | os.PathLike,
+    *,
+    feature_names: Sequence[str],
+    task: str = "binary",
+    labels: Sequence[str] | None = None,
+    outputs: str | None = None,
+    targets: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    domain: Any = None,
+    golden_inputs: Any = None,
+    x_train: Any = None,
+    training: dict[str, Any] | None = None,
+    opset: int = OPSET,
+    atol: float | None = None,
+    rtol: float | None = None,
+    sign_key: str | os.PathLike | bytes | None = None,
+) -> bytes:
     """Export `module`, a float32 (batch, k) -> (batch, width) map, to `path`; return the file's bytes.
 
     task "binary": width 1, P(labels[1]) (labels default ("0", "1")); "multiclass": width len(labels), class
@@ -55,36 +68,47 @@ def export(module: torch.nn.Module, path: str | os.PathLike, *, feature_names: S
         raise ExportError(f"threshold {threshold!r}: expected a number in [0, 1]")
     left_on = in_training_mode(module)
     if left_on:
-        raise ExportError(f"the module is in training mode ({', '.join(n or 'the module' for n in left_on[:3])}): "
-                          "Dropout and BatchNorm would compute differently; call module.eval() before export")
+        raise ExportError(
+            f"the module is in training mode ({', '.join(n or 'the module' for n in left_on[:3])}): "
+            "Dropout and BatchNorm would compute differently; call module.eval() before export"
+        )
     bounds = domain_bounds(domain, names)
     observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names))
     golden = default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds)
     graph_module = output_module(module, task, outputs)
     width = 1 if task == "binary" else len(labels or targets)
-    expected = _torch_outputs(graph_module, golden, task, outputs, width)
+    expected = torch_outputs(graph_module, golden, task, outputs, width)
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
     if not (np.isfinite([atol, rtol]).all() and atol > 0 and rtol >= 0):
         raise ExportError(f"atol {atol!r} and rtol {rtol!r}: expected atol > 0 and rtol >= 0, finite")
     manifest = {
-        "format": FORMAT, "task": task,
+        "format": FORMAT,
+        "task": task,
         "features": _feature_entries(names, bounds, observed),
         **({"labels": list(labels)} if labels else {"targets": list(targets)}),
         **({"threshold": threshold} if task == "binary" else {}),
         "training": training or {},
-        "versions": {"edge_predict": __version__, "torch": torch.__version__.split("+")[0],
-                     "onnx": onnx.__version__, "opset": opset},
-        "golden": {"inputs": [[shortest_float32(v) for v in row] for row in golden],
-                   "outputs": [[shortest_float32(v) for v in row] for row in expected],
-                   "atol": atol, "rtol": rtol},
+        "versions": {
+            "edge_predict": __version__,
+            "torch": torch.__version__.split("+")[0],
+            "onnx": onnx.__version__,
+            "opset": opset,
+        },
+        "golden": {
+            "inputs": [[shortest_float32(v) for v in row] for row in golden],
+            "outputs": [[shortest_float32(v) for v in row] for row in expected],
+            "atol": atol,
+            "rtol": rtol,
+        },
     }
     try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:
-        raise ExportError(f"the manifest holds a value that is not a finite number ({exc}); nothing was written") \
-            from None
+        raise ExportError(
+            f"the manifest holds a value that is not a finite number ({exc}); nothing was written"
+        ) from None
     input_name = "features" if len(names) > 1 else names[0]
     output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
     proto = to_onnx(graph_module, torch.from_numpy(golden), input_name, output_name, opset)
@@ -96,8 +120,11 @@ def export(module: torch.nn.Module, path: str | os.PathLike, *, feature_names: S
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
     _verify(data, atol)
-    sig = None if sign_key is None else signing.sign(data, signing.read_key(sign_key, "signing key"),
-                                                     os.path.basename(path))
+    sig = (
+        None
+        if sign_key is None
+        else signing.sign(data, signing.read_key(sign_key, "signing key"), os.path.basename(path))
+    )
     try:
         write_atomic(path, data) if sig is None else sigfiles.write_signed(path, data, sig)
     except OSError as exc:
@@ -135,35 +162,14 @@ def _outputs(task, outputs, labels, targets):
 
 
 def _distinct(names, what, least, exact=False):
-    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names) or \
-            len(names) < least or (exact and len(names) != least):
+    if (
+        not all(isinstance(n, str) and n for n in names)
+        or len(set(names)) != len(names)
+        or len(names) < least
+        or (exact and len(names) != least)
+    ):
         count = f"exactly {least}" if exact else f"at least {least}"
         raise ExportError(f"{what} {names!r}: expected {count} distinct, non-empty strings")
-
-
-def _torch_outputs(module, golden, task, outputs, width) -> np.ndarray:
-    """What the graph's module computes on the golden inputs, checked for width, finiteness and probability."""
-    with torch.no_grad():
-        out = module(torch.from_numpy(golden))
-    if not isinstance(out, torch.Tensor) or out.dtype != torch.float32:
-        raise ExportError(f"the module returns {type(out).__name__} {getattr(out, 'dtype', '')}; "
-                          "expected one float32 tensor")
-    if tuple(out.shape) != (len(golden), width):
-        what = {"binary": "1 column, P(labels[1])", "multiclass": f"{width} columns, one per label",
-                "regression": f"{width} columns, one per target"}[task]
-        raise ExportError(f"the module returns shape {tuple(out.shape)} for {len(golden)} rows; a {task} model "
-                          f"returns (batch, {width}): {what}")
-    out = out.numpy()
-    bad = ~np.isfinite(out).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ExportError(f"the module computes {out[i].tolist()} for golden input {golden[i].tolist()}: not finite; "
-                          "fix the module or narrow the domain")
-    if outputs == "probabilities" and ((out < 0).any() or (out > 1).any() or
-                                       (task == "multiclass" and (np.abs(out.sum(axis=1, dtype=np.float64) - 1) > SUM_ATOL).any())):
-        raise ExportError("outputs='probabilities', but the module's outputs are not probabilities (outside [0, 1], "
-                          "or rows not summing to 1); if it returns logits, pass outputs='logits'")
-    return out
 
 
 def _feature_entries(names, bounds, observed) -> list[dict[str, Any]]:
@@ -183,4 +189,5 @@ def _verify(data: bytes, atol: float) -> None:
         raise ExportError(
             f"onnxruntime disagrees with torch on the golden vectors: largest difference {exc.difference:.3g} "
             f"> {atol:g}; nothing was written. With large unscaled features the two sum in float32 in "
-            "different orders: train with --standardize, or accept the difference with --atol") from None
+            "different orders: train with --standardize, or accept the difference with --atol"
+        ) from None

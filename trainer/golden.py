@@ -1,4 +1,5 @@
-"""The feature domain and the golden inputs: rows the runtime would score (never refuse), checked on the device."""
+"""The feature domain and the golden vectors: inputs the runtime would score (never refuse), and what torch computes
+on them, checked on the device."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import torch
+
+from edge_predict.tasks import SUM_ATOL
 
 from .graph import ExportError
 
@@ -30,10 +34,12 @@ def domain_bounds(domain: Any, names: Sequence[str]) -> Bounds:
     for name, entry in zip(names, domain):
         lo, hi = (entry.get("min"), entry.get("max")) if isinstance(entry, Mapping) else (entry or (None, None))
         lo, hi = (None if v is None else float(v) for v in (lo, hi))
-        if any(v is not None and not math.isfinite(v) for v in (lo, hi)) or (lo is not None and hi is not None
-                                                                              and lo > hi):
-            raise ExportError(f"domain of {name!r} is [{lo}, {hi}]: bounds must be finite numbers with min <= max "
-                              "(None: unbounded)")
+        if any(v is not None and not math.isfinite(v) for v in (lo, hi)) or (
+            lo is not None and hi is not None and lo > hi
+        ):
+            raise ExportError(
+                f"domain of {name!r} is [{lo}, {hi}]: bounds must be finite numbers with min <= max (None: unbounded)"
+            )
         bounds.append((lo, hi))
     return bounds
 
@@ -48,14 +54,20 @@ def default_inputs(bounds: Bounds, x_train: np.ndarray | None = None) -> np.ndar
         rows = rows[outside(rows, bounds) < 0][:MAX_TRAINING_ROWS]
     lo, hi = np.empty(k), np.empty(k)
     for j, (d_lo, d_hi) in enumerate(bounds):
-        seen = (float(x_train[:, j].min()), float(x_train[:, j].max())) if x_train is not None and len(x_train) \
+        seen = (
+            (float(x_train[:, j].min()), float(x_train[:, j].max()))
+            if x_train is not None and len(x_train)
             else (-1.0, 1.0)
+        )
         lo[j] = d_lo if d_lo is not None else min(seen[0], d_hi if d_hi is not None else math.inf)
         hi[j] = d_hi if d_hi is not None else max(seen[1], lo[j])
     grid = np.stack([lo, (lo + hi) / 2, hi]).astype(np.float32)
     # float32 rounding may step a bound outside the domain; the bounds themselves are float32 in the manifest
-    grid = np.clip(grid, [b[0] if b[0] is not None else -np.inf for b in bounds],
-                   [b[1] if b[1] is not None else np.inf for b in bounds]).astype(np.float32)
+    grid = np.clip(
+        grid,
+        [b[0] if b[0] is not None else -np.inf for b in bounds],
+        [b[1] if b[1] is not None else np.inf for b in bounds],
+    ).astype(np.float32)
     both = np.concatenate([rows, grid]).astype(np.float32)
     _, first = np.unique(both, axis=0, return_index=True)
     return both[np.sort(first)]  # each row once, in order
@@ -74,8 +86,10 @@ def checked_inputs(x: Any, bounds: Bounds) -> np.ndarray:
     bad = outside(array, bounds)
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
-        raise ExportError(f"golden input row {i} has feature {int(bad[i])} = {array[i, bad[i]]:g}, outside the "
-                          f"domain {list(bounds[bad[i]])}; the runtime would refuse it")
+        raise ExportError(
+            f"golden input row {i} has feature {int(bad[i])} = {array[i, bad[i]]:g}, outside the "
+            f"domain {list(bounds[bad[i]])}; the runtime would refuse it"
+        )
     return array
 
 
@@ -85,3 +99,41 @@ def outside(x: np.ndarray, bounds: Bounds) -> np.ndarray:
     hi = np.array([b[1] if b[1] is not None else np.inf for b in bounds], np.float32)
     bad = (x < lo) | (x > hi)
     return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
+
+
+def torch_outputs(module, golden, task, outputs, width) -> np.ndarray:
+    """What the graph's module computes on the golden inputs, checked for width, finiteness and probability."""
+    with torch.no_grad():
+        out = module(torch.from_numpy(golden))
+    if not isinstance(out, torch.Tensor) or out.dtype != torch.float32:
+        raise ExportError(
+            f"the module returns {type(out).__name__} {getattr(out, 'dtype', '')}; expected one float32 tensor"
+        )
+    if tuple(out.shape) != (len(golden), width):
+        what = {
+            "binary": "1 column, P(labels[1])",
+            "multiclass": f"{width} columns, one per label",
+            "regression": f"{width} columns, one per target",
+        }[task]
+        raise ExportError(
+            f"the module returns shape {tuple(out.shape)} for {len(golden)} rows; a {task} model "
+            f"returns (batch, {width}): {what}"
+        )
+    out = out.numpy()
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ExportError(
+            f"the module computes {out[i].tolist()} for golden input {golden[i].tolist()}: not finite; "
+            "fix the module or narrow the domain"
+        )
+    if outputs == "probabilities" and (
+        (out < 0).any()
+        or (out > 1).any()
+        or (task == "multiclass" and (np.abs(out.sum(axis=1, dtype=np.float64) - 1) > SUM_ATOL).any())
+    ):
+        raise ExportError(
+            "outputs='probabilities', but the module's outputs are not probabilities (outside [0, 1], "
+            "or rows not summing to 1); if it returns logits, pass outputs='logits'"
+        )
+    return out

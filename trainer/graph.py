@@ -36,8 +36,9 @@ def output_module(module: torch.nn.Module, task: str, outputs: str) -> torch.nn.
     return WithActivation(module, task).eval() if outputs == "logits" else module
 
 
-def to_onnx(module: torch.nn.Module, example: torch.Tensor, input_name: str, output_name: str,
-            opset: int = OPSET) -> onnx.ModelProto:
+def to_onnx(
+    module: torch.nn.Module, example: torch.Tensor, input_name: str, output_name: str, opset: int = OPSET
+) -> onnx.ModelProto:
     """Trace `module` on `example` with the TorchScript exporter: dynamic batch, float32 in and out.
 
     Tracing records the operations one input took. Python that reads tensor values (`if x.sum() > 0`,
@@ -48,20 +49,28 @@ def to_onnx(module: torch.nn.Module, example: torch.Tensor, input_name: str, out
         warnings.simplefilter("always")
         try:
             torch.onnx.export(
-                module, (example,), buffer, dynamo=False, opset_version=opset,
-                input_names=[input_name], output_names=[output_name],
+                module,
+                (example,),
+                buffer,
+                dynamo=False,
+                opset_version=opset,
+                input_names=[input_name],
+                output_names=[output_name],
                 dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
             )
         except Exception as exc:  # torch's errors for unsupported operators and the like
-            raise ExportError(f"torch cannot export the module to ONNX opset {opset}: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}; nothing was written") from exc
+            raise ExportError(
+                f"torch cannot export the module to ONNX opset {opset}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}; nothing was written"
+            ) from exc
     for warning in caught:
         if issubclass(warning.category, torch.jit.TracerWarning):
             what = str(warning.message).split(". ")[0]
             raise ExportError(
                 f"the module's forward has Python control flow that depends on the input's values "
                 f"({warning.filename}:{warning.lineno}: {what}): the exported graph would take the same path for "
-                "every input. Write it with tensor operations (torch.where, torch.clamp, masks); nothing was written")
+                "every input. Write it with tensor operations (torch.where, torch.clamp, masks); nothing was written"
+            )
     return onnx.load_from_string(buffer.getvalue())
 
 

@@ -39,8 +39,11 @@ def evaluate(task: str, p: np.ndarray, y: np.ndarray, threshold: float = 0.5) ->
         else:
             predicted = np.argmax(p, axis=1)
             log_loss = -np.mean(np.log(np.clip(p[np.arange(len(t)), truth], EPS, 1.0)))
-        scores = {"accuracy": float(np.mean(predicted == truth)), "log_loss": float(log_loss),
-                  "macro_f1": macro_f1(truth, predicted)}
+        scores = {
+            "accuracy": float(np.mean(predicted == truth)),
+            "log_loss": float(log_loss),
+            "macro_f1": macro_f1(truth, predicted),
+        }
     return {name: round(value, 6) for name, value in scores.items()}
 
 

@@ -26,8 +26,9 @@ class LogisticRegression(torch.nn.Module):
 class MLP(torch.nn.Module):
     """The next lecture's network: Linear layers with an activation after each hidden one, e.g. 8 -> 6 -> 4 -> 1."""
 
-    def __init__(self, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1,
-                 activation: str = "sigmoid"):
+    def __init__(
+        self, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1, activation: str = "sigmoid"
+    ):
         super().__init__()
         sizes = [n_features, *hidden]
         layers: list[torch.nn.Module] = []
@@ -66,8 +67,9 @@ class Rescaled(torch.nn.Module):
         return self.inner(x) * self.std + self.mean
 
 
-def build_model(kind: str, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1,
-                activation: str = "sigmoid") -> torch.nn.Module:
+def build_model(
+    kind: str, n_features: int, hidden: Sequence[int] = DEFAULT_HIDDEN, n_outputs: int = 1, activation: str = "sigmoid"
+) -> torch.nn.Module:
     """A freshly initialised model of `kind` (uses torch's global RNG: seed first)."""
     if kind in ("logistic", "linear"):
         return LogisticRegression(n_features, n_outputs)

@@ -40,11 +40,15 @@ def settle(table, kind: str | None, labels: tuple[str, ...] | None, threshold: f
     if kind == "logistic" and regression:
         raise click.UsageError("--model logistic is for classifiers; for a regression use --model linear or mlp")
     if kind == "linear" and not regression:
-        raise click.UsageError(f"--model linear is for regression; for a {table.task} model use --model logistic "
-                               "or mlp")
+        raise click.UsageError(
+            f"--model linear is for regression; for a {table.task} model use --model logistic or mlp"
+        )
     if labels is not None and (regression or len(labels) != len(table.labels)):
-        have = "a regression has no classes" if regression else \
-            f"the label column has {len(table.labels)} classes ({','.join(table.labels[:10])})"
+        have = (
+            "a regression has no classes"
+            if regression
+            else f"the label column has {len(table.labels)} classes ({','.join(table.labels[:10])})"
+        )
         raise click.UsageError(f"--labels gives {len(labels)} names, but {have}")
     if threshold is not None and table.task != "binary":
         raise click.UsageError(f"--threshold applies to binary models; this one is {table.task}")
@@ -55,8 +59,7 @@ def column_list(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
     """--drop id --drop 3 or --drop id,3 -> ('id', '3'): columns named by header or number from 1."""
     columns = tuple(c.strip() for value in values for c in value.split(","))
     if not all(columns):
-        raise click.BadParameter(f"{','.join(values)!r} has an empty column name; give names or numbers such as "
-                                 "id,3")
+        raise click.BadParameter(f"{','.join(values)!r} has an empty column name; give names or numbers such as id,3")
     return columns
 
 

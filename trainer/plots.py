@@ -21,9 +21,12 @@ def plot_loss(fitted: Fitted):
     if result.val_losses:
         ax.plot(epochs, result.val_losses, label=f"validation ({len(fitted.val.x)} rows)", color="tab:orange")
     scaled = ", standardized target" if result.task == "regression" and result.config.standardize else ""
-    ax.set(xlabel="epoch", ylabel=f"loss ({LOSS_NAMES[result.task]}{scaled})",
-           title=f"{result.config.model}{', standardized' if result.config.standardize else ''}: "
-                 f"loss per epoch (SGD, lr {result.config.lr:g})")
+    ax.set(
+        xlabel="epoch",
+        ylabel=f"loss ({LOSS_NAMES[result.task]}{scaled})",
+        title=f"{result.config.model}{', standardized' if result.config.standardize else ''}: "
+        f"loss per epoch (SGD, lr {result.config.lr:g})",
+    )
     ax.legend()
     ax.grid(alpha=0.3)
     return fig
@@ -41,9 +44,16 @@ def plot_confusion(fitted: Fitted):
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, str(n), ha="center", va="center", color="white" if n > counts.max() / 2 else "black")
     ticks = np.arange(len(labels))
-    ax.set(xticks=ticks, yticks=ticks, xticklabels=labels, yticklabels=labels, xlabel="predicted", ylabel="true",
-           title=f"{'validation' if fitted.val is not None else 'training'} rows ({len(rows.x)}): "
-                 f"accuracy {np.trace(counts) / counts.sum():.3f}")
+    ax.set(
+        xticks=ticks,
+        yticks=ticks,
+        xticklabels=labels,
+        yticklabels=labels,
+        xlabel="predicted",
+        ylabel="true",
+        title=f"{'validation' if fitted.val is not None else 'training'} rows ({len(rows.x)}): "
+        f"accuracy {np.trace(counts) / counts.sum():.3f}",
+    )
     return fig
 
 
@@ -59,7 +69,9 @@ def plot_predicted_vs_actual(fitted: Fitted):
         values += [rows.y[:, 0], predicted]
     lo, hi = float(min(v.min() for v in values)), float(max(v.max() for v in values))
     ax.plot([lo, hi], [lo, hi], color="gray", linestyle="--", linewidth=1, label="predicted = actual")
-    ax.set(xlabel=f"actual {name}", ylabel=f"predicted {name}", title=f"{fitted.result.config.model}: predicted vs actual")
+    ax.set(
+        xlabel=f"actual {name}", ylabel=f"predicted {name}", title=f"{fitted.result.config.model}: predicted vs actual"
+    )
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
     return fig
@@ -78,23 +90,47 @@ def plot_fit(fitted: Fitted, marks: Sequence[float] = ()):
     ax.plot(grid, curve, color="tab:blue", label=f"p({fitted.table.label_name}) from the model")
     ax.scatter(fitted.fit.x[:, 0], fitted.fit.y[:, 0], color="black", zorder=3, label="training rows")
     if fitted.val is not None:
-        ax.scatter(fitted.val.x[:, 0], fitted.val.y[:, 0], facecolors="none", edgecolors="tab:orange",
-                   zorder=3, label="validation rows")
+        ax.scatter(
+            fitted.val.x[:, 0],
+            fitted.val.y[:, 0],
+            facecolors="none",
+            edgecolors="tab:orange",
+            zorder=3,
+            label="validation rows",
+        )
     t = fitted.threshold
     ax.axhline(t, color="gray", linestyle="--", linewidth=1, label=f"threshold {t:g}")
     at = threshold_crossing(grid, curve, t)
     if at is not None:
         ax.axvline(at, color="gray", linestyle=":", linewidth=1)
-        ax.annotate(f"p = {t:g} at {name} ≈ {at:.3g}", (at, t), xytext=(6, -16), textcoords="offset points",
-                    color="gray", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9}, zorder=5)
+        ax.annotate(
+            f"p = {t:g} at {name} ≈ {at:.3g}",
+            (at, t),
+            xytext=(6, -16),
+            textcoords="offset points",
+            color="gray",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
+            zorder=5,
+        )
     for x, p in zip(marks, _proba(fitted, marks)):
         verdict, right = (positive, True) if p >= t else (fitted.table.labels[0], False)
         ax.plot([x], [p], marker="o", markersize=9, color="tab:red", zorder=4)
-        ax.annotate(f"{name} = {x:g}: p = {p:.2f} ({verdict})", (x, p), xytext=(-12 if right else 12, -24),
-                    textcoords="offset points", ha="right" if right else "left", color="tab:red",
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9}, zorder=5)
-    ax.set(xlabel=name, ylabel="probability", ylim=(-0.05, 1.05),
-           title=f"{fitted.result.config.model}: p({fitted.table.label_name}) vs {name}")
+        ax.annotate(
+            f"{name} = {x:g}: p = {p:.2f} ({verdict})",
+            (x, p),
+            xytext=(-12 if right else 12, -24),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            color="tab:red",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
+            zorder=5,
+        )
+    ax.set(
+        xlabel=name,
+        ylabel="probability",
+        ylim=(-0.05, 1.05),
+        title=f"{fitted.result.config.model}: p({fitted.table.label_name}) vs {name}",
+    )
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
     return fig
@@ -111,7 +147,7 @@ def threshold_crossing(grid: np.ndarray, curve: np.ndarray, t: float) -> float |
     crossing = np.flatnonzero(np.diff(np.sign(curve - t)))
     if not crossing.size:
         return None
-    ys, xs = curve[crossing[0]:crossing[0] + 2], grid[crossing[0]:crossing[0] + 2]
+    ys, xs = curve[crossing[0] : crossing[0] + 2], grid[crossing[0] : crossing[0] + 2]
     order = np.argsort(ys)
     return float(np.interp(t, ys[order], xs[order]))
 

@@ -21,17 +21,30 @@ LECTURE_MARKS = (1.0, 7.0)
 _PNG_METADATA = {"Software": None}
 
 
-def write_report(directory: str | Path, fitted: Fitted, model_bytes: bytes, *, config: dict[str, Any],
-                 data_file: Path | None = None, marks: Sequence[float] = ()) -> list[Path]:
+def write_report(
+    directory: str | Path,
+    fitted: Fitted,
+    model_bytes: bytes,
+    *,
+    config: dict[str, Any],
+    data_file: Path | None = None,
+    marks: Sequence[float] = (),
+) -> list[Path]:
     """Write the report files into `directory` (created if needed); return their paths.
 
     `config` is the run's options as given; `data_file` the table read (None: the lecture data).
     """
     table = fitted.table
-    data = {"source": str(data_file) if data_file else table.source, "rows": len(table.x),
-            "features": list(table.feature_names), "label": table.label_name, "task": table.task,
-            **({"labels": list(table.labels)} if table.labels else {}),
-            "sha256": file_sha256(data_file) if data_file else None, "table_sha256": data_sha256(table.x, table.y)}
+    data = {
+        "source": str(data_file) if data_file else table.source,
+        "rows": len(table.x),
+        "features": list(table.feature_names),
+        "label": table.label_name,
+        "task": table.task,
+        **({"labels": list(table.labels)} if table.labels else {}),
+        "sha256": file_sha256(data_file) if data_file else None,
+        "table_sha256": data_sha256(table.x, table.y),
+    }
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pictures = {"loss.png": plot_loss(fitted)}

@@ -31,20 +31,33 @@ class Fitted:
     baseline: dict[str, dict[str, float]]
 
 
-def fit(table: Table, config: TrainConfig = TrainConfig(), *, val_fraction: float = 0.0,
-        threshold: float = 0.5, on_epoch: Callable[[int, float], None] | None = None) -> Fitted:
+def fit(
+    table: Table,
+    config: TrainConfig = TrainConfig(),
+    *,
+    val_fraction: float = 0.0,
+    threshold: float = 0.5,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> Fitted:
     """Split `table` (seeded by config.seed), train on the training rows, measure both parts."""
     fit_rows, val_rows = split(table, val_fraction, config.seed)
     width = len(table.labels) if table.task == "multiclass" else 1  # output columns: classes, or one
     val_x, val_y = (val_rows.x, val_rows.y) if val_rows is not None else (None, None)
-    result = train(fit_rows.x, fit_rows.y, config, task=table.task, width=width, on_epoch=on_epoch,
-                   x_val=val_x, y_val=val_y)
-    return measured(table, result, fit_rows=fit_rows, val_rows=val_rows, val_fraction=val_fraction,
-                    threshold=threshold)
+    result = train(
+        fit_rows.x, fit_rows.y, config, task=table.task, width=width, on_epoch=on_epoch, x_val=val_x, y_val=val_y
+    )
+    return measured(table, result, fit_rows=fit_rows, val_rows=val_rows, val_fraction=val_fraction, threshold=threshold)
 
 
-def measured(table: Table, result: TrainResult, *, fit_rows: Table | None = None, val_rows: Table | None = None,
-             val_fraction: float = 0.0, threshold: float = 0.5) -> Fitted:
+def measured(
+    table: Table,
+    result: TrainResult,
+    *,
+    fit_rows: Table | None = None,
+    val_rows: Table | None = None,
+    val_fraction: float = 0.0,
+    threshold: float = 0.5,
+) -> Fitted:
     """A Fitted for `result`, trained on `fit_rows` (default: all of `table`), with its metrics."""
     fit_rows = fit_rows or table
     parts = {"train": fit_rows, **({"validation": val_rows} if val_rows is not None else {})}
@@ -61,20 +74,30 @@ def check_learned(fitted: Fitted) -> None:
     if learned(task, model, bar):
         return
     what = "mean" if task == "regression" else "class frequency"
-    figures = ", ".join(f"{name.replace('_', ' ')} {model[name]:.4f} (baseline {bar[name]:.4f})"
-                        for name in (("rmse", "r2") if task == "regression" else ("log_loss", "accuracy")))
-    raise TrainingError(f"the model is no better than always answering the training rows' {what}: on the "
-                        f"{len(fitted.fit.x)} training rows {figures}; nothing was written. What usually helps: "
-                        f"{REMEDIES}")
+    figures = ", ".join(
+        f"{name.replace('_', ' ')} {model[name]:.4f} (baseline {bar[name]:.4f})"
+        for name in (("rmse", "r2") if task == "regression" else ("log_loss", "accuracy"))
+    )
+    raise TrainingError(
+        f"the model is no better than always answering the training rows' {what}: on the "
+        f"{len(fitted.fit.x)} training rows {figures}; nothing was written. What usually helps: "
+        f"{REMEDIES}"
+    )
 
 
 def training_record(fitted: Fitted) -> dict[str, Any]:
     """The manifest's `training` entry: how the model was made and how well it did, flat for `info`."""
     config = fitted.result.config
     record: dict[str, Any] = {
-        "model": config.model, "epochs": config.epochs, "lr": config.lr, "seed": config.seed,
-        "loss": LOSSES[fitted.table.task], "optimizer": "SGD", "final_loss": fitted.result.final_loss,
-        "n_samples": int(len(fitted.fit.x)), "data_sha256": data_sha256(fitted.table.x, fitted.table.y),
+        "model": config.model,
+        "epochs": config.epochs,
+        "lr": config.lr,
+        "seed": config.seed,
+        "loss": LOSSES[fitted.table.task],
+        "optimizer": "SGD",
+        "final_loss": fitted.result.final_loss,
+        "n_samples": int(len(fitted.fit.x)),
+        "data_sha256": data_sha256(fitted.table.x, fitted.table.y),
         "standardize": config.standardize,
     }
     if config.model == "mlp":
@@ -87,14 +110,30 @@ def training_record(fitted: Fitted) -> dict[str, Any]:
     return record
 
 
-def export_fitted(fitted: Fitted, path: str | os.PathLike, *, opset: int = OPSET, atol: float | None = None,
-                  sign_key: str | os.PathLike | bytes | None = None) -> bytes:
+def export_fitted(
+    fitted: Fitted,
+    path: str | os.PathLike,
+    *,
+    opset: int = OPSET,
+    atol: float | None = None,
+    sign_key: str | os.PathLike | bytes | None = None,
+) -> bytes:
     """Export the fitted model (format 2) with its manifest and golden vectors; verified, then written atomically."""
     table, result = fitted.table, fitted.result
     classifier = table.task != "regression"
     return export(
-        result.network if classifier else result.model, path, feature_names=table.feature_names, task=table.task,
-        labels=table.labels if classifier else None, outputs="logits" if classifier else None,
-        targets=None if classifier else table.targets, threshold=fitted.threshold, domain=table.domain,
-        x_train=fitted.fit.x, training=training_record(fitted), opset=opset, atol=atol, sign_key=sign_key,
+        result.network if classifier else result.model,
+        path,
+        feature_names=table.feature_names,
+        task=table.task,
+        labels=table.labels if classifier else None,
+        outputs="logits" if classifier else None,
+        targets=None if classifier else table.targets,
+        threshold=fitted.threshold,
+        domain=table.domain,
+        x_train=fitted.fit.x,
+        training=training_record(fitted),
+        opset=opset,
+        atol=atol,
+        sign_key=sign_key,
     )

@@ -11,8 +11,14 @@ from .data import Table
 from .run import Fitted
 
 # name in metrics -> (printed name, format): probabilities and scores to 4 decimals, values to 4 significant digits
-_SHOWN = {"accuracy": ("accuracy", ".4f"), "log_loss": ("log loss", ".4f"), "macro_f1": ("macro-F1", ".4f"),
-          "rmse": ("RMSE", ".4g"), "mae": ("MAE", ".4g"), "r2": ("R²", ".4f")}
+_SHOWN = {
+    "accuracy": ("accuracy", ".4f"),
+    "log_loss": ("log loss", ".4f"),
+    "macro_f1": ("macro-F1", ".4f"),
+    "rmse": ("RMSE", ".4g"),
+    "mae": ("MAE", ".4g"),
+    "r2": ("R²", ".4f"),
+}
 
 
 def task_line(table: Table, chosen: bool) -> str:
@@ -43,7 +49,9 @@ def baseline_line(fitted: Fitted) -> str:
     if table.task == "binary":
         return f"baseline:   always p({table.labels[1]}) = {float(y.mean()):.4f}, the training rows' frequency"
     shares = ", ".join(f"{name} {float((y == i).mean()):.2f}" for i, name in enumerate(table.labels[:10]))
-    return f"baseline:   always the training rows' class frequencies ({shares}{', ...' if len(table.labels) > 10 else ''})"
+    return (
+        f"baseline:   always the training rows' class frequencies ({shares}{', ...' if len(table.labels) > 10 else ''})"
+    )
 
 
 def loss_line(fitted: Fitted) -> str:
@@ -64,8 +72,12 @@ def progress(epochs: int, quiet: bool):
         yield None
         return
     if sys.stdout.isatty():
-        with click.progressbar(length=epochs, label="training", show_pos=True,
-                               item_show_func=lambda loss: "" if loss is None else f"loss {loss:.6f}") as bar:
+        with click.progressbar(
+            length=epochs,
+            label="training",
+            show_pos=True,
+            item_show_func=lambda loss: "" if loss is None else f"loss {loss:.6f}",
+        ) as bar:
             yield lambda epoch, loss: bar.update(1, loss)
         return
     every = max(1, epochs // 10)

@@ -39,8 +39,9 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     target = width - 1 if label is None else _column_index(label, header, width, path, "label")
     dropped = {_column_index(column, header, width, path, "--drop") for column in drop}
     if target in dropped:
-        raise InputError(f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick "
-                         "another --label")
+        raise InputError(
+            f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick another --label"
+        )
     features = [j for j in range(width) if j != target and j not in dropped]
     rows = [(n, line) for n, line in rows if not line.startswith("#") or _is_row(line, width, features)]
     if not features or not rows:
@@ -82,8 +83,9 @@ def check_header(header: list[str], feature_names: Sequence[str], table: Table, 
             raise InputError(f"{where}: column name {name!r} appears twice; give every column its own name")
     for name in output_columns(table):
         if name in feature_names:
-            raise InputError(f"{where}: a feature may not be named {name!r}, a column edge-predict's output "
-                             "adds; rename it")
+            raise InputError(
+                f"{where}: a feature may not be named {name!r}, a column edge-predict's output adds; rename it"
+            )
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:

@@ -24,8 +24,13 @@ class Target:
     labels: tuple[str, ...] | None  # classifiers: class names in output order (sorted); regression: None
 
 
-def encode(values: Sequence[str], where: Sequence[str], task: str = "auto", column: str = "the label",
-           source: str = "the table") -> Target:
+def encode(
+    values: Sequence[str],
+    where: Sequence[str],
+    task: str = "auto",
+    column: str = "the label",
+    source: str = "the table",
+) -> Target:
     """Decide the task from the label texts (`task` "auto") or check the one asked for, and encode them.
 
     `where[i]` names row i for errors (e.g. "t.csv line 3"), `column` the label column and `source` the
@@ -69,8 +74,10 @@ def _check_classes(task, classes, keys, values, where, column) -> None:
     if task == "binary" and count > 2:
         row = keys.index(classes[2])
         fix = "to predict a number use --task regression" if isinstance(keys[0], float) else "use --task multiclass"
-        raise InputError(f"{column} has {count} distinct values (e.g. "
-                         f"{values[row]!r} on {where[row]}), but --task binary needs 2 classes; {fix}")
+        raise InputError(
+            f"{column} has {count} distinct values (e.g. "
+            f"{values[row]!r} on {where[row]}), but --task binary needs 2 classes; {fix}"
+        )
     if task == "multiclass" and count == 2:
         raise InputError(f"{column} has 2 classes; use --task binary (or --task auto)")
     if count > MAX_CLASSES:

@@ -50,9 +50,17 @@ class TrainResult:
     final_loss: float = math.nan
 
 
-def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *, task: str = "binary",
-          width: int = 1, on_epoch: Callable[[int, float], None] | None = None,
-          x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> TrainResult:
+def train(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig = TrainConfig(),
+    *,
+    task: str = "binary",
+    width: int = 1,
+    on_epoch: Callable[[int, float], None] | None = None,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+) -> TrainResult:
     """Full-batch SGD, seeded so the same inputs give the same weights bit for bit.
 
     y is (n, 1): 0/1 (binary), the class index (multiclass, `width` classes) or the value (regression).
@@ -68,8 +76,13 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *, 
     loss_fn = _loss(task, *scale)
     inputs, targets = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.float32))
     optimizer = torch.optim.SGD(network.parameters(), lr=config.lr)
-    model = Rescaled(network, *scale) if task == "regression" and config.standardize else \
-        network if task == "regression" else WithActivation(network, task)
+    model = (
+        Rescaled(network, *scale)
+        if task == "regression" and config.standardize
+        else network
+        if task == "regression"
+        else WithActivation(network, task)
+    )
     result = TrainResult(network, model, config, task)
     for epoch in range(1, config.epochs + 1):
         optimizer.zero_grad()
@@ -86,7 +99,9 @@ def train(x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *, 
             on_epoch(epoch, value)
     model.eval()
     if result.losses[-1] > result.losses[0]:
-        _diverged(config.lr, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})")
+        _diverged(
+            config.lr, f"the loss ended above where it started ({result.losses[0]:.4g} -> {result.losses[-1]:.4g})"
+        )
     result.final_loss = final_loss(task, outputs(model, x), y)
     return result
 
@@ -115,8 +130,11 @@ def check_diverged(losses: list[float], model: torch.nn.Module, epoch: int, lr: 
     if not math.isfinite(value) or not all(torch.isfinite(p).all() for p in model.parameters()):
         _diverged(lr, f"the loss or the weights are not finite at epoch {epoch} (loss {value})")
     if epoch > PATIENCE and min(losses[-PATIENCE:]) > losses[0]:
-        _diverged(lr, f"the loss rose from {losses[0]:.4g} to {value:.4g} and stayed above its start "
-                      f"for {PATIENCE} epochs (epoch {epoch})")
+        _diverged(
+            lr,
+            f"the loss rose from {losses[0]:.4g} to {value:.4g} and stayed above its start "
+            f"for {PATIENCE} epochs (epoch {epoch})",
+        )
 
 
 def _diverged(lr: float, why: str) -> None:

@@ -3,6 +3,7 @@
 A small parent is what keeps ru_maxrss honest: a child forked from the benchmark itself (numpy, torch
 and onnxruntime loaded) would report the benchmark's own RSS as its peak.
 """
+
 import json
 import os
 import subprocess
@@ -18,5 +19,8 @@ with open(stdout_path, "wb") as out, tempfile.TemporaryFile() as err:
     wall = time.perf_counter() - start
     err.seek(0)
     message = err.read().decode(errors="replace").strip()[-500:]
-print(json.dumps({"wall": wall, "peak_kib": usage.ru_maxrss, "exit": os.waitstatus_to_exitcode(status),
-                  "stderr": message}))
+print(
+    json.dumps(
+        {"wall": wall, "peak_kib": usage.ru_maxrss, "exit": os.waitstatus_to_exitcode(status), "stderr": message}
+    )
+)

@@ -1,4 +1,5 @@
 """What a pandas user would write: read_csv -> onnxruntime -> to_csv (or to_json lines)."""
+
 import sys
 
 import numpy as np

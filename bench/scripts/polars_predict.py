@@ -1,4 +1,5 @@
 """What a polars user would write: read_csv -> onnxruntime -> write_csv (or write_ndjson)."""
+
 import sys
 
 import numpy as np

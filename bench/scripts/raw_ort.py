@@ -1,4 +1,5 @@
 """The twenty lines a user would write instead of edge-predict: load the model, score one value, print."""
+
 import sys
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The same with torch: load the trained weights, score one value, print."""
+
 import sys
 
 import torch

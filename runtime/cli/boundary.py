@@ -75,8 +75,12 @@ def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = Tr
     except (click.Abort, KeyboardInterrupt):
         sys.exit(130)
     except Exception as exc:  # a bug: still one line and exit 1, never a traceback on an unattended device
-        _fail(prog, f"unexpected {type(exc).__name__}: {exc} (a bug in {prog}; please report it with the command "
-                    "that caused it)", 1)
+        _fail(
+            prog,
+            f"unexpected {type(exc).__name__}: {exc} (a bug in {prog}; please report it with the command "
+            "that caused it)",
+            1,
+        )
     finally:
         sys.stdout = real
     if not standalone_mode:

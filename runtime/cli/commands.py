@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 
 import click
 
 from .. import __version__
-from ..errors import InputError, OutputError, VerificationError
+from ..errors import InputError, VerificationError
 from .boundary import OneLineGroup, one_line
 from .params import FiniteFloatRange, model_options, no_verify_option, public_key_option, sha256_text, threads_option
+from .sign import sign
 
 
 def load(model: str | None, max_model_bytes: int | None, **options):
@@ -20,8 +20,7 @@ def load(model: str | None, max_model_bytes: int | None, **options):
     from ..modelfile import default_model_path
     from ..predictor import Predictor
 
-    return Predictor.from_path(model or default_model_path(), max_bytes=max_model_bytes or DEFAULT_MAX_BYTES,
-                               **options)
+    return Predictor.from_path(model or default_model_path(), max_bytes=max_model_bytes or DEFAULT_MAX_BYTES, **options)
 
 
 @click.group(name="edge-predict", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,22 +41,43 @@ def cli() -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("values", nargs=-1)
-@click.option("-i", "--input", "input_path", metavar="FILE",
-              help="Read samples from FILE, one per line ('-' for stdin): CSV with a header, or bare numbers.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True, help="text: a table; json: one object per line; csv: a header and rows.")
-@click.option("--threshold", type=FiniteFloatRange(0, 1), default=None,
-              help="Give the positive label (labels[1]: 'pass' for the default model) at or above this "
-                   "probability (default: the model's threshold).")
-@click.option("-k", "--keep-going", is_flag=True,
-              help="Score the good rows; each bad row is written in its place with an error instead of outputs and "
-                   "named on stderr; exit 2 at the end if any was skipped.")
+@click.option(
+    "-i",
+    "--input",
+    "input_path",
+    metavar="FILE",
+    help="Read samples from FILE, one per line ('-' for stdin): CSV with a header, or bare numbers.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: a table; json: one object per line; csv: a header and rows.",
+)
+@click.option(
+    "--threshold",
+    type=FiniteFloatRange(0, 1),
+    default=None,
+    help="Give the positive label (labels[1]: 'pass' for the default model) at or above this "
+    "probability (default: the model's threshold).",
+)
+@click.option(
+    "-k",
+    "--keep-going",
+    is_flag=True,
+    help="Score the good rows; each bad row is written in its place with an error instead of outputs and "
+    "named on stderr; exit 2 at the end if any was skipped.",
+)
 @model_options
 @public_key_option
 @threads_option
 @no_verify_option
-def predict(values, input_path, fmt, threshold, keep_going, model, max_model_bytes, public_key, threads,
-            no_verify) -> None:
+def predict(
+    values, input_path, fmt, threshold, keep_going, model, max_model_bytes, public_key, threads, no_verify
+) -> None:
     """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
 
     Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
@@ -71,11 +91,15 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
         if _looks_like_option(value):
             raise click.UsageError(f"No such option: {value}")
     if bool(values) == bool(input_path):
-        raise click.UsageError("give numbers to score, or --input FILE, but not both" if values else
-                               "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE")
+        raise click.UsageError(
+            "give numbers to score, or --input FILE, but not both"
+            if values
+            else "nothing to score: give numbers (e.g. 'predict 1 7') or --input FILE"
+        )
     try:
-        predictor = load(model, max_model_bytes, public_key=public_key, threads=threads, threshold=threshold,
-                         verify=not no_verify)
+        predictor = load(
+            model, max_model_bytes, public_key=public_key, threads=threads, threshold=threshold, verify=not no_verify
+        )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
         raise click.UsageError(f"--threshold {threshold:g}: {str(exc).split(': ', 1)[1]}") from None
     writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.output_names, predictor.task, keep_going)
@@ -85,12 +109,15 @@ def predict(values, input_path, fmt, threshold, keep_going, model, max_model_byt
         scored, skipped = score(predictor, batches, writer, report)
     else:
         with open_input(input_path) as stream:
-            batches = read_batches(stream, predictor.feature_names, keep=keep_going,
-                                   reserved=(*predictor.output_names, "error"))
+            batches = read_batches(
+                stream, predictor.feature_names, keep=keep_going, reserved=(*predictor.output_names, "error")
+            )
             scored, skipped = score(predictor, batches, writer, report)
     if skipped:
-        raise InputError(f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
-                         f"output's error {'field' if fmt == 'json' else 'column'}); scored {scored}")
+        raise InputError(
+            f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
+            f"output's error {'field' if fmt == 'json' else 'column'}); scored {scored}"
+        )
 
 
 _NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
@@ -123,8 +150,14 @@ def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
 
 
 @cli.command()
-@click.option("--sha256", "expected_sha", metavar="HEX", default=None, callback=sha256_text,
-              help="Also require the model file to have this sha256 (64 hex digits).")
+@click.option(
+    "--sha256",
+    "expected_sha",
+    metavar="HEX",
+    default=None,
+    callback=sha256_text,
+    help="Also require the model file to have this sha256 (64 hex digits).",
+)
 @model_options
 @public_key_option
 @threads_option
@@ -135,37 +168,19 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads) -> None:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
     diff = predictor.verify()
     golden = predictor.manifest["golden"]
-    bound = f"within atol {golden['atol']:g} + rtol {golden['rtol']:g} x |expected|" if golden.get("rtol") else \
-        f"<= atol {golden['atol']:g}"
+    bound = (
+        f"within atol {golden['atol']:g} + rtol {golden['rtol']:g} x |expected|"
+        if golden.get("rtol")
+        else f"<= atol {golden['atol']:g}"
+    )
     signed = f"; signed by key {predictor.signature.key_fingerprint}" if predictor.signature else ""
-    click.echo(f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
-               f"sha256 {predictor.sha256}{signed}")
+    click.echo(
+        f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
+        f"sha256 {predictor.sha256}{signed}"
+    )
 
 
-@cli.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False), metavar="PEM",
-              help="The private key to sign with (elliptic-curve P-256, PEM; see docs/signing.md).")
-def sign(model, key) -> None:
-    """Sign MODEL (an exported .onnx) with a private key: writes MODEL.sig beside it.
-
-    The signature is in the OpenSSF model-signing format: `model_signing verify key` checks it too.
-    Needs the signing extra: pip install 'edge-predict[signed]'.
-    """
-    from .. import signing
-    from ..modelfile import DEFAULT_MAX_BYTES, read_model_file
-    from ..predictor import Predictor
-    from ..sigfiles import write_signature
-
-    data = read_model_file(model, DEFAULT_MAX_BYTES)
-    predictor = Predictor.from_bytes(data, source=model)  # sign only a model that loads and verifies here
-    sig = signing.sign(data, signing.read_key(key, "signing key"), os.path.basename(model))
-    try:
-        write_signature(model, sig)
-    except OSError as exc:
-        raise OutputError(f"cannot write {signing.signature_path(model)}: {exc.strerror or exc}") from None
-    click.echo(f"signed {model} (sha256 {predictor.sha256}) with key {signing.key_hint(sig)}: "
-               f"wrote {signing.signature_path(model)}")
+cli.add_command(sign)
 
 
 def main(argv: list[str] | None = None) -> None:

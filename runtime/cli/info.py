@@ -27,18 +27,33 @@ def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None
     if fmt == "json":
         click.echo(json.dumps({**head, "plain": facts}, indent=2, sort_keys=True))
         return
-    tensors = {kind: ", ".join(f"{a['name']} {a['type']} {a['shape']}" for a in facts[kind])
-               for kind in ("inputs", "outputs")}
-    rows = [("model", path), ("sha256", head["sha256"]), ("format", "plain ONNX (no edge-predict manifest)"),
-            ("inputs", tensors["inputs"]), ("outputs", tensors["outputs"]),
-            ("opset", ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(facts["opsets"].items()))),
-            ("ir", str(facts["ir_version"])), ("producer", facts["producer"] or "unknown")]
+    tensors = {
+        kind: ", ".join(f"{a['name']} {a['type']} {a['shape']}" for a in facts[kind]) for kind in ("inputs", "outputs")
+    }
+    rows = [
+        ("model", path),
+        ("sha256", head["sha256"]),
+        ("format", "plain ONNX (no edge-predict manifest)"),
+        ("inputs", tensors["inputs"]),
+        ("outputs", tensors["outputs"]),
+        ("opset", ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(facts["opsets"].items()))),
+        ("ir", str(facts["ir_version"])),
+        ("producer", facts["producer"] or "unknown"),
+    ]
     click.echo("\n".join(f"{key + ':':<11}{value}" for key, value in rows))
 
 
 def info_json(predictor) -> str:
-    return json.dumps({"path": predictor.source, "sha256": predictor.sha256, "manifest": predictor.manifest,
-                       "signature": signature_facts(predictor)}, indent=2, sort_keys=True)
+    return json.dumps(
+        {
+            "path": predictor.source,
+            "sha256": predictor.sha256,
+            "manifest": predictor.manifest,
+            "signature": signature_facts(predictor),
+        },
+        indent=2,
+        sort_keys=True,
+    )
 
 
 def signature_facts(predictor) -> dict | None:
@@ -61,8 +76,10 @@ def _signature_text(facts: dict | None) -> str:
         return "none (unsigned)"
     if facts["verified"]:
         return f"{facts['file']}, key {facts['key_fingerprint']} (verified)"
-    return (f"{facts['file']}, claims key {facts['key_fingerprint'] or '(unreadable)'} "
-            "(not verified: pass --public-key PEM to check it)")
+    return (
+        f"{facts['file']}, claims key {facts['key_fingerprint'] or '(unreadable)'} "
+        "(not verified: pass --public-key PEM to check it)"
+    )
 
 
 def info_lines(predictor) -> list[str]:
@@ -77,8 +94,10 @@ def info_lines(predictor) -> list[str]:
         ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
     ]
     if task == "binary":
-        rows += [("labels", " / ".join(predictor.labels) + f"  (positive: {predictor.labels[1]})"),
-                 ("threshold", f"{predictor.threshold:g}")]
+        rows += [
+            ("labels", " / ".join(predictor.labels) + f"  (positive: {predictor.labels[1]})"),
+            ("threshold", f"{predictor.threshold:g}"),
+        ]
     elif task == "multiclass":
         rows += [("labels", " / ".join(predictor.labels))]
     else:

@@ -53,21 +53,40 @@ def sha256_text(ctx, param, value: str | None) -> str | None:
 def model_options(command):
     """--model PATH and --max-model-bytes SIZE, for every command that loads a model."""
     command = click.option(
-        "--max-model-bytes", type=ByteSize(), envvar=MAX_BYTES_ENV, default=None,
-        help=f"Refuse model files larger than this (default 256M; ${MAX_BYTES_ENV}).")(command)
+        "--max-model-bytes",
+        type=ByteSize(),
+        envvar=MAX_BYTES_ENV,
+        default=None,
+        help=f"Refuse model files larger than this (default 256M; ${MAX_BYTES_ENV}).",
+    )(command)
     return click.option(
-        "-m", "--model", envvar=MODEL_ENV, default=None, metavar="PATH",
-        help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.")(command)
+        "-m",
+        "--model",
+        envvar=MODEL_ENV,
+        default=None,
+        metavar="PATH",
+        help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.",
+    )(command)
 
 
 threads_option = click.option(
-    "--threads", type=click.IntRange(min=1, max=os.cpu_count() or 1), default=None,
-    help="onnxruntime intra-op threads, at most this machine's CPUs (default 1).")
+    "--threads",
+    type=click.IntRange(min=1, max=os.cpu_count() or 1),
+    default=None,
+    help="onnxruntime intra-op threads, at most this machine's CPUs (default 1).",
+)
 
 no_verify_option = click.option(
-    "--no-verify", is_flag=True,
-    help="Skip scoring the golden vectors at load (they prove this device computes what torch computed).")
+    "--no-verify",
+    is_flag=True,
+    help="Skip scoring the golden vectors at load (they prove this device computes what torch computed).",
+)
 
 public_key_option = click.option(
-    "--public-key", type=click.Path(exists=True, dir_okay=False), envvar=PUBLIC_KEY_ENV, default=None, metavar="PEM",
-    help=f"Run only a model signed by this key (MODEL.sig beside it; docs/signing.md). ${PUBLIC_KEY_ENV}.")
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar=PUBLIC_KEY_ENV,
+    default=None,
+    metavar="PEM",
+    help=f"Run only a model signed by this key (MODEL.sig beside it; docs/signing.md). ${PUBLIC_KEY_ENV}.",
+)

@@ -33,8 +33,9 @@ def score_dask(ddf: Any, predictor: "Predictor", *, on_error: str = "raise") -> 
     return ddf.map_partitions(_partition, shipped, columns, classes, on_error, meta=meta)
 
 
-def _partition(frame: Any, model: ShippedModel, columns: list, classes: list, on_error: str,
-               partition_info: dict | None = None) -> Any:
+def _partition(
+    frame: Any, model: ShippedModel, columns: list, classes: list, on_error: str, partition_info: dict | None = None
+) -> Any:
     predictor = worker_predictor(model)
     number = partition_info["number"] if partition_info else "?"
     where = lambda row: f"partition {number}, row {row} (index {frame.index[row]})"  # noqa: E731
@@ -43,8 +44,7 @@ def _partition(frame: Any, model: ShippedModel, columns: list, classes: list, on
     return _with_outputs(frame, columns, classes, outputs, reasons, on_error)
 
 
-def _with_outputs(frame: Any, columns: list, classes: list, outputs: dict, reasons: list | None,
-                  on_error: str) -> Any:
+def _with_outputs(frame: Any, columns: list, classes: list, outputs: dict, reasons: list | None, on_error: str) -> Any:
     """The pandas `frame` with the output columns (and, with on_error="null", the error column) added."""
     import pandas as pd
 

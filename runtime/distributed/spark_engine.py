@@ -21,16 +21,19 @@ def score_spark(df: Any, predictor: "Predictor", *, on_error: str = "raise") -> 
     """
     from pyspark.sql.types import FloatType, StringType, StructField, StructType
 
-    kinds = {f.name: None if type(f.dataType).__name__ in _NUMBERS else f.dataType.simpleString()
-             for f in df.schema.fields}
+    kinds = {
+        f.name: None if type(f.dataType).__name__ in _NUMBERS else f.dataType.simpleString() for f in df.schema.fields
+    }
     columns = check_frame(predictor, kinds, on_error)
     classes = [] if predictor.task == "regression" else predictor.classes_.tolist()
     added = [StructField(name, FloatType() if kind == "float32" else StringType()) for name, kind in columns]
     if on_error == "null":
         added.append(StructField(ERROR_COLUMN, StringType()))
     broadcast = df.sparkSession.sparkContext.broadcast(ship(predictor))
-    return df.mapInArrow(lambda batches: _batches(batches, broadcast.value, columns, classes, on_error),
-                         StructType(df.schema.fields + added))
+    return df.mapInArrow(
+        lambda batches: _batches(batches, broadcast.value, columns, classes, on_error),
+        StructType(df.schema.fields + added),
+    )
 
 
 def _batches(batches: Any, model: ShippedModel, columns: list, classes: list, on_error: str) -> Any:
@@ -43,8 +46,12 @@ def _batches(batches: Any, model: ShippedModel, columns: list, classes: list, on
         x = columns_by_name(batch, predictor.feature_names)  # as Predictor reads an Arrow table: float64
         where = lambda row, start=offset: f"partition {number}, row {start + row}"  # noqa: E731
         outputs, ok, reasons = score_rows(predictor, x, columns, on_error, where)
-        arrays = [pa.array(outputs[name], type=pa.float32(), mask=None if ok is None else ~ok)
-                  if kind == "float32" else label_array(outputs[name], classes) for name, kind in columns]
+        arrays = [
+            pa.array(outputs[name], type=pa.float32(), mask=None if ok is None else ~ok)
+            if kind == "float32"
+            else label_array(outputs[name], classes)
+            for name, kind in columns
+        ]
         names = [name for name, _ in columns]
         if on_error == "null":
             arrays.append(pa.array(reasons or [None] * batch.num_rows, type=pa.string()))

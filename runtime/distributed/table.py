@@ -34,9 +34,11 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
     names = predictor.feature_names
     missing = [name for name in names if name not in kinds]
     if missing:
-        raise InputError(f"the DataFrame has no column {missing[0]!r}, a feature of the model ({', '.join(names)}); "
-                         f"columns are matched by exact name" + (f" (also missing: {', '.join(missing[1:])})"
-                                                                 if len(missing) > 1 else ""))
+        raise InputError(
+            f"the DataFrame has no column {missing[0]!r}, a feature of the model ({', '.join(names)}); "
+            f"columns are matched by exact name"
+            + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else "")
+        )
     for name in names:
         if kinds[name] is not None:
             raise InputError(f"column {name!r} holds {kinds[name]}, but the model expects numbers; cast it first")
@@ -47,8 +49,9 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
     return columns
 
 
-def score_rows(predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, str]], on_error: str,
-               where: Callable[[int], str]) -> tuple[dict[str, np.ndarray], np.ndarray | None, list | None]:
+def score_rows(
+    predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, str]], on_error: str, where: Callable[[int], str]
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, list | None]:
     """predict_table of the rows of `x` (float64, feature order), with the CLI's --keep-going loop.
 
     Returns the output columns, the mask of scored rows (None: all) and per row why it was not (None: all were).
@@ -74,8 +77,9 @@ def score_rows(predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, s
             found = {int(keep[e.row]): _reason(predictor, x, int(keep[e.row]), e) for e in errors}
             if on_error == "raise":
                 row = min(found)
-                raise InputError(f"{where(row)}, {found[row]}", row=row, col=errors[0].col,
-                                 problem=errors[0].problem) from None
+                raise InputError(
+                    f"{where(row)}, {found[row]}", row=row, col=errors[0].col, problem=errors[0].problem
+                ) from None
             reasons.update(found)
             keep = np.setdiff1d(keep, list(found), assume_unique=True)
     else:

@@ -49,11 +49,14 @@ def worker_predictor(model: ShippedModel) -> "Predictor":
             from ..predictor import Predictor
 
             try:  # from_bytes scores the golden vectors: a worker whose CPU computes them wrong refuses to score
-                predictor = Predictor.from_bytes(model.data, source=model.source, threads=1,
-                                                 threshold=model.threshold, max_bytes=len(model.data))
+                predictor = Predictor.from_bytes(
+                    model.data, source=model.source, threads=1, threshold=model.threshold, max_bytes=len(model.data)
+                )
             except VerificationError as exc:
-                raise VerificationError(f"worker {socket.gethostname()} (pid {os.getpid()}) refuses to score: {exc}",
-                                        difference=exc.difference) from None
+                raise VerificationError(
+                    f"worker {socket.gethostname()} (pid {os.getpid()}) refuses to score: {exc}",
+                    difference=exc.difference,
+                ) from None
             _PREDICTORS[key] = predictor
             _BUILT += 1
     return predictor

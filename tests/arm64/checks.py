@@ -28,8 +28,13 @@ def model_cases(device, runtime, case: Prepared, report: Report, errors: bool = 
     name, model = case.model.name, case.model
     use = [] if model.packaged else ["-m", str(case.path)]
     done = device.edge_predict("verify", *use)
-    report.add(runtime.name, name, "CLI verify", done.code == 0 and done.stdout.startswith("ok:"),
-               f"exit {done.code}, {done.seconds:.1f} s: {done.stdout.strip()[:60] or done.errors}")
+    report.add(
+        runtime.name,
+        name,
+        "CLI verify",
+        done.code == 0 and done.stdout.startswith("ok:"),
+        f"exit {done.code}, {done.seconds:.1f} s: {done.stdout.strip()[:60] or done.errors}",
+    )
     _api(device, runtime, case, report)
     for fmt in ("text", "json", "csv"):
         done = device.edge_predict("predict", *use, "-i", case.grid, "-f", fmt)
@@ -38,8 +43,13 @@ def model_cases(device, runtime, case: Prepared, report: Report, errors: bool = 
             continue
         rows = _parse(done.stdout, fmt)
         worst, wrong = _compare(rows, case, _columns(case.meta, fmt), resolution=fmt == "text")
-        report.add(runtime.name, name, f"predict -f {fmt}", worst <= 1 and not wrong and len(rows) == len(case.X),
-                   f"{len(rows)} rows, largest |diff|/tol {worst:.2f}, labels wrong {wrong}")
+        report.add(
+            runtime.name,
+            name,
+            f"predict -f {fmt}",
+            worst <= 1 and not wrong and len(rows) == len(case.X),
+            f"{len(rows)} rows, largest |diff|/tol {worst:.2f}, labels wrong {wrong}",
+        )
     if errors:
         _bad_cases(device, runtime, case, report)
 
@@ -48,8 +58,11 @@ def _bad_cases(device, runtime, case: Prepared, report: Report) -> None:
     """Bad inputs exit 2, damaged copies of the model exit 1, each with the host's one line."""
     name, use = case.model.name, [] if case.model.packaged else ["-m", str(case.path)]
     k = len(case.meta["features"])
-    bad_inputs = {"not a number": ",".join(["abc"] + ["1"] * (k - 1)), "NaN": ",".join(["nan"] * k),
-                  f"{k + 1} values": ",".join(["1"] * (k + 1))}
+    bad_inputs = {
+        "not a number": ",".join(["abc"] + ["1"] * (k - 1)),
+        "NaN": ",".join(["nan"] * k),
+        f"{k + 1} values": ",".join(["1"] * (k + 1)),
+    }
     lows = [(i, f["min"]) for i, f in enumerate(case.meta["features"]) if f.get("min") is not None]
     if lows:
         i, low = lows[0]
@@ -60,24 +73,42 @@ def _bad_cases(device, runtime, case: Prepared, report: Report) -> None:
         _error_case(device, runtime.name, name, f"model {what}: verify", ["verify", "-m", path], 1, report)
     # Loading verifies, so predict refuses too; shown once, on the damage only the golden vectors can see.
     what, path = list(case.bad_models.items())[-1]
-    _error_case(device, runtime.name, name, f"model {what}: predict",
-                ["predict", "-m", path, "--", ",".join(["1"] * k)], 1, report)
+    _error_case(
+        device,
+        runtime.name,
+        name,
+        f"model {what}: predict",
+        ["predict", "-m", path, "--", ",".join(["1"] * k)],
+        1,
+        report,
+    )
 
 
 def _api(device, runtime, case: Prepared, report: Report) -> None:
     """Predictor on the device: aarch64, no torch or onnx, verify, predict_proba and predict against torch."""
     name = case.model.name
-    done = device.python(Path(__file__).parent / "guest_api.py", "default" if case.model.packaged else case.path,
-                         case.grid)
+    done = device.python(
+        Path(__file__).parent / "guest_api.py", "default" if case.model.packaged else case.path, case.grid
+    )
     if done.code != 0:
         report.add(runtime.name, name, "Python API", False, f"exit {done.code}: {done.errors[-1:]}")
         return
     got = json.loads(done.stdout)
-    report.add(runtime.name, name, "API environment", got["machine"] == "aarch64" and not got["heavy_modules"],
-               " ".join(f"{k} {v}" for k, v in got["versions"].items()) + f", {got['machine']}")
+    report.add(
+        runtime.name,
+        name,
+        "API environment",
+        got["machine"] == "aarch64" and not got["heavy_modules"],
+        " ".join(f"{k} {v}" for k, v in got["versions"].items()) + f", {got['machine']}",
+    )
     atol, diff = case.meta["golden"]["atol"], got["verify"].get("value")
-    report.add(runtime.name, name, "API verify", diff is not None and diff <= atol,
-               f"largest golden difference {diff} (atol {atol})" if diff is not None else got["verify"]["error"])
+    report.add(
+        runtime.name,
+        name,
+        "API verify",
+        diff is not None and diff <= atol,
+        f"largest golden difference {diff} (atol {atol})" if diff is not None else got["verify"]["error"],
+    )
     report.figure(runtime.name, name, "verify", f"{diff:.3g}" if diff is not None else "error")
     regression = case.meta.get("task") == "regression"
     method = "predict" if regression else "predict_proba"  # a regression model has no probabilities
@@ -88,8 +119,13 @@ def _api(device, runtime, case: Prepared, report: Report) -> None:
     out = _outputs(value, case.meta.get("task", "binary"))
     diff = np.max(np.abs(out - case.expected.outputs))
     excess = np.max(np.abs(out - case.expected.outputs) / case.expected.tol)
-    report.add(runtime.name, name, f"API {method} vs torch", excess <= 1,
-               f"largest |diff| {diff:.3g}, {excess:.2f} of the bound")
+    report.add(
+        runtime.name,
+        name,
+        f"API {method} vs torch",
+        excess <= 1,
+        f"largest |diff| {diff:.3g}, {excess:.2f} of the bound",
+    )
     report.figure(runtime.name, name, "vs torch", f"{diff:.3g}")
     x86 = np.max(np.abs(np.asarray(value, np.float64) - np.asarray(case.x86_proba, np.float64)))
     report.figure(runtime.name, name, "vs x86-64", f"{x86:.3g}")
@@ -164,7 +200,9 @@ def armv7(device, wheel: Path, report: Report) -> None:
     """32-bit ARM: pip on an armv7l Python cannot install the wheel, onnxruntime having no build for it."""
     control = device.python("-m", "pip", "download", "--no-deps", "-d", device.home / "dl", "click")
     if control.code != 0:  # then "from versions: none" below would only mean "no network"
-        report.add("armv7l", "-", "pip install", True, f"not checked: pip cannot reach PyPI there ({control.errors[-1:]})")
+        report.add(
+            "armv7l", "-", "pip install", True, f"not checked: pip cannot reach PyPI there ({control.errors[-1:]})"
+        )
         return
     done = device.python("-m", "pip", "download", "-d", device.home / "dl", wheel)
     reason = [line for line in done.errors if line.startswith("ERROR:")]

@@ -13,9 +13,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 # Every wheel tag pip accepts on the sysroot's glibc 2.36; given one --platform, pip takes that tag alone.
 GLIBC_MINOR = 36
-PLATFORM = [*(arg for minor in range(GLIBC_MINOR, 16, -1) for arg in ("--platform", f"manylinux_2_{minor}_aarch64")),
-            "--platform", "manylinux2014_aarch64", "--only-binary=:all:", "--python-version", "3.11",
-            "--implementation", "cp"]
+PLATFORM = [
+    *(arg for minor in range(GLIBC_MINOR, 16, -1) for arg in ("--platform", f"manylinux_2_{minor}_aarch64")),
+    "--platform",
+    "manylinux2014_aarch64",
+    "--only-binary=:all:",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+]
 
 # What qemu >= 8.1 shows an aarch64 guest as /proc/cpuinfo for its default CPU (measured with Debian 13's
 # qemu 10.0). qemu 7.2 shows the host's x86 file instead, on which onnxruntime >= 1.28 crashes (docs/arm64.md).
@@ -40,8 +47,18 @@ EMULATOR_NOISE = "onnxruntime cpuid_info warning: Unknown CPU vendor. cpuinfo_ve
 
 
 # How this machine reaches PyPI (a mirror, a proxy, its certificate authority), for pip inside a guest.
-_NETWORK = ("PIP_INDEX_URL", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy",
-            "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+_NETWORK = (
+    "PIP_INDEX_URL",
+    "PIP_CERT",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+)
 
 
 class CannotRun(Exception):
@@ -72,17 +89,25 @@ class Result:
 
 def _pip(*args, log: Path) -> bool:
     with open(log, "a") as out:
-        return subprocess.run([sys.executable, "-m", "pip", *map(str, args)], stdout=out, stderr=out,
-                              stdin=subprocess.DEVNULL).returncode == 0
+        return (
+            subprocess.run(
+                [sys.executable, "-m", "pip", *map(str, args)], stdout=out, stderr=out, stdin=subprocess.DEVNULL
+            ).returncode
+            == 0
+        )
 
 
 def build_wheel(work: Path) -> Path:
     """The project's wheel, built from a copy of the working tree so the build writes nothing into it."""
     src = work / "src"
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-        ".work"))
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"
+        ),
+    )
     if not _pip("wheel", "--no-deps", "-q", "-w", work / "dist", src, log=work / "pip.log"):
         raise CannotRun(f"pip wheel could not build the project ({work / 'pip.log'})")
     (wheel,) = (work / "dist").glob("edge_predict-*.whl")
@@ -104,8 +129,19 @@ class Device:
         pins = work / "pins.txt"
         pins.write_text("\n".join(runtime.pins) + "\n")
         log = work / "pip.log"
-        install = ["install", "-q", "--no-index", "--find-links", wheels, "--target", work / "site", *PLATFORM,
-                   "-c", pins, wheel]
+        install = [
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            wheels,
+            "--target",
+            work / "site",
+            *PLATFORM,
+            "-c",
+            pins,
+            wheel,
+        ]
         if not _pip(*install, log=log):  # first run, or the wheel's dependencies changed: fetch from PyPI
             if not _pip("download", "-q", "-d", wheels, *PLATFORM, "-c", pins, wheel, log=log):
                 raise CannotRun(f"pip download for aarch64 failed ({log})")
@@ -129,13 +165,26 @@ class Device:
 
     def python(self, *args, timeout: float = 600) -> Result:
         """Run the guest's python3.11 with the installed packages on its path, as a device's shell would."""
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1",
-               "PYTHONPATH": str(self.target), "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-               "PIP_NO_CACHE_DIR": "1"}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": str(self.target),
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_CACHE_DIR": "1",
+        }
         env.update({k: v for k, v in os.environ.items() if k in _NETWORK})
         start = time.perf_counter()
-        done = subprocess.run([self.qemu, "-L", self.sysroot, self.sysroot / "usr/bin/python3.11", *map(str, args)],
-                              env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [self.qemu, "-L", self.sysroot, self.sysroot / "usr/bin/python3.11", *map(str, args)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         return Result(done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
 
     def edge_predict(self, *args) -> Result:

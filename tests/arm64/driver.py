@@ -48,12 +48,52 @@ class Model:
 MODELS = [  # one per task, and a deeper binary one; the bad-input and bad-model cases run on the first in CI
     Model("default", references.logistic, path="models/default.onnx", packaged=True),
     # Eight features through a standardization and three Linear+sigmoid layers: sums of many terms.
-    Model("diabetes-mlp", references.graph, train=("--data", "tests/data/diabetes.csv.gz", "--model", "mlp",
-                                                   "--standardize", "--lr", "1.0", "--epochs", "300"), full=True),
-    Model("iris", references.graph, train=("--data", "tests/data/iris.csv", "--task", "multiclass",
-                                           "--standardize", "--lr", "0.5", "--epochs", "300")),
-    Model("progression", references.graph, train=("--data", "tests/data/progression.csv.gz", "--task", "regression",
-                                                  "--standardize", "--lr", "0.1", "--epochs", "300")),
+    Model(
+        "diabetes-mlp",
+        references.graph,
+        train=(
+            "--data",
+            "tests/data/diabetes.csv.gz",
+            "--model",
+            "mlp",
+            "--standardize",
+            "--lr",
+            "1.0",
+            "--epochs",
+            "300",
+        ),
+        full=True,
+    ),
+    Model(
+        "iris",
+        references.graph,
+        train=(
+            "--data",
+            "tests/data/iris.csv",
+            "--task",
+            "multiclass",
+            "--standardize",
+            "--lr",
+            "0.5",
+            "--epochs",
+            "300",
+        ),
+    ),
+    Model(
+        "progression",
+        references.graph,
+        train=(
+            "--data",
+            "tests/data/progression.csv.gz",
+            "--task",
+            "regression",
+            "--standardize",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "300",
+        ),
+    ),
 ]
 
 

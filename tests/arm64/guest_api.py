@@ -23,12 +23,20 @@ X = np.loadtxt(grid, delimiter=",", skiprows=1, ndmin=2, dtype=np.float32)
 predictor = Predictor.default() if model == "default" else Predictor.from_path(model)
 import onnxruntime  # noqa: E402 - already imported by Predictor; only its version is read
 
-print(json.dumps({
-    "machine": platform.machine(),
-    "versions": {"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
-                 "numpy": np.__version__, "edge_predict": edge_predict.__version__},
-    "heavy_modules": sorted(name for name in ("torch", "onnx") if name in sys.modules),
-    "verify": attempt(predictor.verify),
-    "predict_proba": attempt(predictor.predict_proba, X),
-    "predict": attempt(predictor.predict, X),
-}))
+print(
+    json.dumps(
+        {
+            "machine": platform.machine(),
+            "versions": {
+                "python": platform.python_version(),
+                "onnxruntime": onnxruntime.__version__,
+                "numpy": np.__version__,
+                "edge_predict": edge_predict.__version__,
+            },
+            "heavy_modules": sorted(name for name in ("torch", "onnx") if name in sys.modules),
+            "verify": attempt(predictor.verify),
+            "predict_proba": attempt(predictor.predict_proba, X),
+            "predict": attempt(predictor.predict, X),
+        }
+    )
+)

@@ -34,8 +34,13 @@ def prepare(model, repo: Path, work: Path) -> Prepared:
     work.mkdir(parents=True, exist_ok=True)
     path = repo / model.path if model.path else work / f"{model.name}.onnx"
     if model.train:
-        subprocess.run([HOST_CLI.with_name("edge-train"), *model.train, "--out", path], cwd=repo, check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [HOST_CLI.with_name("edge-train"), *model.train, "--out", path],
+            cwd=repo,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
     data = path.read_bytes()
     meta = references.manifest(data)
     X = references.grid(meta)
@@ -60,7 +65,7 @@ def _flip_weight_bit(data: bytes) -> bytes:
 
     raw = max((t.raw_data for t in onnx.load_from_string(data).graph.initializer), key=len)
     at = data.index(raw) + 2  # little-endian float32: the top bit of byte 2 is the exponent's lowest
-    return data[:at] + bytes([data[at] ^ 0x80]) + data[at + 1:]
+    return data[:at] + bytes([data[at] ^ 0x80]) + data[at + 1 :]
 
 
 def _resealed(data: bytes) -> bytes:

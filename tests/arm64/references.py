@@ -90,9 +90,16 @@ def _gemm(a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0):
 
 
 _TORCH = {
-    "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b, "Div": lambda a, b: a / b,
-    "MatMul": lambda a, b: a @ b, "Gemm": _gemm, "Identity": lambda x: x,
-    "Sigmoid": lambda x: x.sigmoid(), "Tanh": lambda x: x.tanh(), "Relu": lambda x: x.relu(),
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: a / b,
+    "MatMul": lambda a, b: a @ b,
+    "Gemm": _gemm,
+    "Identity": lambda x: x,
+    "Sigmoid": lambda x: x.sigmoid(),
+    "Tanh": lambda x: x.tanh(),
+    "Relu": lambda x: x.relu(),
     "Softmax": lambda x, axis=-1: x.softmax(dim=axis),
 }
 
@@ -106,5 +113,4 @@ def _labels(meta: dict, out: np.ndarray, tol: np.ndarray) -> list[str | None] | 
         t = meta["threshold"]
         return [None if abs(p - t) <= e else labels[int(p >= t)] for p, e in zip(out[:, 0], tol[:, 0])]
     top2 = np.sort(out, axis=1)[:, -2:]  # multiclass: the argmax, unless the runner-up is within the bounds
-    return [None if b - a <= 2 * e.max() else labels[int(np.argmax(row))]
-            for (a, b), row, e in zip(top2, out, tol)]
+    return [None if b - a <= 2 * e.max() else labels[int(np.argmax(row))] for (a, b), row, e in zip(top2, out, tol)]

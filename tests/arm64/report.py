@@ -40,5 +40,7 @@ class Report:
         for note in self.notes:
             print(note)
         failed = sum(not c[3] for c in self.checks)
-        print(f"arm64: {len(self.checks) - failed} checks ok, {failed} failed, {seconds:.0f} s"
-              + ("" if self.ok else " (failures listed above)"))
+        print(
+            f"arm64: {len(self.checks) - failed} checks ok, {failed} failed, {seconds:.0f} s"
+            + ("" if self.ok else " (failures listed above)")
+        )
