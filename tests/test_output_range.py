@@ -20,27 +20,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 
 def passthrough_model(task: str, width: int, golden: list[list[float]], labels=("fail", "pass")) -> bytes:
     """A graph whose outputs are its inputs (Identity), declared as `task`: it 'computes' any number we feed it."""
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", width])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    doc = {
-        "format": 2,
-        "task": task,
-        "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
-        "training": {},
-        "versions": {},
-        "golden": {"inputs": golden, "outputs": golden, "atol": 1e-6, "rtol": 0},
-    }
-    doc["labels"] = list(labels)
-    if task == "binary":
-        doc["threshold"] = 0.5
-    helper.set_model_props(model, {METADATA_KEY: json.dumps(doc)})
-    return sealed(model)
+    return graph_model([helper.make_node("Identity", ["x"], ["y"])], ["n", width], golden, golden, task, width, labels)
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +116,8 @@ def test_the_label_is_p_at_or_above_the_threshold_exactly(p, threshold):
         assert label == ("pass" if float(np.float32(q)) >= threshold else "fail"), (q, threshold)
 
 
-def graph_model(nodes, out_shape, golden_in, golden_out, task="binary", width=1) -> bytes:
-    """x (n, width) through `nodes` to y: a graph whose output shape does not follow the batch as it should."""
+def graph_model(nodes, out_shape, golden_in, golden_out, task="binary", width=1, labels=None) -> bytes:
+    """x (n, width) through `nodes` to y, declared as `task` with these golden vectors (any graph, any output shape)."""
     graph = helper.make_graph(
         nodes,
         "g",
@@ -152,7 +132,7 @@ def graph_model(nodes, out_shape, golden_in, golden_out, task="binary", width=1)
         "features": [{"name": f"f{i}", "min": None, "max": None} for i in range(width)],
         "training": {},
         "versions": {},
-        "labels": ["a", "b", "c"][: max(width, 2)],
+        "labels": list(labels) if labels else ["a", "b", "c"][: max(width, 2)],
         "golden": {"inputs": golden_in, "outputs": golden_out, "atol": 1e-6, "rtol": 0},
     }
     if task == "binary":
