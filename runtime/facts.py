@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import tasks
+from .integrity import sha256_hex
 
 
 class ModelFacts:
@@ -58,9 +59,7 @@ class ModelFacts:
 
     @property
     def sha256(self) -> str:
-        import hashlib  # only here: the CLI's start-up does not need OpenSSL
-
-        return hashlib.sha256(self._model_bytes).hexdigest()
+        return sha256_hex(self._model_bytes)
 
     @property
     def model_bytes(self) -> bytes:

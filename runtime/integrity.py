@@ -33,7 +33,7 @@ def check(data: bytes, source: str) -> bool:
         found = None
     if found is None:
         return False
-    if sha256_hex(data[:start]).encode() != found:
+    if sha256_hex(memoryview(data)[:start]).encode() != found:  # a view: no copy of a large model's bytes
         raise ModelError(
             f"{source}: the model file's integrity digest does not match its bytes: it was damaged or "
             "changed after export; re-copy it from its source, or re-export it"
@@ -41,7 +41,7 @@ def check(data: bytes, source: str) -> bool:
     return True
 
 
-def sha256_hex(data: bytes) -> str:
+def sha256_hex(data: bytes | memoryview) -> str:
     """The SHA-256 of `data` in hex. Up to BUILTIN_MAX bytes with CPython's own implementation: importing hashlib
     loads OpenSSL, which costs the CLI's start-up 3.4 MiB of RSS (make bench, workload 1); above it, OpenSSL's
     is several times faster."""

@@ -38,7 +38,7 @@ class Manifest:
     @property
     def width(self) -> int:
         """Columns of the graph's output: 1 for binary (P(labels[1])), C for multiclass, t for regression."""
-        return {"binary": 1, "multiclass": len(self.labels), "regression": len(self.targets)}[self.task]
+        return 1 if self.task == "binary" else len(self.labels) if self.task == "multiclass" else len(self.targets)
 
     @classmethod
     def from_json(cls, text: str | None, source: str) -> "Manifest":

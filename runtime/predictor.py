@@ -40,11 +40,7 @@ class Predictor(ModelFacts):
         self._input_name = session.get_inputs()[0].name
         self._output_names = [session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
-        self._check, self._task, self._width = (
-            InputCheck(manifest.feature_names, manifest.domain),
-            manifest.task,
-            manifest.width,
-        )
+        self._check = InputCheck(manifest.feature_names, manifest.domain)
         self._signature = None  # set by from_path when a public key checked the model's signature
 
     # -- named constructors -------------------------------------------------------------------
@@ -107,10 +103,10 @@ class Predictor(ModelFacts):
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, float32 (n, n_classes) in classes_ order (classifiers only)."""
-        if self._task == "regression":
+        if self.task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self._task == "binary":  # [1 - p, p], written into one array: no temporary of 1 - p, no stacking copy
+        if self.task == "binary":  # [1 - p, p], written into one array: no temporary of 1 - p, no stacking copy
             proba = np.empty((len(out), 2), np.float32)
             proba[:, 1:] = out
             np.subtract(np.float32(1), out[:, 0], out=proba[:, 0])
@@ -143,7 +139,7 @@ class Predictor(ModelFacts):
             out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0]
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
-        return tasks.check_output(out, len(x), self._width, self._task, self._source)
+        return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

@@ -33,7 +33,7 @@ def read_batches(
 
     CSV with a header naming the model's features (any order; other columns are passed through, and may not be
     named as one of `reserved`, the output's columns), or header-less rows in feature order;
-    blank and '#' lines skipped. A bad row raises InputError, or with `keep` stays in place with its error.
+    blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep` stays in place with its error.
     """
     blocks = whole_lines(text_chunks(stream))
     first, raw, rest = _first_line(blocks)
@@ -50,9 +50,10 @@ def read_batches(
 
     def is_row(text: str) -> bool:
         try:
-            return bool(parse_line(text, "", order, columns, extra=list(extra)))
+            parse_line(text, "", order, columns, extra=list(extra))
         except InputError:
             return False
+        return True
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:

@@ -21,9 +21,9 @@ def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None
         return
     if facts is None:
         return
-    import hashlib
+    from ..integrity import sha256_hex
 
-    head = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "manifest": None}
+    head = {"path": path, "sha256": sha256_hex(data), "manifest": None}
     if fmt == "json":
         click.echo(json.dumps({**head, "plain": facts}, indent=2, sort_keys=True))
         return
