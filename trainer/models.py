@@ -54,14 +54,8 @@ class Standardized(torch.nn.Module):
         return self.inner((x - self.mean) / self.std)
 
 
-class Rescaled(torch.nn.Module):
+class Rescaled(Standardized):
     """`inner(x) * std + mean`: a regression net trained on standardized targets, answering in real units."""
-
-    def __init__(self, inner: torch.nn.Module, mean: np.ndarray, std: np.ndarray):
-        super().__init__()
-        self.inner = inner
-        self.register_buffer("mean", torch.as_tensor(np.asarray(mean, np.float32)).reshape(1, -1))
-        self.register_buffer("std", torch.as_tensor(np.asarray(std, np.float32)).reshape(1, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner(x) * self.std + self.mean
