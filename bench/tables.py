@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workloads import SCRIPTS, _processes, _rows
+from workloads import SCRIPTS, _processes, _rows, one_run
 from timing import run_child
 
 RIVALS = ["polars", "pandas", "onnxruntime", "numpy"]  # the competitors' own env; never edge-predict's dependencies
@@ -146,19 +146,7 @@ def flatness(device: Path, model: Path, data: list[Path], work: Path) -> list[di
                 ],
                 str(work / f"scored-flat.{fmt}"),
             )
-            rows.append(
-                {
-                    "workload": f"9. CLI memory vs table length ({fmt.upper()})",
-                    "competitor": f"{lines:,} rows",
-                    "unit": "ms",
-                    "median": wall * 1e3,
-                    "min": wall * 1e3,
-                    "ratio": None,
-                    "n": 1,
-                    "reference": None,
-                    "peak_mib": peak,
-                }
-            )
+            rows.append(one_run(f"9. CLI memory vs table length ({fmt.upper()})", f"{lines:,} rows", wall, peak))
     return rows
 
 

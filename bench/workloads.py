@@ -177,20 +177,24 @@ def memory(device: Path, data: list[Path], work: Path) -> list[dict]:
             str(work / "scored-memory.csv"),
         )
         lines = _count_lines(path) - 1
-        rows.append(
-            {
-                "workload": "4b. CLI memory vs input length",
-                "competitor": f"{lines:,} lines",
-                "unit": "ms",
-                "median": wall * 1e3,
-                "min": wall * 1e3,
-                "ratio": None,
-                "n": 1,
-                "reference": None,
-                "peak_mib": peak,
-            }
-        )
+        rows.append(one_run("4b. CLI memory vs input length", f"{lines:,} lines", wall, peak))
     return rows
+
+
+def one_run(workload: str, competitor: str, wall: float, peak_mib: float) -> dict:
+    """A row of one timed run (wall seconds) and its peak RSS: no repetitions, no reference."""
+    ms = wall * 1e3
+    return {
+        "workload": workload,
+        "competitor": competitor,
+        "unit": "ms",
+        "median": ms,
+        "min": ms,
+        "ratio": None,
+        "n": 1,
+        "reference": None,
+        "peak_mib": peak_mib,
+    }
 
 
 def _count_lines(path: Path) -> int:
