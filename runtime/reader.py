@@ -7,7 +7,7 @@ from typing import IO, Iterator, Sequence
 
 from .errors import InputError
 from .blockparse import parse_block
-from .fastread import BlockTexts, ahead, content_lines, text_chunks, whole_lines
+from .fastread import BlockTexts, content_lines, text_chunks, whole_lines
 from .numbers import NOT_UTF8, NUMBER, SPACE, not_utf8, shown
 from .rows import Batch, parse_line, parse_rows, split_fields
 
@@ -45,9 +45,6 @@ def read_batches(
     layout = (len(order) + len(extra), sorted(order)) if extra else None  # pass-through columns among them
     seen = False
 
-    def parse(item: tuple[int, str]):
-        return parse_block(item[1], len(order), layout)
-
     def is_row(text: str) -> bool:
         try:
             parse_line(text, "", order, columns, extra=list(extra))
@@ -55,7 +52,8 @@ def read_batches(
             return False
         return True
 
-    for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
+    for start, text in itertools.chain([rest], blocks):
+        block = parse_block(text, len(order), layout)
         if block is not None:
             seen = True
             texts = BlockTexts(text, order, block, list(extra))

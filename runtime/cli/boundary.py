@@ -119,3 +119,15 @@ def _stdout_to_devnull() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())  # the final flush cannot fail again
     except (AttributeError, OSError, ValueError):  # stdout is None, or not a real file (e.g. a test runner)
         pass
+
+
+def keep_freed_heap() -> None:
+    """Let glibc keep 16 MiB of freed heap instead of returning it at every free: each block of a table allocates
+    and frees the same arrays, and without this the kernel faults their pages in afresh every time (bench/results.md:
+    the system time of workload 8). Process-wide, so the command sets it, not the library; a no-op without glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-2, 16 << 20)  # M_TOP_PAD
+    except (AttributeError, OSError, TypeError):  # no mallopt (macOS, Windows): nothing to tune
+        pass

@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import InputError, VerificationError
-from .boundary import OneLineGroup, one_line
+from .boundary import OneLineGroup, keep_freed_heap, one_line
 from .params import FiniteFloatRange, model_options, no_verify_option, public_key_option, sha256_text, threads_option
 from .sign import sign
 
@@ -108,6 +108,7 @@ def predict(
         batches = [samples_from_args(values, predictor.feature_names, keep_going)]
         scored, skipped = score(predictor, batches, writer, report)
     else:
+        keep_freed_heap()
         with open_input(input_path) as stream:
             batches = read_batches(
                 stream, predictor.feature_names, keep=keep_going, reserved=(*predictor.output_names, "error")
