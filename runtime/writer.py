@@ -119,13 +119,15 @@ class Writer:
 
     def _whole_csv(self, batch, outputs: dict[str, np.ndarray]) -> str | None:
         """The batch's CSV lines built at once, or None if a field or label needs quoting (then row by row)."""
-        rows = getattr(batch.texts, "rows", None)  # the block reader's lines, fields in model order: none quoted
+        # the block reader's lines, fields in model order: numbers and pass-through fields it read because they
+        # hold no quote, one row per line
+        rows = getattr(batch.texts, "rows", None)
         if rows is None:
             if self.extra:  # a pass-through text read line by line may hold a comma
                 return None
             rows = "\n".join(map(",".join, batch.texts)) + "\n"
-        if '"' in rows or rows.count("\n") != len(batch.lines):
-            return None
+            if '"' in rows or rows.count("\n") != len(batch.lines):
+                return None
         errors = {"error": np.full(len(batch.lines), "", dtype="U1")} if self.errors else {}
         return csv_rows(rows, {**outputs, **errors})
 
