@@ -122,12 +122,14 @@ def _stdout_to_devnull() -> None:
 
 
 def keep_freed_heap() -> None:
-    """Let glibc keep 16 MiB of freed heap instead of returning it at every free: each block of a table allocates
-    and frees the same arrays, and without this the kernel faults their pages in afresh every time (bench/results.md:
-    the system time of workload 8). Process-wide, so the command sets it, not the library; a no-op without glibc."""
+    """Let glibc keep freed heap (up to 32 MiB) and serve arrays under 4 MiB from it: each block of a table allocates
+    and frees the same arrays, and by default the kernel faults their pages in afresh every time (bench/results.md,
+    workload 8). Process-wide, so the command sets it, not the library; a no-op without glibc's mallopt."""
     try:
         import ctypes
 
-        ctypes.CDLL(None).mallopt(-2, 16 << 20)  # M_TOP_PAD
+        mallopt = ctypes.CDLL(None).mallopt
+        mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD
+        mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD
     except (AttributeError, OSError, TypeError):  # no mallopt (macOS, Windows): nothing to tune
         pass
