@@ -59,7 +59,7 @@ def _find(rows: list[dict], workload: str, competitor: str) -> dict | None:
 
 
 def targets(rows: list[dict]) -> list[dict]:
-    """Issues #5 and #13's targets, each with what was measured and whether it is met."""
+    """Issues #5, #10 and #13's targets, each with what was measured and whether it is met."""
     out = []
 
     def add(name, value, limit, text, higher_is_better=False):
@@ -75,6 +75,8 @@ def targets(rows: list[dict]) -> list[dict]:
         faster = torch and statistics.median(t / c for t, c in zip(torch["samples"], cli["samples"]))
         add("CLI cold start >= 8x faster than torch", faster, 8, "{:.1f}x", True)
         add("CLI peak RSS <= 60 MiB", cli["peak_mib"], 60, "{:.1f} MiB")
+    wheel = next((r for r in rows if r["workload"].startswith("5.") and r["competitor"].startswith("wheel")), None)
+    add("wheel with the default model <= 50 KB (issue 10)", wheel and wheel["median"] * 1.024, 50, "{:.0f} KB")
     batch1 = _find(rows, "2.", "Predictor.predict_proba")
     add("batch-1 predict_proba <= 1.5x raw session.run (same options)", batch1 and batch1["ratio"], 1.5, "{:.2f}x")
     biggest = [r for r in rows if r["workload"].startswith("3.") and r["competitor"] == "Predictor.predict_proba"]
@@ -164,6 +166,6 @@ def markdown(result: dict) -> str:
             f"| {r['workload']} | {r['competitor']} | {_num(r['median'])} {unit} | {_num(r['min'])} {unit} "
             f"| {ratio} | {peak} | {r['n']} |"
         )
-    lines += ["", "| goal (issues #5, #13) | measured | result |", "|---|---:|:---:|"]
+    lines += ["", "| goal (issues #5, #10, #13) | measured | result |", "|---|---:|:---:|"]
     lines += [f"| {t['target']} | {t['measured']} | {'PASS' if t['met'] else '**MISS**'} |" for t in result["targets"]]
     return "\n".join(lines) + "\n"
