@@ -126,8 +126,9 @@ class Predictor(ModelFacts):
         return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets)
 
     def input_errors(self, X: Any) -> list[InputError]:
-        """One InputError per sample of 2-D `X` holding a non-finite or out-of-domain value (for skipping rows)."""
-        return self._check.errors(X)
+        """One InputError per sample of `X` holding a non-finite or out-of-domain value (for skipping rows); X is
+        read as predict reads it (a DataFrame's columns by name)."""
+        return self._check.errors(self._check.convert(X)[0])
 
     def verify(self) -> float:
         """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""

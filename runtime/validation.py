@@ -46,7 +46,7 @@ class InputCheck:
         ):
             x = x32 = X  # already what the session takes: no conversion, no copy
         else:
-            x, x32 = self._convert(X)
+            x, x32 = self.convert(X)
         if not self._in_domain(x32):
             raise self.errors(x, first_only=True)[0]
         return x32
@@ -66,7 +66,7 @@ class InputCheck:
             (x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all()
         )
 
-    def _convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
         k = self._n_features
         X = columns_by_name(X, self._names)

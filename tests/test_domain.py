@@ -146,3 +146,28 @@ def test_values_beyond_float32_are_reported_without_numpy_warnings():
         with pytest.raises(InputError, match=r"^sample 0, f3: 1e\+39 overflows float32"):
             predictor.predict(x)
     assert [(e.row, e.col) for e in errors] == [(0, 3), (1, 0), (2, 1)]
+
+
+@pytest.mark.parametrize("library", ["pandas", "pyarrow"])
+@pytest.mark.parametrize("order", [[3, 2, 1, 0], [1, 3, 0, 2]], ids=["reversed", "shuffled"])
+def test_input_errors_reads_a_table_by_name_as_predict_does(library, order):
+    """A table's columns in another order: the same errors as for the array (not its columns by position)."""
+    domain = DOMAINS["mixed"]
+    predictor, _ = model_for(domain)
+    x = at_the_bounds(domain, 4)
+    x[1, 0], x[3, 1] = -0.5, 3.5  # outside f0's and f1's domains; f2 and f3 have no bound on one side
+    columns = {f"f{j}": x[:, j] for j in order}
+    table = (
+        pytest.importorskip(library).DataFrame(columns)
+        if library == "pandas"
+        else pytest.importorskip(library).table(columns)
+    )
+    expected = [(e.row, e.col, str(e)) for e in predictor.input_errors(x)]
+    assert (
+        [(e.row, e.col, str(e)) for e in predictor.input_errors(table)]
+        == expected
+        == [
+            (1, 0, "sample 1, f0: -0.5 is outside the model's domain (expected in [0, 1])"),
+            (3, 1, "sample 3, f1: 3.5 is outside the model's domain (expected in [-2, 3])"),
+        ]
+    )
