@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -70,6 +71,9 @@ class InputCheck:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
         k = self._n_features
         X = columns_by_name(X, self._names)
+        ma = sys.modules.get("numpy.ma")  # not imported: no masked array exists
+        if ma is not None and isinstance(X, ma.MaskedArray) and X.dtype.kind in "iuf":
+            X = X.astype(np.float64).filled(np.nan)  # np.asarray would score the values under the mask
         try:
             x = np.asarray(X)
         except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")

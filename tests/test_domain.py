@@ -171,3 +171,21 @@ def test_input_errors_reads_a_table_by_name_as_predict_does(library, order):
             (3, 1, "sample 3, f1: 3.5 is outside the model's domain (expected in [-2, 3])"),
         ]
     )
+
+
+@pytest.mark.parametrize("n", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_a_masked_value_is_refused_not_scored_as_the_value_under_the_mask(n, dtype):
+    """np.asarray drops the mask: the value under it (here in the domain) must not be scored as the sample's."""
+    domain = DOMAINS["mixed"]
+    predictor, w = model_for(domain)
+    x = at_the_bounds(domain, n).astype(dtype)
+    mask = np.zeros(x.shape, bool)
+    mask[n - 1, 2] = True
+    with pytest.raises(InputError) as info:
+        predictor.predict(np.ma.masked_array(x, mask))
+    assert (info.value.row, info.value.col) == (n - 1, 2)
+    assert str(info.value).startswith(f"sample {n - 1}, f2: nan is NaN")
+    assert [(e.row, e.col) for e in predictor.input_errors(np.ma.masked_array(x, mask))] == [(n - 1, 2)]
+    unmasked = np.ma.masked_array(x, np.zeros(x.shape, bool))  # nothing masked: scored as the array
+    np.testing.assert_array_equal(predictor.predict(unmasked), predictor.predict(x))
