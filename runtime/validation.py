@@ -146,13 +146,19 @@ def checked_threshold(threshold: Any, task: str) -> float:
 def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     """A pandas or polars DataFrame or a pyarrow Table as a float64 (n, k) array of the columns `names`, in
     that order (any order in X, extra columns ignored); anything else as it is. Imports none of them."""
-    kind = type(X).__module__.split(".")[0]
+    roots = {cls.__module__.split(".")[0] for cls in type(X).__mro__}  # a subclass of pandas.DataFrame is one too
+    kind = next((k for k in ("pandas", "pyarrow", "polars") if k in roots), None)
     if kind == "pandas" and hasattr(X, "columns"):
         columns = [str(c) for c in X.columns]
     elif kind == "pyarrow" and hasattr(X, "column_names"):
         columns = list(X.column_names)
     elif kind == "polars" and hasattr(X, "columns"):
         columns = list(X.columns)
+    elif hasattr(X, "columns"):  # another library's table: np.asarray would read its columns by position
+        raise InputError(
+            f"X is a {type(X).__module__}.{type(X).__name__}, a table this runtime cannot read by column name; "
+            "convert it to a pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas()"
+        )
     else:
         return X
     missing = [n for n in names if n not in columns]

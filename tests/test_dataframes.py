@@ -111,3 +111,35 @@ def test_pandas_is_not_imported_for_arrays():
         "print(sorted(m for m in ('pandas', 'pyarrow', 'polars') if m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+class Frame(pd.DataFrame):
+    """A pandas DataFrame subclass, as libraries and applications define them."""
+
+    @property
+    def _constructor(self):
+        return Frame
+
+
+class OtherTable:
+    """Another library's table (modin, for one): named columns, and np.asarray gives them in its own order."""
+
+    columns = ["d", "c", "b", "a"]
+
+    def __array__(self, dtype=None, copy=None):
+        return X[:, ::-1].copy()
+
+
+def test_a_dataframe_subclass_is_read_by_name(predictor):
+    frame = Frame(X, columns=NAMES)[["d", "b", "c", "a"]]
+    assert type(frame) is Frame
+    np.testing.assert_array_equal(predictor.predict_proba(frame), predictor.predict_proba(X))
+
+
+def test_another_librarys_table_is_refused_not_read_by_position(predictor):
+    with pytest.raises(InputError) as info:
+        predictor.predict_proba(OtherTable())
+    assert str(info.value) == (
+        "X is a test_dataframes.OtherTable, a table this runtime cannot read by column name; convert it to a "
+        "pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas()"
+    )
