@@ -174,7 +174,8 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
         )
     picked = []
     for name in names:
-        column = X[name] if kind != "pyarrow" else X.column(name)
+        # pandas by position: str() of a label such as 0 names it, but X["0"] does not find it
+        column = X.iloc[:, columns.index(name)] if kind == "pandas" else X[name] if kind == "polars" else X.column(name)
         # Numbers only, as for arrays: converting strings would take Python's float grammar ('1_0' -> 10.0)
         numeric = column.dtype.kind in "iuf" if kind == "pandas" else True
         try:

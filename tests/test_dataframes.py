@@ -10,6 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import sealed
 from edge_predict import InputError, Predictor
 from edge_predict.manifest import METADATA_KEY
+import handmade
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
@@ -143,3 +144,16 @@ def test_another_librarys_table_is_refused_not_read_by_position(predictor):
         "X is a test_dataframes.OtherTable, a table this runtime cannot read by column name; convert it to a "
         "pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas()"
     )
+
+
+def test_columns_labelled_by_numbers_are_read_by_name():
+    """pd.DataFrame(array) labels its columns 0, 1, ...: a model with features '0' and '1' reads them by name."""
+    doc = handmade.manifest(
+        "regression",
+        features=(("0", None, None), ("1", None, None)),
+        golden_inputs=((1.0, 2.0),),
+        golden_outputs=((21.0,),),
+    )
+    predictor = Predictor.from_bytes(handmade.weighted_sum([1, 10], doc))
+    frame = pd.DataFrame(np.array([[1.0, 2.0], [3.0, 4.0]]))[[1, 0]]
+    np.testing.assert_array_equal(predictor.predict(frame), np.float32([21.0, 43.0]))
