@@ -7,6 +7,7 @@ from typing import IO, Sequence
 
 import numpy as np
 
+from .errors import InputError
 from .numformat import format_probabilities
 from .rowtext import csv_rows, json_rows, json_text
 
@@ -31,6 +32,17 @@ class Writer:
     ):
         self.out, self.fmt, self.names, self.outputs = out, fmt, list(feature_names), list(output_names)
         self.task, self.errors, self._started = task, errors, False
+        # names the format itself writes: a model's column named so would be written twice, and readers keep one
+        written = {"error"} if errors else set()
+        written |= {"input", "extra"} if fmt == "json" else set()
+        clash = [name for name in (self.outputs if fmt == "json" else self.names + self.outputs) if name in written]
+        if clash:
+            raise InputError(
+                f"the model has a column named {clash[0]!r}, and the {fmt} output writes "
+                f"{'an error column' if clash[0] == 'error' else 'a field'} of that name too, so readers would "
+                f"lose one of them; {'score without --keep-going' if clash[0] == 'error' else 'use --format csv'}, "
+                "or re-export the model with another name"
+            )
 
     def _header(self, extra: Sequence[str]) -> None:
         """Written with the first rows: an input that fails before any is scored leaves stdout empty."""

@@ -108,3 +108,30 @@ def test_bad_values_are_named(cli_runner, model_path, args, start):
     assert result.exit_code == 2
     assert result.stderr.startswith(start), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "target, args, field",
+    [
+        ("error", ["-k", "-f", "json"], "an error column"),
+        ("error", ["-k", "-f", "csv"], "an error column"),
+        ("error", ["-k", "-f", "text"], "an error column"),
+        ("input", ["-f", "json"], "a field"),
+        ("extra", ["-f", "json"], "a field"),
+    ],
+)
+def test_an_output_named_like_a_column_the_format_adds_is_refused(cli_runner, tmp_path, target, args, field):
+    """A regression target 'error' with --keep-going: {"error":21,"error":null} reads back as null, its value lost."""
+    import handmade
+
+    doc = handmade.manifest("regression", golden_inputs=((1.0,),), golden_outputs=((10.0,),), targets=[target])
+    path = tmp_path / "model.onnx"
+    path.write_bytes(handmade.weighted_sum([10], doc))
+    result = run(cli_runner, "predict", "-m", str(path), *args, "1")
+    fix = "score without --keep-going" if target == "error" else "use --format csv"
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"edge-predict: error: the model has a column named {target!r}, and the {args[-1]} output writes {field} of "
+        f"that name too, so readers would lose one of them; {fix}, or re-export the model with another name\n"
+    )
+    assert run(cli_runner, "predict", "-m", str(path), "-f", "csv", "1").stdout == f"p,{target}\n1,10\n"

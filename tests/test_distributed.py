@@ -116,6 +116,22 @@ def test_errors_before_any_job():
         distributed.score_dask(Frame(), predictor, on_error="skip")
 
 
+def test_on_error_null_with_an_output_named_error_is_refused_before_any_job():
+    """Its error column would replace the model's own 'error' column: every value lost, silently."""
+    import handmade
+
+    doc = handmade.manifest("regression", golden_inputs=((1.0,),), golden_outputs=((10.0,),), targets=["error"])
+    predictor = Predictor.from_bytes(handmade.weighted_sum([10], doc))
+
+    class Frame:  # score_dask only reads dtypes before it builds the graph
+        dtypes = pd.Series({"p": np.dtype(np.float64)})
+
+    message = r"^on_error='null' adds a column 'error', but the model has an output of that name, whose values it"
+    with pytest.raises(InputError, match=message):
+        distributed.score_dask(Frame(), predictor, on_error="null")
+    assert distributed.table.check_frame(predictor, {"p": None}, "raise") == [("error", "float32")]
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc (Linux)")
 def test_worker_session_built_once_with_one_thread():
     predictor = Predictor.default()  # not this process's first session: onnxruntime's start-up threads exist

@@ -43,6 +43,11 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
         if kinds[name] is not None:
             raise InputError(f"column {name!r} holds {kinds[name]}, but the model expects numbers; cast it first")
     columns = output_columns(predictor)
+    if on_error == "null" and ERROR_COLUMN in dict(columns):
+        raise InputError(
+            f"on_error='null' adds a column {ERROR_COLUMN!r}, but the model has an output of that name, whose values "
+            "it would replace; use on_error='raise', or re-export the model with another target name"
+        )
     clash = [name for name, _ in columns + [(ERROR_COLUMN, "")] * (on_error == "null") if name in kinds]
     if clash:
         raise InputError(f"the DataFrame already has a column {clash[0]!r}, which scoring adds; rename or drop it")
