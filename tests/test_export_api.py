@@ -245,3 +245,16 @@ def test_control_flow_error_names_the_line(tmp_path):
 def test_importing_the_trainer_package_does_not_import_torch():
     code = "import sys, edge_predict.trainer, edge_predict.trainer.cli; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
+
+
+def test_feature_names_that_all_read_as_numbers_are_refused(tmp_path):
+    """edge-predict would read a CSV header '2,1' naming them as a row of data, then the columns in model order."""
+    with pytest.raises(ExportError) as info:
+        export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=["1", "2"], task="regression")
+    assert str(info.value) == (
+        "feature_names ['1', '2']: every name reads as a number, so edge-predict would take a CSV header naming them "
+        "for a row of data (and read the columns in model order); start a name with a letter, e.g. 'x1'"
+    )
+    assert list(tmp_path.iterdir()) == []
+    names = ["1", "b"]  # a header naming 'b' reads as one
+    export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=names, task="regression")
