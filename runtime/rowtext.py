@@ -3,6 +3,7 @@ fixed-width columns; dropping them joins): no per-row formatting."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Sequence
 
@@ -60,8 +61,14 @@ def _input_parts(batch, names: Sequence[str]) -> list | None:
     n, k = batch.values.shape
     values = block.json_chars().reshape(n, k, -1)
     columns = batch.texts.columns
-    keys = ['{"input":{' + json_text(names[0]) + ":"] + [f",{json_text(name)}:" for name in names[1:]]
+    keys = _input_keys(tuple(names))
     return [part for j, key in enumerate(keys) for part in (key, values[:, columns[j]])] + ["},"]
+
+
+@functools.lru_cache(maxsize=8)
+def _input_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    """'{"input":{"a":' and ',"b":' ...: the same for every block of a table, made once."""
+    return ('{"input":{' + json_text(names[0]) + ":", *(f",{json_text(name)}:" for name in names[1:]))
 
 
 def _output_parts(outputs: dict[str, np.ndarray], multiclass: bool) -> list[tuple[str, np.ndarray]]:
