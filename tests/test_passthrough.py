@@ -141,6 +141,28 @@ def test_a_row_whose_first_field_starts_with_hash_is_data(cli_runner, model_path
     assert [(r[1], int(r[0])) for r in out[1:]] == [(n, h) for n, h in rows]
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.from_regex(r"#[a-z0-9]{0,6}", fullmatch=True), st.sampled_from(["3", "x", "", "nan", "1e999"])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_hash_row_of_the_header_width_is_scored_or_refused_never_skipped(cli_runner, model_path, rows):
+    """With an ID column, '#1234,x' is a bad row: --keep-going writes it with its error, in place, and exits 2;
+    skipped as a comment it would vanish with exit 0. A '#' line of another width is still a comment."""
+    text = "id,hours\n# a comment, with, commas\n" + "".join(f"{i},{h}\n" for i, h in rows)
+    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-i", "-", "-f", "csv", "-k"], input=text)
+    out = list(csv.reader(io.StringIO(result.stdout)))
+    assert len(out) == 1 + len(rows)  # one output row per input row; a bad one is empty but for its error
+    assert [r[1] for r in out[1:] if not r[-1]] == [i for i, h in rows if h == "3"]  # hours, id, ..., error
+    bad = [h for _, h in rows if h != "3"]
+    assert result.exit_code == (2 if bad else 0), result.stderr
+    assert [r[-1] != "" for r in out[1:]] == [h != "3" for _, h in rows]  # the error column names the bad ones
+    assert result.stderr.count("edge-predict: skipped") == len(bad)
+
+
 @pytest.mark.parametrize("tail", [" ", "\t", "  \t "])
 def test_spaces_after_a_last_closing_quote_are_dropped_as_edge_train_drops_them(cli_runner, model_path, tmp_path, tail):
     from edge_predict.trainer.table import read_table
