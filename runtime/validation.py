@@ -152,12 +152,13 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
         columns = [str(c) for c in X.columns]
     elif kind == "pyarrow" and hasattr(X, "column_names"):
         columns = list(X.column_names)
-    elif kind == "polars" and hasattr(X, "columns"):
+    elif kind == "polars" and hasattr(X, "to_numpy") and hasattr(X, "columns"):  # a DataFrame, not a Series
         columns = list(X.columns)
-    elif hasattr(X, "columns"):  # another library's table: np.asarray would read its columns by position
+    elif (kind == "polars" and not hasattr(X, "to_numpy")) or hasattr(X, "columns"):  # np.asarray: by position
         raise InputError(
             f"X is a {type(X).__module__}.{type(X).__name__}, a table this runtime cannot read by column name; "
-            "convert it to a pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas()"
+            "convert it to a pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas() (X.collect() for a "
+            "polars LazyFrame)"
         )
     else:
         return X

@@ -103,6 +103,16 @@ def test_polars_frames_are_read_by_name_too(predictor):
     np.testing.assert_array_equal(predictor.predict_proba(frame), predictor.predict_proba(X))
 
 
+def test_a_polars_lazyframe_is_refused_with_the_fix_and_a_series_is_one_column(predictor):
+    pl = pytest.importorskip("polars")
+    lazy = pl.DataFrame({name: X[:, i] for i, name in enumerate(NAMES)}).lazy()
+    with pytest.raises(InputError, match=r"LazyFrame, a table this runtime cannot read by column name.*collect\(\)"):
+        predictor.predict_proba(lazy)
+    one = Predictor.default()  # one feature: a Series is its column
+    hours = np.array([1.0, 7.0], np.float32)
+    np.testing.assert_array_equal(one.predict_proba(pl.Series(hours)), one.predict_proba(hours.reshape(-1, 1)))
+
+
 def test_pandas_is_not_imported_for_arrays():
     import subprocess
     import sys
@@ -142,7 +152,7 @@ def test_another_librarys_table_is_refused_not_read_by_position(predictor):
         predictor.predict_proba(OtherTable())
     assert str(info.value) == (
         "X is a test_dataframes.OtherTable, a table this runtime cannot read by column name; convert it to a "
-        "pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas()"
+        "pandas or polars DataFrame or a pyarrow Table, e.g. X.to_pandas() (X.collect() for a polars LazyFrame)"
     )
 
 
