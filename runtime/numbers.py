@@ -30,6 +30,11 @@ def parse_number(token: str, where: str) -> float:
     raise InputError(f"{where}: {shown(text) if text else 'an empty value'} is not a number ({EXPECTED}{_hint(text)})")
 
 
+def names_a_column(field: str) -> bool:
+    """A field that makes its line a CSV header: it starts with a letter and is not a number (nan, inf are)."""
+    return field[:1].isalpha() and not NUMBER.fullmatch(field)
+
+
 def shown(text: str, limit: int = 40) -> str:
     """repr(text), cut to `limit` characters and '…': an error line must stay short whatever the input."""
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"

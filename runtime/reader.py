@@ -8,7 +8,7 @@ from typing import IO, Iterator, Sequence
 from .errors import InputError
 from .blockparse import parse_block
 from .fastread import BlockTexts, content_lines, text_chunks, whole_lines
-from .numbers import NOT_UTF8, NUMBER, SPACE, not_utf8, shown
+from .numbers import NOT_UTF8, SPACE, names_a_column, not_utf8, shown
 from .rows import Batch, parse_rows, split_fields
 
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
@@ -92,7 +92,7 @@ def header_order(
     through to the output); None if it is data."""
     lineno, line = first
     fields = [f.strip(SPACE) for f in split_fields(line, f"line {lineno}")]
-    if not any(f[:1].isalpha() and not NUMBER.fullmatch(f) for f in fields):
+    if not any(map(names_a_column, fields)):
         return None  # data; a bad number in it is reported as such
     if NOT_UTF8.search(line):
         raise InputError(str(not_utf8(f"line {lineno}: the header", line)), line=lineno)

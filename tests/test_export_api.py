@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from edge_predict import Predictor
+from edge_predict.cli import cli
 from edge_predict.trainer import ExportError, export
 
 ATOL = 1e-6  # probabilities (parity.py); regression values are checked with the manifest's atol + rtol * |value|
@@ -247,14 +248,25 @@ def test_importing_the_trainer_package_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
 
 
-def test_feature_names_that_all_read_as_numbers_are_refused(tmp_path):
-    """edge-predict would read a CSV header '2,1' naming them as a row of data, then the columns in model order."""
+@pytest.mark.parametrize("names", [["1", "2"], ["_a", "_b"], ["2nd", "3rd"], ["nan", "inf"], [" 1", "-2"]])
+def test_feature_names_edge_predict_would_not_know_as_a_header_are_refused(tmp_path, names):
+    """edge-predict reads a CSV line as a header only if a field starts with a letter and is not a number: it would
+    read a header '2,1' naming these features as a row of data, then the columns in model order."""
     with pytest.raises(ExportError) as info:
-        export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=["1", "2"], task="regression")
+        export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=names, task="regression")
     assert str(info.value) == (
-        "feature_names ['1', '2']: every name reads as a number, so edge-predict would take a CSV header naming them "
-        "for a row of data (and read the columns in model order); start a name with a letter, e.g. 'x1'"
+        f"feature_names {names!r}: no name starts with a letter (and is not a number), so edge-predict would not "
+        "know a CSV header naming them from a row of data (and read '2,1' as one, the columns in model order); "
+        "start a name with a letter, e.g. 'x1'"
     )
     assert list(tmp_path.iterdir()) == []
-    names = ["1", "b"]  # a header naming 'b' reads as one
+
+
+@pytest.mark.parametrize("names", [["1", "b"], ["_a", "x"], ["nan", "NaNa"]])
+def test_one_name_starting_with_a_letter_makes_a_header(tmp_path, cli_runner, names):
     export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=names, task="regression")
+    result = cli_runner.invoke(
+        cli, ["predict", "-m", str(tmp_path / "m.onnx"), "-i", "-", "-f", "csv"], input=f"{names[1]},{names[0]}\n1,2\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("2,1,")  # read by name: the columns back in model order

@@ -15,7 +15,7 @@ from edge_predict.atomicfile import write_atomic
 from edge_predict.errors import VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import METADATA_KEY
-from edge_predict.numbers import NUMBER, SPACE
+from edge_predict.numbers import SPACE, names_a_column
 from edge_predict.numformat import shortest_float32
 
 from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
@@ -137,10 +137,11 @@ def _feature_names(names: Sequence[str]) -> list[str]:
     names = list(names) if not isinstance(names, str) else [names]
     if not names or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
         raise ExportError(f"feature_names {names!r}: expected one distinct, non-empty name per input column")
-    if all(NUMBER.fullmatch(n.strip(SPACE)) for n in names):  # edge-predict would read such a CSV header as data
+    if not any(names_a_column(n.strip(SPACE)) for n in names):  # edge-predict's header rule (docs/input.md)
         raise ExportError(
-            f"feature_names {names!r}: every name reads as a number, so edge-predict would take a CSV header naming "
-            "them for a row of data (and read the columns in model order); start a name with a letter, e.g. 'x1'"
+            f"feature_names {names!r}: no name starts with a letter (and is not a number), so edge-predict would not "
+            "know a CSV header naming them from a row of data (and read '2,1' as one, the columns in model order); "
+            "start a name with a letter, e.g. 'x1'"
         )
     return names
 
