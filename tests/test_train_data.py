@@ -114,6 +114,8 @@ def test_zero_fraction_keeps_every_row_for_training(diabetes_path):
         ("probability,b,y", "line 1: a feature may not be named 'probability'"),
         ("a,label,y", "line 1: a feature may not be named 'label'"),
         ("a,,y", "line 1: column 2 has no name"),
+        ("_a,_b,y", "line 1: no feature name starts with a letter (and is not a number)"),
+        ("2nd,nan,label", "line 1: no feature name starts with a letter"),
     ],
 )
 def test_header_names_the_runtime_cannot_tell_apart(tmp_path, header, message):

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from edge_predict.errors import InputError
-from edge_predict.numbers import NUMBER, parse_number
+from edge_predict.numbers import NUMBER, names_a_column, parse_number
 from edge_predict.reader import split_fields
 
 from .data import Table
@@ -75,12 +75,18 @@ def output_columns(table: Table) -> tuple[str, ...]:
 
 
 def check_header(header: list[str], feature_names: Sequence[str], table: Table, where: str) -> None:
-    """Refuse names the runtime could not tell apart: a repeated column, or a feature named like an output."""
+    """Refuse names the runtime could not tell apart: a repeated column, a feature named like an output, or
+    features none of which makes a header."""
     for j, name in enumerate(header):
         if not name:
             raise InputError(f"{where}: column {j + 1} has no name; name every column or drop the header")
         if name in header[:j]:
             raise InputError(f"{where}: column name {name!r} appears twice; give every column its own name")
+    if not any(names_a_column(name) for name in feature_names):  # checked here too, before training
+        raise InputError(
+            f"{where}: no feature name starts with a letter (and is not a number), so edge-predict could not know a "
+            "CSV header naming the features from a row of data; rename one, e.g. 'x1'"
+        )
     for name in output_columns(table):
         if name in feature_names:
             raise InputError(
