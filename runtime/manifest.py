@@ -162,14 +162,15 @@ def _features(features: list) -> tuple[tuple[str, ...], tuple[tuple[float | None
 
 
 def _names(raw: dict, key: str, least: int) -> tuple[str, ...]:
-    """A list of at least `least` different non-empty strings."""
+    """A list of at least `least` different non-empty strings without NUL: numpy drops trailing NULs, so labels
+    'a' and 'a\\0' would both be classes_ 'a'."""
     value = raw.get(key)
     _need(
         isinstance(value, list)
         and len(value) >= least
-        and all(isinstance(v, str) and v for v in value)
+        and all(isinstance(v, str) and v and "\0" not in v for v in value)
         and len(set(value)) == len(value),
-        f"{key} is {value!r}, expected {least} or more different names",
+        f"{key} is {value!r}, expected {least} or more different names without NUL characters",
     )
     return tuple(value)
 

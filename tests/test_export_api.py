@@ -221,6 +221,11 @@ class LogOfInput(nn.Module):
         ),
         (constant(K, 5.0), {}, "outputs='probabilities', but the module's outputs are not probabilities"),
         (nn.Linear(K, 3).eval(), dict(task="multiclass"), "a multiclass model needs labels"),
+        (
+            nn.Linear(K, 3).eval(),
+            dict(task="multiclass", labels=["a", "a\0", "b"]),
+            "labels ['a', 'a\\x00', 'b']: expected at least 3 distinct, non-empty strings without NUL characters",
+        ),
         (nn.Linear(K, 1).eval(), dict(task="regression", labels=["a"]), "a regression model has targets, not labels"),
         (nn.Linear(K, 1).eval(), dict(threshold=float("nan")), "threshold nan: expected a number in [0, 1]"),
         (

@@ -126,9 +126,19 @@ def test_threshold_is_for_binary_models_only():
 @pytest.mark.parametrize(
     "task, width, extra, message",
     [
-        ("multiclass", 4, {"labels": ["a1", "b1"]}, "labels is ['a1', 'b1'], expected 3 or more different names"),
+        (
+            "multiclass",
+            4,
+            {"labels": ["a1", "b1"]},
+            "labels is ['a1', 'b1'], expected 3 or more different names without NUL characters",
+        ),
         ("multiclass", 4, {"labels": ["p", "q", "r", "s"], "threshold": 0.5}, "a multiclass model has no threshold"),
-        ("regression", 2, {"targets": ["v", "v"]}, "targets is ['v', 'v'], expected 1 or more different names"),
+        (
+            "regression",
+            2,
+            {"targets": ["v", "v"]},
+            "targets is ['v', 'v'], expected 1 or more different names without NUL characters",
+        ),
         ("regression", 2, {"targets": ["v"], "labels": ["a", "b"]}, "a regression model has no labels or threshold"),
         ("regression", 2, {"targets": ["a", "w"]}, "feature 'a' has the name of an output column"),
         ("clustering", 2, {}, "task is 'clustering', expected one of binary, multiclass, regression"),

@@ -170,13 +170,13 @@ def _outputs(task, outputs, labels, targets):
 
 def _distinct(names, what, least, exact=False):
     if (
-        not all(isinstance(n, str) and n for n in names)
+        not all(isinstance(n, str) and n and "\0" not in n for n in names)  # numpy drops trailing NULs: a == a\0
         or len(set(names)) != len(names)
         or len(names) < least
         or (exact and len(names) != least)
     ):
         count = f"exactly {least}" if exact else f"at least {least}"
-        raise ExportError(f"{what} {names!r}: expected {count} distinct, non-empty strings")
+        raise ExportError(f"{what} {names!r}: expected {count} distinct, non-empty strings without NUL characters")
 
 
 def _feature_entries(names, bounds, observed) -> list[dict[str, Any]]:
