@@ -29,7 +29,7 @@ FULL = {
     "rivals": True,
     "epochs": 50,
     "table_rows": 1_000_000,
-    "table_reps": 3,
+    "table_reps": 5,  # polars and pandas vary run to run by 10-30% here (page faults): five make the median hold
     "flat_rows": [100_000, 1_000_000, 10_000_000],
     "trips": 1000,
     "loop_reps": 5,
