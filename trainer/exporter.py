@@ -10,15 +10,15 @@ import numpy as np
 import onnx
 import torch
 
-from edge_predict import Predictor, __version__, sigfiles, signing
+from edge_predict import __version__, sigfiles, signing
 from edge_predict.atomicfile import write_atomic
-from edge_predict.errors import VerificationError
 from edge_predict.integrity import seal
 from edge_predict.manifest import METADATA_KEY
 from edge_predict.numbers import SPACE, names_a_column
 from edge_predict.numformat import shortest_float32
 
-from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
+from .checks import verify_export
+from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
 from .graph import OPSET, ExportError, in_training_mode, output_module, to_onnx
 
 FORMAT = 2
@@ -58,8 +58,9 @@ def export(
     classifiers) or "logits": then sigmoid / softmax is appended inside the graph. `domain` is what the runtime
     refuses values outside of (None, per-feature {"min", "max"} or (min, max), or a dict by name). Golden
     inputs default to distinct rows of `x_train` plus each feature's low end, middle and high end. Every check
-    (arguments, eval mode, tracing, output width, finite outputs, onnx checker, onnxruntime against torch on
-    the golden inputs) runs before anything is written; a failure is an ExportError and `path` is untouched.
+    (arguments, eval mode, tracing, output width, finite outputs, onnx checker, onnxruntime against torch on the
+    golden inputs, then each golden input scored alone by torch and onnxruntime as in the batch) runs before anything
+    is written; a failure is an ExportError and `path` is untouched.
     With `sign_key` (a private key's PEM path or bytes) PATH.sig is written too, replaced together with the
     model (sigfiles.py).
     """
@@ -120,7 +121,7 @@ def export(
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
-    _verify(data, atol)
+    verify_export(data, lambda x: forward(graph_module, x), golden, expected, atol, rtol)
     sig = (
         None
         if sign_key is None
@@ -186,15 +187,3 @@ def _feature_entries(names, bounds, observed) -> list[dict[str, Any]]:
         for entry, lo, hi in zip(entries, observed.min(axis=0), observed.max(axis=0)):
             entry["observed"] = [shortest_float32(lo), shortest_float32(hi)]
     return entries
-
-
-def _verify(data: bytes, atol: float) -> None:
-    """onnxruntime scores the golden inputs as the runtime does when it loads the file, or ExportError."""
-    try:
-        Predictor.from_bytes(data, source="<export>")  # verifies the golden vectors with onnxruntime
-    except VerificationError as exc:
-        raise ExportError(
-            f"onnxruntime disagrees with torch on the golden vectors: largest difference {exc.difference:.3g} "
-            f"> {atol:g}; nothing was written. With large unscaled features the two sum in float32 in "
-            "different orders: train with --standardize, or accept the difference with --atol"
-        ) from None

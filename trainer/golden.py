@@ -101,6 +101,12 @@ def outside(x: np.ndarray, bounds: Bounds) -> np.ndarray:
     return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
 
 
+def forward(module, x: np.ndarray) -> np.ndarray:
+    """What `module` computes for float32 rows `x`, as numpy."""
+    with torch.no_grad():
+        return module(torch.from_numpy(x)).numpy()
+
+
 def torch_outputs(module, golden, task, outputs, width) -> np.ndarray:
     """What the graph's module computes on the golden inputs, checked for width, finiteness and probability."""
     with torch.no_grad():
