@@ -125,6 +125,24 @@ def test_header_names_the_runtime_cannot_tell_apart(tmp_path, header, message):
     assert str(info.value).startswith(f"{path} {message}")
 
 
+@pytest.mark.parametrize("task", ["auto", "multiclass"])
+def test_a_header_of_numbers_over_a_numeric_label_is_refused_not_trained_on(tmp_path, task):
+    """'400,450,class' (wavelengths) read as a row of data: 'class' became a third class and 400, 450 a sample."""
+    path = write(tmp_path, "400,450,class\n1,2,0\n3,4,1\n5,6,0\n")
+    with pytest.raises(InputError) as info:
+        read_table(path, task=task)
+    assert str(info.value) == (
+        f"{path} line 1: the label column 3 holds 'class' here and a number on every other line, so this line is a "
+        "header; but no feature name in it starts with a letter, so edge-predict could not tell it from a row of data; "
+        "rename the features, e.g. 'x1'"
+    )
+
+
+def test_text_labels_under_a_line_of_numbers_are_data(tmp_path):
+    table = read_table(write(tmp_path, "1,2,no\n3,4,yes\n5,6,no\n"))
+    assert table.labels == ("no", "yes") and len(table.x) == 3
+
+
 def test_label_column_may_be_called_label(tmp_path):
     assert read_table(write(tmp_path, "a,b,label\n1,2,0\n3,4,1\n")).feature_names == ("a", "b")
 

@@ -56,6 +56,17 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
         x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
         values.append(fields[target].strip())
         where.append(place)
+    if (
+        header is None
+        and len(values) > 1
+        and not NUMBER.fullmatch(values[0])
+        and all(map(NUMBER.fullmatch, values[1:]))
+    ):
+        raise InputError(  # a header of numbers, e.g. wavelengths '400,450,class': it would train as a row
+            f"{where[0]}: the label column {target + 1} holds {values[0]!r} here and a number on every other line, so "
+            "this line is a header; but no feature name in it starts with a letter, so edge-predict could not tell "
+            "it from a row of data; rename the features, e.g. 'x1'"
+        )
     encoded = encode(values, where, task, f"the label column {target + 1} ({names[target]})", str(path))
     feature_names = tuple(header[j] for j in features) if header else tuple(f"x{i}" for i in range(len(features)))
     label_name = names[target] if header else "label"
