@@ -9,6 +9,7 @@ import onnx
 import torch
 
 from edge_predict.errors import EdgePredictError
+from edge_predict.tasks import SUM_ATOL
 
 OPSET = 17
 # torch.onnx.export's legacy TorchScript path writes opsets 7 to 23 in torch 2.13 (measured: 24 fails)
@@ -33,7 +34,30 @@ class WithActivation(torch.nn.Module):
 
 def output_module(module: torch.nn.Module, task: str, outputs: str) -> torch.nn.Module:
     """The module whose outputs the graph computes: `module` itself, or with the activation for logits."""
-    return WithActivation(module, task).eval() if outputs == "logits" else module
+    if outputs != "logits":
+        return module
+    last = module
+    while isinstance(last, torch.nn.Sequential) and len(last):
+        last = last[-1]
+    if isinstance(last, (torch.nn.Sigmoid, torch.nn.Softmax)):
+        raise ExportError(
+            f"outputs='logits', but the module ends in {type(last).__name__}: the graph would apply "
+            f"{'sigmoid' if task == 'binary' else 'softmax'} twice (a binary model's probabilities all >= 0.5, so "
+            "every label labels[1]); pass outputs='probabilities', or export the module without its last layer"
+        )
+    return WithActivation(module, task).eval()
+
+
+def already_probabilities(module: torch.nn.Module, golden, task: str) -> None:
+    """ExportError when a multiclass module said to return logits returns class probabilities on every golden input."""
+    with torch.no_grad():
+        out = module(torch.from_numpy(golden))
+    if task == "multiclass" and isinstance(out, torch.Tensor) and out.ndim == 2 and len(out):
+        if bool(((out >= 0) & (out <= 1)).all()) and bool(((out.double().sum(dim=1) - 1).abs() <= SUM_ATOL).all()):
+            raise ExportError(
+                "outputs='logits', but the module returns class probabilities (rows in [0, 1] summing to 1) on every "
+                "golden input: the graph would apply softmax twice, flattening them; pass outputs='probabilities'"
+            )
 
 
 def to_onnx(
