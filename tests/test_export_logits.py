@@ -1,4 +1,4 @@
-"""export(outputs="logits") refuses a module that already ends in its activation: the graph would apply it twice.
+"""export refuses a module whose last layer contradicts `outputs`: an activation applied twice, or logits as probabilities.
 
 A binary module ending in Sigmoid, exported as logits, scored every input at P >= 0.5 (sigmoid of a probability), so
 every label was labels[1]; a multiclass one ending in Softmax gave flattened probabilities. Both exited 0.
@@ -23,6 +23,27 @@ class SoftmaxInForward(nn.Module):
 
     def forward(self, x):
         return torch.softmax(self.linear(x), dim=1)
+
+
+def small_logits() -> nn.Module:
+    """Logits within [0, 1] on the golden inputs: they passed as probabilities (0.3 scored as P = 0.3, not 0.574)."""
+    layer = nn.Linear(3, 1)
+    with torch.no_grad():
+        layer.weight.fill_(0.01), layer.bias.fill_(0.3)
+    return nn.Sequential(layer)
+
+
+def test_a_module_ending_in_linear_is_refused_as_probabilities(tmp_path):
+    with pytest.raises(ExportError) as info:
+        export(small_logits().eval(), tmp_path / "m.onnx", feature_names=list("abc"), x_train=X)
+    assert str(info.value) == (
+        "outputs='probabilities', but the module ends in Linear, whose outputs are logits, not probabilities (one in "
+        "[0, 1] would be scored as a probability); pass outputs='logits', which puts Sigmoid into the graph"
+    )
+    assert list(tmp_path.iterdir()) == []
+    export(small_logits().eval(), tmp_path / "m.onnx", feature_names=list("abc"), x_train=X, outputs="logits")
+    p = Predictor.from_path(tmp_path / "m.onnx").predict_proba(np.zeros((1, 3), np.float32))[0, 1]
+    assert abs(p - 1 / (1 + np.exp(-0.3))) < 1e-6
 
 
 @pytest.mark.parametrize(

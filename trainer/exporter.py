@@ -19,7 +19,7 @@ from edge_predict.numformat import shortest_float32
 
 from .checks import verify_export
 from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
-from .graph import OPSET, ExportError, already_probabilities, in_training_mode, output_module, to_onnx
+from .graph import OPSET, ExportError, check_activation, in_training_mode, output_module, to_onnx
 
 FORMAT = 2
 TASKS = ("binary", "multiclass", "regression")
@@ -78,10 +78,9 @@ def export(
     observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names))
     golden = default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds)
     graph_module = output_module(module, task, outputs)
-    if outputs == "logits":
-        already_probabilities(module, golden, task)
     width = 1 if task == "binary" else len(labels or targets)
     expected = torch_outputs(graph_module, golden, task, outputs, width)
+    check_activation(module, golden, task, outputs)
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol

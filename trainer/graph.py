@@ -34,26 +34,34 @@ class WithActivation(torch.nn.Module):
 
 def output_module(module: torch.nn.Module, task: str, outputs: str) -> torch.nn.Module:
     """The module whose outputs the graph computes: `module` itself, or with the activation for logits."""
-    if outputs != "logits":
-        return module
+    return WithActivation(module, task).eval() if outputs == "logits" else module
+
+
+def check_activation(module: torch.nn.Module, golden, task: str, outputs: str) -> None:
+    """ExportError when the module's last layer (of a Sequential), or a multiclass module's outputs on every golden
+    input, say it returns logits where `outputs` says probabilities, or the reverse."""
     last = module
     while isinstance(last, torch.nn.Sequential) and len(last):
         last = last[-1]
+    activation = "Sigmoid" if task == "binary" else "Softmax"
+    if outputs == "probabilities" and isinstance(last, torch.nn.Linear):
+        raise ExportError(
+            "outputs='probabilities', but the module ends in Linear, whose outputs are logits, not probabilities "
+            f"(one in [0, 1] would be scored as a probability); pass outputs='logits', which puts {activation} into "
+            "the graph"
+        )
+    if outputs != "logits":
+        return
     if isinstance(last, (torch.nn.Sigmoid, torch.nn.Softmax)):
         raise ExportError(
             f"outputs='logits', but the module ends in {type(last).__name__}: the graph would apply "
-            f"{'sigmoid' if task == 'binary' else 'softmax'} twice (a binary model's probabilities all >= 0.5, so "
-            "every label labels[1]); pass outputs='probabilities', or export the module without its last layer"
+            f"{activation.lower()} twice (a binary model's probabilities all >= 0.5, so every label labels[1]); "
+            "pass outputs='probabilities', or export the module without its last layer"
         )
-    return WithActivation(module, task).eval()
-
-
-def already_probabilities(module: torch.nn.Module, golden, task: str) -> None:
-    """ExportError when a multiclass module said to return logits returns class probabilities on every golden input."""
     with torch.no_grad():
         out = module(torch.from_numpy(golden))
-    if task == "multiclass" and isinstance(out, torch.Tensor) and out.ndim == 2 and len(out):
-        if bool(((out >= 0) & (out <= 1)).all()) and bool(((out.double().sum(dim=1) - 1).abs() <= SUM_ATOL).all()):
+    if task == "multiclass" and bool(((out >= 0) & (out <= 1)).all()):
+        if bool(((out.double().sum(dim=1) - 1).abs() <= SUM_ATOL).all()):
             raise ExportError(
                 "outputs='logits', but the module returns class probabilities (rows in [0, 1] summing to 1) on every "
                 "golden input: the graph would apply softmax twice, flattening them; pass outputs='probabilities'"
