@@ -50,6 +50,19 @@ def sha256_text(ctx, param, value: str | None) -> str | None:
     return value.strip().lower()
 
 
+def not_empty(fix: str):
+    """A click callback refusing '' (given, or an environment variable set but empty, which click reads as unset):
+    the option would fall back to its default silently. `fix` says what to do instead."""
+
+    def check(ctx, param, value):
+        if value == "" or (value is None and os.environ.get(param.envvar) == ""):
+            given = "an empty path" if value == "" else f"${param.envvar} is set but empty"
+            raise click.BadParameter(f"{given}: {fix}")
+        return value
+
+    return check
+
+
 def model_options(command):
     """--model PATH and --max-model-bytes SIZE, for every command that loads a model."""
     command = click.option(
@@ -64,6 +77,10 @@ def model_options(command):
         "--model",
         envvar=MODEL_ENV,
         default=None,
+        callback=not_empty(
+            "the packaged model would be scored instead; give a model file, or leave the option and the "
+            "variable out for the packaged model"
+        ),
         metavar="PATH",
         help=f"Model file (.onnx). Default: ${MODEL_ENV}, else the packaged model.",
     )(command)
@@ -87,6 +104,7 @@ public_key_option = click.option(
     type=click.Path(exists=True, dir_okay=False),
     envvar=PUBLIC_KEY_ENV,
     default=None,
+    callback=not_empty("unsigned models would be run; give the public key's PEM file, or unset the variable"),
     metavar="PEM",
     help=f"Run only a model signed by this key (MODEL.sig beside it; docs/signing.md). ${PUBLIC_KEY_ENV}.",
 )
