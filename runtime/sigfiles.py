@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from . import signing
@@ -20,6 +21,14 @@ from .errors import ModelError
 
 PENDING = ".new"  # PATH.sig.new: the signature of a model about to replace PATH
 ATTEMPTS = 3  # reads of the pair before a mismatch is final; a writer needs only two renames
+
+
+def resolved(path: str | os.PathLike) -> str:
+    """The model file `path` names, symlinks resolved: its signature lies beside it (`current -> releases/7.onnx`
+    is signed by releases/7.onnx.sig). `path` as given when it names the file itself."""
+    shown = os.fspath(path)
+    real = os.path.realpath(shown)
+    return shown if real == os.path.abspath(shown) else real
 
 
 def pending_path(model_path: str) -> str:
@@ -42,7 +51,7 @@ def write_signature(path: str | os.PathLike, sig_bytes: bytes) -> None:
     """Sign a model already in place: write PATH.sig atomically (and drop a pending one left by a killed writer)."""
     from .atomicfile import write_atomic
 
-    path = os.fspath(path)
+    path = resolved(path)  # beside the file the reader reads, not beside a symlink to it
     write_atomic(Path(signing.signature_path(path)), sig_bytes)
     Path(pending_path(path)).unlink(missing_ok=True)
 
@@ -53,19 +62,20 @@ def read_verified(
     """The model's bytes, read once and checked against its signature by `public_key_pem`; else ModelError."""
     shown = os.fspath(path)
     signing.public_key_fingerprint(public_key_pem)  # a bad key fails here, once, not once per attempt
-    real = os.path.realpath(shown)  # once: a `current -> releases/7` swap cannot mix two releases
-    real = shown if real == os.path.abspath(shown) else real  # errors name the path as given, if it is the same
+    real = resolved(shown)  # once: a `current -> releases/7` swap cannot mix two releases
     for attempt in range(ATTEMPTS):
         data = read_model(real)
         sig = signing.read_signature(real)
         try:
-            return data, signing.verify_signature(data, sig, public_key_pem, shown)
+            info = signing.verify_signature(data, sig, public_key_pem, shown)
+            return data, replace(info, file=signing.signature_path(real))
         except ModelError as exc:
             error = exc
         pending = _read_pending(real)
         if pending is not None:
             try:
-                return data, signing.verify_signature(data, pending, public_key_pem, shown)
+                info = signing.verify_signature(data, pending, public_key_pem, shown)
+                return data, replace(info, file=pending_path(real))
             except ModelError:
                 pass
         if sig is None and pending is None:

@@ -29,6 +29,7 @@ class SignatureInfo:
     key_fingerprint: str  # sha256 of the public key's PEM (SubjectPublicKeyInfo): model_signing's key hint
     sha256: str  # of the model file
     name: str  # the model name recorded when signing (informative: renaming a model keeps it valid)
+    file: str = ""  # the signature file that verified (sigfiles.read_verified sets it)
 
 
 def signature_path(model_path: str) -> str:

@@ -176,3 +176,31 @@ def test_without_the_signed_extra_a_key_is_refused_in_one_line(signed):
         "edge-predict: error: verifying signed models needs the cryptography library, which is "
         "not installed; install it with: pip install 'edge-predict[signed]'\n"
     )
+
+
+def test_a_model_behind_a_symlink_is_signed_and_shown_beside_the_file_the_device_reads(
+    cli_runner, model_path, tmp_path
+):
+    """`current.onnx -> releases/7.onnx`: the device checks releases/7.onnx.sig. `sign current.onnx` wrote
+    current.onnx.sig, which no key check reads, and `info` named current.onnx.sig as the verified file (it does not
+    exist) and, without a key, called the signed model unsigned."""
+    (tmp_path / "releases").mkdir()
+    target = tmp_path / "releases" / "7.onnx"
+    shutil.copy(model_path, target)
+    link = tmp_path / "current.onnx"
+    link.symlink_to(target)
+    key, public = _pair(tmp_path, "key")
+    signed = cli_runner.invoke(cli, ["sign", "--key", str(key), str(link)])
+    assert signed.exit_code == 0, signed.stderr
+    assert signed.stdout.endswith(f": wrote {target}.sig\n")
+    assert sorted(p.name for p in tmp_path.rglob("*.sig")) == ["7.onnx.sig"]
+    verify = cli_runner.invoke(cli, ["verify", "--model", str(link), "--public-key", str(public)])
+    assert verify.exit_code == 0, verify.stderr
+    fingerprint = signing.public_key_fingerprint(public.read_bytes())
+    for extra, facts in (
+        (["--public-key", str(public)], {"file": f"{target}.sig", "key_fingerprint": fingerprint, "verified": True}),
+        ([], {"file": f"{target}.sig", "key_fingerprint": fingerprint, "verified": False}),
+    ):
+        info = cli_runner.invoke(cli, ["info", "-f", "json", "--model", str(link), *extra])
+        assert info.exit_code == 0, info.stderr
+        assert json.loads(info.stdout)["signature"] == facts

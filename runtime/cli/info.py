@@ -58,14 +58,16 @@ def info_json(predictor) -> str:
 
 def signature_facts(predictor) -> dict | None:
     """The model's signature: checked by the key given (verified), or only present with the key it claims."""
-    from .. import signing
+    from .. import sigfiles, signing
     from ..errors import ModelError
 
-    path = signing.signature_path(predictor.source)
     if predictor.signature is not None:
-        return {"file": path, "key_fingerprint": predictor.signature.key_fingerprint, "verified": True}
+        verified = predictor.signature
+        return {"file": verified.file, "key_fingerprint": verified.key_fingerprint, "verified": True}
+    model = sigfiles.resolved(predictor.source)  # where a key check would look: beside the file, not a symlink
+    path = signing.signature_path(model)
     try:
-        sig = signing.read_signature(predictor.source)
+        sig = signing.read_signature(model)
     except ModelError:
         sig = b""
     return None if sig is None else {"file": path, "key_fingerprint": signing.key_hint(sig), "verified": False}

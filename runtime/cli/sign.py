@@ -27,7 +27,7 @@ def sign(model, key) -> None:
     from .. import signing
     from ..modelfile import DEFAULT_MAX_BYTES, read_model_file
     from ..predictor import Predictor
-    from ..sigfiles import write_signature
+    from ..sigfiles import resolved, write_signature
 
     data = read_model_file(model, DEFAULT_MAX_BYTES)
     predictor = Predictor.from_bytes(data, source=model)  # sign only a model that loads and verifies here
@@ -35,8 +35,8 @@ def sign(model, key) -> None:
     try:
         write_signature(model, sig)
     except OSError as exc:
-        raise OutputError(f"cannot write {signing.signature_path(model)}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {signing.signature_path(resolved(model))}: {exc.strerror or exc}") from None
     click.echo(
         f"signed {model} (sha256 {predictor.sha256}) with key {signing.key_hint(sig)}: "
-        f"wrote {signing.signature_path(model)}"
+        f"wrote {signing.signature_path(resolved(model))}"
     )
