@@ -138,6 +138,18 @@ def test_a_header_of_numbers_over_a_numeric_label_is_refused_not_trained_on(tmp_
     )
 
 
+@pytest.mark.parametrize("value", ["nan", "-inf", "1e39"])
+def test_a_feature_that_is_not_a_finite_float32_is_refused_naming_its_line(tmp_path, value):
+    """Trained on, it made the loss NaN and the error said 'training diverged ...; lower --lr'."""
+    path = write(tmp_path, f"a,b,y\n1,2,0\n3,{value},1\n2,1,0\n")
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    assert str(info.value) == (
+        f"{path} line 3, column 2 (b): {value!r} is not a finite float32 number; the model cannot be trained on it: "
+        "fix the value or remove the row"
+    )
+
+
 def test_text_labels_under_a_line_of_numbers_are_data(tmp_path):
     table = read_table(write(tmp_path, "1,2,no\n3,4,yes\n5,6,no\n"))
     assert table.labels == ("no", "yes") and len(table.x) == 3

@@ -53,9 +53,19 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
         fields = split_fields(line, place)  # RFC 4180 quotes, as edge-predict reads them: "Smith, John" is one field
         if len(fields) != width:
             raise InputError(f"{place}: {len(fields)} columns, but the first line has {width}")
-        x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below with its line
+            x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
         values.append(fields[target].strip())
         where.append(place)
+    broken = ~np.isfinite(x)  # nan, inf, or beyond float32 (1e39): training would diverge on them
+    if broken.any():
+        i, col = (int(v) for v in np.argwhere(broken)[0])
+        lineno, line = rows[i]
+        j = features[col]
+        raise InputError(
+            f"{path} line {lineno}, column {j + 1} ({names[j]}): {split_fields(line)[j].strip()!r} is not a finite "
+            "float32 number; the model cannot be trained on it: fix the value or remove the row"
+        )
     if (
         header is None
         and len(values) > 1
