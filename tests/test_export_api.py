@@ -163,6 +163,16 @@ def test_the_trained_models_learned(cases, data):
         assert np.sqrt(np.mean((cases[NAMES[2]][2](tx).numpy()[:, 0] - value) ** 2)) < 0.5 * value.std()
 
 
+def test_golden_training_rows_spread_over_the_training_range(tmp_path):
+    """Of 100 distinct rows the 16 kept span them all; the first 16 in sorted order were 0..15 of 0..99: the golden
+    vectors then probed one corner of the data."""
+    x = np.stack([np.arange(100), np.arange(100)[::-1]], axis=1).astype(np.float32)
+    export(nn.Linear(2, 1).eval(), tmp_path / "m.onnx", feature_names=["a", "b"], task="regression", x_train=x)
+    golden = np.array(Predictor.from_path(tmp_path / "m.onnx").manifest["golden"]["inputs"])
+    kept = golden[:16, 0]
+    assert len(golden) == 16 + 3 and kept.min() == 0 and kept.max() == 99 and len(set(kept)) == 16
+
+
 def test_default_golden_inputs_are_training_rows_and_the_domains_ends_and_middle(cases, tmp_path):
     module, options, _ = cases[NAMES[3]]
     x = np.float32([[0.5, 1, 1, 1], [1, 2, 2, 2], [9, 2, 2, 2]])

@@ -51,7 +51,9 @@ def default_inputs(bounds: Bounds, x_train: np.ndarray | None = None) -> np.ndar
     rows = np.empty((0, k), np.float32)
     if x_train is not None and len(x_train):
         rows = np.unique(np.asarray(x_train, np.float32), axis=0)
-        rows = rows[outside(rows, bounds) < 0][:MAX_TRAINING_ROWS]
+        rows = rows[outside(rows, bounds) < 0]
+        if len(rows) > MAX_TRAINING_ROWS:  # spread over the sorted rows: not the 16 with the smallest first feature
+            rows = rows[np.linspace(0, len(rows) - 1, MAX_TRAINING_ROWS).round().astype(np.intp)]
     lo, hi = np.empty(k), np.empty(k)
     for j, (d_lo, d_hi) in enumerate(bounds):
         seen = (
