@@ -100,3 +100,25 @@ def test_unwritable_report_is_one_line_exit_1(cli_runner, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"edge-train: error: wrote {out}, but cannot write the report into /proc/r: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", ["--data", "--sign-key"])
+def test_out_naming_the_data_or_the_key_file_is_a_usage_error_and_both_are_kept(cli_runner, tmp_path, option):
+    """`--data t.csv --out t.csv` replaced the training table with the model (and --out key.pem the private key),
+    exit 0."""
+    table = tmp_path / "t.csv"
+    table.write_text("hours,passed\n1,0\n2,0\n3,1\n4,1\n")
+    key = tmp_path / "key.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")  # never read: the usage error comes first
+    target = table if option == "--data" else key
+    before = target.read_bytes()
+    link = tmp_path / "same-file"
+    link.symlink_to(target)
+    for out in (target, link):
+        result = train(cli_runner, "--data", str(table), "--sign-key", str(key), "--out", str(out))
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr == (
+            f"edge-train: error: --out {out} is the {option} file, which the model would replace; choose another --out "
+            "(see 'edge-train --help')\n"
+        )
+    assert target.read_bytes() == before

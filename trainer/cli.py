@@ -87,6 +87,11 @@ def cli(
     if report is not None and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException(f"--report needs matplotlib; {TRAIN_EXTRA_HINT}")
     out = out or (Path(stem(data.name) + ".onnx") if data else packaged_model_path(default_model_path()))
+    for option, given in (("--data", data), ("--sign-key", sign_key)):
+        if given is not None and out.exists() and given.exists() and out.samefile(given):
+            raise click.UsageError(
+                f"--out {out} is the {option} file, which the model would replace; choose another --out"
+            )
     if sign_key is not None:  # a bad key is refused now, not after training
         from edge_predict import signing
 
