@@ -163,6 +163,22 @@ def test_the_trained_models_learned(cases, data):
         assert np.sqrt(np.mean((cases[NAMES[2]][2](tx).numpy()[:, 0] - value) ** 2)) < 0.5 * value.std()
 
 
+def test_x_train_and_golden_inputs_given_as_dataframes_are_read_by_column_name(tmp_path):
+    """A DataFrame in another column order was read by position: each feature's 'observed' range (shown by info as
+    'trained on') and the golden grid came from another feature's column."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"y": [0, 1, 0], "b": [100.0, 150.0, 200.0], "a": [0.0, 0.5, 1.0]})
+    path = tmp_path / "m.onnx"
+    export(nn.Linear(2, 1).eval(), path, feature_names=["a", "b"], task="regression", x_train=frame)
+    manifest = Predictor.from_path(path).manifest
+    assert [f["observed"] for f in manifest["features"]] == [[0, 1], [100, 200]]
+    assert manifest["golden"]["inputs"][:3] == [[0, 100], [0.5, 150], [1, 200]]
+    export(nn.Linear(2, 1).eval(), path, feature_names=["a", "b"], task="regression", golden_inputs=frame[["b", "a"]])
+    assert Predictor.from_path(path).manifest["golden"]["inputs"] == [[0, 100], [0.5, 150], [1, 200]]
+    with pytest.raises(ExportError, match=r"^x_train: X has no column 'a' \(it has extra columns 'y'\)"):
+        export(nn.Linear(2, 1).eval(), path, feature_names=["a", "b"], task="regression", x_train=frame[["y", "b"]])
+
+
 def test_golden_training_rows_spread_over_the_training_range(tmp_path):
     """Of 100 distinct rows the 16 kept span them all; the first 16 in sorted order were 0..15 of 0..99: the golden
     vectors then probed one corner of the data."""

@@ -75,8 +75,8 @@ def export(
             "Dropout and BatchNorm would compute differently; call module.eval() before export"
         )
     bounds = domain_bounds(domain, names)
-    observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names))
-    golden = default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds)
+    observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
+    golden = default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds, names)
     graph_module = output_module(module, task, outputs)
     width = 1 if task == "binary" else len(labels or targets)
     expected = torch_outputs(graph_module, golden, task, outputs, width)

@@ -9,7 +9,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from edge_predict.errors import InputError
 from edge_predict.tasks import SUM_ATOL
+from edge_predict.validation import columns_by_name
 
 from .graph import ExportError
 
@@ -75,16 +77,21 @@ def default_inputs(bounds: Bounds, x_train: np.ndarray | None = None) -> np.ndar
     return both[np.sort(first)]  # each row once, in order
 
 
-def checked_inputs(x: Any, bounds: Bounds) -> np.ndarray:
-    """Golden inputs given by the caller as float32 (n, k), refused if not finite or outside the domain."""
+def checked_inputs(x: Any, bounds: Bounds, names: Sequence[str], what: str = "golden_inputs") -> np.ndarray:
+    """Rows given by the caller (`what`: golden_inputs or x_train) as float32 (n, k), refused if not finite or outside
+    the domain. A DataFrame or Table is read by column name, as the runtime reads one, not by position."""
+    try:
+        x = columns_by_name(x, names)
+    except InputError as exc:
+        raise ExportError(f"{what}: {exc}") from None
     array = np.asarray(x, np.float32)
     k = len(bounds)
     if array.ndim == 1 and k == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2 or array.shape[1] != k or not len(array):
-        raise ExportError(f"golden_inputs has shape {array.shape}; expected (n, {k}) with n >= 1")
+        raise ExportError(f"{what} has shape {array.shape}; expected (n, {k}) with n >= 1")
     if not np.isfinite(array).all():
-        raise ExportError("golden_inputs holds NaN or inf; the runtime refuses them, so they prove nothing")
+        raise ExportError(f"{what} holds NaN or inf; the runtime refuses them, so they prove nothing")
     bad = outside(array, bounds)
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
