@@ -25,17 +25,18 @@ class SoftmaxInForward(nn.Module):
         return torch.softmax(self.linear(x), dim=1)
 
 
-def small_logits() -> nn.Module:
+def small_logits(*after: nn.Module) -> nn.Module:
     """Logits within [0, 1] on the golden inputs: they passed as probabilities (0.3 scored as P = 0.3, not 0.574)."""
     layer = nn.Linear(3, 1)
     with torch.no_grad():
         layer.weight.fill_(0.01), layer.bias.fill_(0.3)
-    return nn.Sequential(layer)
+    return nn.Sequential(layer, *after)
 
 
-def test_a_module_ending_in_linear_is_refused_as_probabilities(tmp_path):
+@pytest.mark.parametrize("after", [(), (nn.Dropout(0.2),), (nn.Identity(), nn.Sequential(nn.Dropout(0.1)))])
+def test_a_module_ending_in_linear_is_refused_as_probabilities(tmp_path, after):
     with pytest.raises(ExportError) as info:
-        export(small_logits().eval(), tmp_path / "m.onnx", feature_names=list("abc"), x_train=X)
+        export(small_logits(*after).eval(), tmp_path / "m.onnx", feature_names=list("abc"), x_train=X)
     assert str(info.value) == (
         "outputs='probabilities', but the module ends in Linear, whose outputs are logits, not probabilities (one in "
         "[0, 1] would be scored as a probability); pass outputs='logits', which puts Sigmoid into the graph"
@@ -51,7 +52,7 @@ def test_a_module_ending_in_linear_is_refused_as_probabilities(tmp_path):
     [
         (
             "binary",
-            nn.Sequential(nn.Linear(3, 1), nn.Sigmoid()),
+            nn.Sequential(nn.Linear(3, 1), nn.Sigmoid(), nn.Dropout(0.1)),
             "outputs='logits', but the module ends in Sigmoid: the graph would apply sigmoid twice (a binary model's "
             "probabilities all >= 0.5, so every label labels[1]); pass outputs='probabilities', or export the module "
             "without its last layer",

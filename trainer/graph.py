@@ -16,6 +16,10 @@ OPSET = 17
 MAX_OPSET = 23
 
 
+# Layers that change no value in eval mode: the last layer of a Sequential is looked for before them.
+_NO_CHANGE = (torch.nn.Identity, torch.nn.Dropout, torch.nn.AlphaDropout)
+
+
 class ExportError(EdgePredictError):
     """The module cannot be exported as asked; the message says what is wrong and what to do. Nothing was written."""
 
@@ -41,8 +45,8 @@ def check_activation(module: torch.nn.Module, golden, task: str, outputs: str) -
     """ExportError when the module's last layer (of a Sequential), or a multiclass module's outputs on every golden
     input, say it returns logits where `outputs` says probabilities, or the reverse."""
     last = module
-    while isinstance(last, torch.nn.Sequential) and len(last):
-        last = last[-1]
+    while isinstance(last, torch.nn.Sequential) and _changes(last):
+        last = [layer for layer in last if _changes(layer)][-1]
     activation = "Sigmoid" if task == "binary" else "Softmax"
     if outputs == "probabilities" and isinstance(last, torch.nn.Linear):
         raise ExportError(
@@ -104,6 +108,13 @@ def to_onnx(
                 "every input. Write it with tensor operations (torch.where, torch.clamp, masks); nothing was written"
             )
     return onnx.load_from_string(buffer.getvalue())
+
+
+def _changes(layer: torch.nn.Module) -> bool:
+    """False for a layer that changes no value in eval mode (Identity, Dropout, a Sequential of only those)."""
+    if isinstance(layer, torch.nn.Sequential):
+        return any(_changes(inner) for inner in layer)
+    return not isinstance(layer, _NO_CHANGE)
 
 
 def in_training_mode(module: torch.nn.Module) -> list[str]:
