@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import io
-from typing import IO, Callable, Iterable, Iterator, Sequence
+import queue
+import threading
+from typing import IO, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -71,6 +73,44 @@ def whole_lines(chunks: Iterable[str], lineno: int = 1) -> Iterator[tuple[int, s
             raise line_too_long(lineno)
     if pending:  # the last line had no line break
         yield lineno, pending + "\n"
+
+
+T = TypeVar("T")
+
+
+def ahead(items: Iterator[T], work: Callable[[T], object]) -> Iterator[tuple[T, object]]:
+    """(item, work(item)) for each item, read and worked on one item ahead in a thread: the next block is read
+    and parsed on the second core while this one is scored and written. Errors come in their place."""
+    done, results = threading.Event(), queue.Queue(maxsize=1)
+
+    def put(result) -> bool:
+        while not done.is_set():
+            try:
+                results.put(result, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put((item, work(item), None)):
+                    return
+        except BaseException as exc:  # raised where the consumer reaches it, in order
+            put((None, None, exc))
+            return
+        put(None)
+
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        while (result := results.get()) is not None:
+            item, value, error = result
+            if error is not None:
+                raise error
+            yield item, value
+    finally:
+        done.set()  # the consumer stopped (an error, or it had enough): the thread stops too
 
 
 def feature_fields(text: str, width: int, features: Sequence[int]) -> bytes | None:

@@ -7,7 +7,7 @@ from typing import IO, Iterator, Sequence
 
 from .errors import InputError
 from .blockparse import parse_block
-from .fastread import BlockTexts, content_lines, text_chunks, whole_lines
+from .fastread import BlockTexts, ahead, content_lines, text_chunks, whole_lines
 from .numbers import NOT_UTF8, SPACE, names_a_column, not_utf8, shown
 from .rows import Batch, parse_rows, split_fields
 
@@ -53,8 +53,10 @@ def read_batches(
         except InputError:  # an unclosed quote: a comment's text
             return False
 
-    for start, text in itertools.chain([rest], blocks):
-        block = parse_block(text, len(order), layout)
+    def parse(item: tuple[int, str]):
+        return parse_block(item[1], len(order), layout)
+
+    for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
             seen = True
             texts = BlockTexts(text, order, block, list(extra))
