@@ -32,11 +32,9 @@ def sign(model, key) -> None:
     data = read_model_file(model, DEFAULT_MAX_BYTES)
     predictor = Predictor.from_bytes(data, source=model)  # sign only a model that loads and verifies here
     sig = signing.sign(data, signing.read_key(key, "signing key"), os.path.basename(model))
+    target = signing.signature_path(resolved(model))  # where write_signature puts it: beside the file, not a link
     try:
         write_signature(model, sig)
     except OSError as exc:
-        raise OutputError(f"cannot write {signing.signature_path(resolved(model))}: {exc.strerror or exc}") from None
-    click.echo(
-        f"signed {model} (sha256 {predictor.sha256}) with key {signing.key_hint(sig)}: "
-        f"wrote {signing.signature_path(resolved(model))}"
-    )
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    click.echo(f"signed {model} (sha256 {predictor.sha256}) with key {signing.key_hint(sig)}: wrote {target}")
