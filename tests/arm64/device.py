@@ -98,20 +98,15 @@ def _pip(*args, log: Path) -> bool:
 
 
 def build_wheel(work: Path) -> Path:
-    """The project's wheel, built from a copy of the working tree so the build writes nothing into it."""
-    src = work / "src"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(
-        REPO,
-        src,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".work"
-        ),
-    )
-    if not _pip("wheel", "--no-deps", "-q", "-w", work / "dist", src, log=work / "pip.log"):
-        raise CannotRun(f"pip wheel could not build the project ({work / 'pip.log'})")
-    (wheel,) = (work / "dist").glob("edge_predict-*.whl")
-    return wheel
+    """The project's wheel, built as `make bench` builds it (bench/envs.py, on sys.path via driver.py)."""
+    import envs
+
+    try:
+        return envs.build_wheel(work)
+    except subprocess.CalledProcessError as exc:
+        raise CannotRun(
+            f"pip wheel could not build the project: {exc.stderr.decode(errors='replace')[-300:]}"
+        ) from None
 
 
 class Device:

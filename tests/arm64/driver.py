@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # device, references; parity
+# device, references; parity; the bench's wheel builder
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1]), str(Path(__file__).parents[2] / "bench")]
 
 import checks  # noqa: E402
 import material  # noqa: E402
