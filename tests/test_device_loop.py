@@ -13,6 +13,17 @@ EDGE_PREDICT = str(Path(sys.executable).parent / "edge-predict")  # the installe
 TIMEOUT = 10.0  # seconds for one answer: far above any real wait, so only a deadlock reaches it
 
 
+def coprocess(model_path, fmt: str) -> subprocess.Popen:
+    """`edge-predict predict --input -` as a device program runs it: unbuffered pipes both ways."""
+    return subprocess.Popen(
+        [EDGE_PREDICT, "predict", "-m", str(model_path), "--input", "-", "--format", fmt],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+
+
 def answer(proc: subprocess.Popen, line: bytes, lines: int = 1) -> bytes:
     """Write one sample, return the `lines` lines that answer it (or fail instead of hanging)."""
     proc.stdin.write(line)
@@ -28,13 +39,7 @@ def answer(proc: subprocess.Popen, line: bytes, lines: int = 1) -> bytes:
 
 
 def test_each_line_is_answered_before_the_next_is_written(model_path):
-    proc = subprocess.Popen(
-        [EDGE_PREDICT, "predict", "-m", str(model_path), "--input", "-", "--format", "json"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=0,
-    )
+    proc = coprocess(model_path, "json")
     try:
         answers = [answer(proc, f"{i % 13}.5\n".encode()) for i in range(ROUND_TRIPS)]
         proc.stdin.close()
@@ -47,13 +52,7 @@ def test_each_line_is_answered_before_the_next_is_written(model_path):
 
 
 def test_a_header_first_then_samples(model_path):
-    proc = subprocess.Popen(
-        [EDGE_PREDICT, "predict", "-m", str(model_path), "--input", "-", "--format", "csv"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=0,
-    )
+    proc = coprocess(model_path, "csv")
     try:
         proc.stdin.write(b"hours\n")
         header, first = answer(proc, b"7\n", lines=2).splitlines()  # the CSV header comes with the first answer
