@@ -163,3 +163,42 @@ def test_dropped_columns_are_not_read(tmp_path):
     table = read_table(write(tmp_path, "id,a,note,b,y\nS1,1,n/a,2,0\nS2,3,,4,1\n"), drop=["id", "3"])
     assert table.feature_names == ("a", "b")
     np.testing.assert_array_equal(table.x, [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize(
+    "text, drop, x",
+    [
+        ("a,b,y\n1,2,0\n# a note\n# a, note\n3,4,1\n", (), [[1, 2], [3, 4]]),  # '#' lines of another width
+        ("# x0,x1,y\n1,2,0\n3,4,1\n", (), [[1, 2], [3, 4]]),  # a commented-out header, as numpy.savetxt writes
+        ("# exported\n#1,2,0\n#2,3,1\n4,5,0\n", ("1",), [[2], [3], [5]]),  # an ID first: rows, from the first
+    ],
+)
+def test_a_hash_line_is_a_comment_only_if_it_cannot_be_a_row(tmp_path, text, drop, x):
+    np.testing.assert_array_equal(read_table(write(tmp_path, text), drop=drop).x, x)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "1,2,0\n#12,3.5,1\n3,4,1\n",
+            " line 2, column 1 (column 1): '#12' is not a number (expected a decimal number such as 7, -0.5 or 2.5e3); "
+            "a '#' line with the table's 3 fields is a row, not a comment: fix or delete it",
+        ),
+        (
+            "a,b,y\n1,2,0\n#x,2,1\n3,4,1\n",
+            " line 3, column 1 (a): '#x' is not a number (expected a decimal number such as 7, -0.5 or 2.5e3); "
+            "a '#' line with the table's 3 fields is a row, not a comment: fix or delete it",
+        ),
+        (
+            "#12,3.5,1\n1,2,0\n3,4,1\n",
+            " line 1: '#12,3.5,1' has the table's 3 fields and is a row once its '#' is removed; remove the '#' to "
+            "train on it, or delete the line",
+        ),
+    ],
+)
+def test_a_hash_line_that_could_be_a_row_is_refused_not_dropped(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}{message}"

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from edge_predict.errors import InputError
-from edge_predict.numbers import NUMBER, names_a_column, parse_number
+from edge_predict.numbers import NUMBER, names_a_column, parse_number, shown
 from edge_predict.reader import split_fields
 
 from .data import Table
@@ -21,11 +21,11 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
 
     Columns in `drop` (names or numbers, e.g. an ID) are neither features nor read. The first line is a
     header when a column is named (label or drop) or when one of its feature fields is not a number;
-    without one the features are x0, x1, ... Blank lines and lines starting with '#' are skipped, as the
-    runtime does. `task` (auto, binary, multiclass, regression) decides how the label column is read.
+    without one the features are x0, x1, ... Blank lines are skipped; '#' lines as `_hash_rows` says, so that no
+    row is ever dropped silently. `task` (auto, binary, multiclass, regression) decides how the label column is read.
     """
     path = Path(path)
-    lines = _lines(path)
+    lead, lines = _lines(path)
     first = [f.strip() for f in split_fields(lines[0][1], f"{path} line {lines[0][0]}")]
     width = len(first)
     given = [c for c in (label, *drop) if c is not None]
@@ -43,7 +43,9 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
             f"{path}: --drop {names[target]!r} is the label column; drop a feature or pick another --label"
         )
     features = [j for j in range(width) if j != target and j not in dropped]
-    rows = [(n, line) for n, line in rows if not line.startswith("#") or _is_row(line, width, features)]
+    rows = _hash_rows(lead if header is None else [], width, features, path) + [
+        (n, line) for n, line in rows if not line.startswith("#") or _width(line) == width
+    ]
     if not features or not rows:
         raise InputError(f"{path}: need at least one feature column and one data row")
     x = np.empty((len(rows), len(features)), np.float32)
@@ -54,7 +56,14 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
         if len(fields) != width:
             raise InputError(f"{place}: {len(fields)} columns, but the first line has {width}")
         with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below with its line
-            x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
+            try:
+                x[i] = [parse_number(fields[j], f"{place}, column {j + 1} ({names[j]})") for j in features]
+            except InputError as exc:
+                if not line.startswith("#"):
+                    raise
+                raise InputError(
+                    f"{exc}; a '#' line with the table's {width} fields is a row, not a comment: fix or delete it"
+                ) from None
         values.append(fields[target].strip())
         where.append(place)
     broken = ~np.isfinite(x)  # nan, inf, or beyond float32 (1e39): training would diverge on them
@@ -115,8 +124,8 @@ def check_header(header: list[str], feature_names: Sequence[str], table: Table, 
             )
 
 
-def _lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, stripped text) of the lines that hold data or a header."""
+def _lines(path: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(line number, stripped text) of the non-blank lines: the '#' lines before the first other line, and the rest."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline=None) as stream:
@@ -124,20 +133,50 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the data file ({exc})") from None
     lines = [(n, line) for n, line in lines if line]
-    while lines and lines[0][1].startswith("#"):  # comments before the first row; later ones once columns are known
-        lines.pop(0)
-    if not lines:
-        raise InputError(f"{path}: the data file has no rows")
-    return lines
+    start = next((i for i, (_, line) in enumerate(lines) if not line.startswith("#")), len(lines))
+    if start == len(lines):
+        raise InputError(f"{path}: the data file has no rows (only blank lines and '#' comments)")
+    return lines[:start], lines[start:]
 
 
-def _is_row(line: str, width: int, features: Sequence[int]) -> bool:
-    """A line starting with '#' is a comment unless it reads as a row ('#a,1' with an ID column first)."""
+def _width(line: str) -> int | None:
+    """The number of fields of a line; None if a quote is not closed (a comment's text)."""
+    try:
+        return len(split_fields(line))
+    except InputError:
+        return None
+
+
+def _hash_rows(lead: list[tuple[int, str]], width: int, features: Sequence[int], path: Path) -> list[tuple[int, str]]:
+    """The rows among the '#' lines before the first row of a table without a header.
+
+    After the first row (or the header), a '#' line with the table's number of fields is a row (an ID such as '#12'
+    first), read or refused as any row: edge-predict's rule with pass-through columns. Before the first row of a
+    header-less table the same line may be a commented-out header ('# x1,x2,y', as numpy.savetxt writes): it is a
+    row if its features are numbers, refused if they are numbers once the '#' is removed (a commented-out row:
+    skipped, it would vanish), and a comment otherwise.
+    """
+    rows = []
+    for n, line in lead:
+        if _width(line) != width:
+            continue
+        if _numbers(line, features):
+            rows.append((n, line))
+        elif _numbers(line[1:], features):
+            raise InputError(
+                f"{path} line {n}: {shown(line)} has the table's {width} fields and is a row once its '#' is removed; "
+                "remove the '#' to train on it, or delete the line"
+            )
+    return rows
+
+
+def _numbers(line: str, features: Sequence[int]) -> bool:
+    """Whether the line has a number in every feature column."""
     try:
         fields = split_fields(line)
     except InputError:
         return False
-    return len(fields) == width and all(NUMBER.fullmatch(fields[j].strip()) for j in features)
+    return all(j < len(fields) and NUMBER.fullmatch(fields[j].strip()) for j in features)
 
 
 def _is_number_of_column(column: str, width: int) -> bool:
