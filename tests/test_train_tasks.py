@@ -169,6 +169,12 @@ def test_the_task_comes_from_the_label_column(tmp_path, text, args, task):
             ["--labels", "x,y"],
             "--labels gives 2 names, but the label column has 3 classes (a,b,c)",
         ),
+        (  # refused before training: the manifest would be, after it
+            "p_a,y\n1,0\n2,1\n3,2\n",
+            ["--labels", "a,b,c"],
+            "--labels a,b,c names the output column 'p_a', which is a feature's name; choose other --labels or rename "
+            "the feature",
+        ),
         (
             "x,y\n1,a\n2,b\n3,c\n",
             ["--threshold", "0.3"],

@@ -66,7 +66,7 @@ def cli(
     from .data import lecture_table, observed_domain
     from .graph import OPSET
     from .run import check_learned, export_fitted, fit
-    from .table import read_table
+    from .table import output_columns, read_table
     from .train import TrainConfig
 
     needs_data = next(
@@ -103,6 +103,12 @@ def cli(
     kind, threshold = settle(table, kind, labels, threshold)
     if labels is not None:
         table = dataclasses.replace(table, labels=labels)
+        clash = [name for name in output_columns(table) if name in table.feature_names]
+        if clash:  # the manifest would be refused after training
+            raise click.UsageError(
+                f"--labels {','.join(labels)} names the output column {clash[0]!r}, which is a feature's name; "
+                "choose other --labels or rename the feature"
+            )
     if data:
         click.echo(summary.task_line(table, chosen=task == "auto"))
     config = TrainConfig(
