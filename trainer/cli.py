@@ -61,6 +61,7 @@ def cli(
         raise click.ClickException(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
     from edge_predict import Predictor
     from edge_predict.modelfile import default_model_path
+    from edge_predict.tolerance import too_loose
 
     from . import summary
     from .data import lecture_table, observed_domain
@@ -101,6 +102,11 @@ def cli(
     if data and domain == "observed":
         table = observed_domain(table)
     kind, threshold = settle(table, kind, labels, threshold)
+    if atol is not None and table.task != "regression" and (loose := too_loose(table.task, (), atol, 0.0)):
+        raise click.UsageError(  # a regression's bound depends on its outputs: the export checks it
+            f"--{loose}; keep --atol small (default 1e-6): differences that large come from large unscaled "
+            "features, which --standardize removes"
+        )
     if labels is not None:
         table = dataclasses.replace(table, labels=labels)
         clash = [name for name in output_columns(table) if name in table.feature_names]

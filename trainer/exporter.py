@@ -16,6 +16,7 @@ from edge_predict.integrity import seal
 from edge_predict.manifest import METADATA_KEY
 from edge_predict.numbers import SPACE, names_a_column
 from edge_predict.numformat import shortest_float32
+from edge_predict.tolerance import too_loose
 
 from .checks import verify_export
 from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
@@ -86,6 +87,11 @@ def export(
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
     if not (np.isfinite([atol, rtol]).all() and atol > 0 and rtol >= 0):
         raise ExportError(f"atol {atol!r} and rtol {rtol!r}: expected atol > 0 and rtol >= 0, finite")
+    if loose := too_loose(task, expected, atol, rtol):  # the manifest would be refused where it is loaded
+        raise ExportError(
+            f"{loose}; nothing was written. Pass a smaller atol: torch and onnxruntime differ that much only on large "
+            "unscaled features, so standardize them (edge-train --standardize)"
+        )
     manifest = {
         "format": FORMAT,
         "task": task,

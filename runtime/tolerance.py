@@ -1,0 +1,27 @@
+"""How loose a golden tolerance may be: the manifest refuses looser ones, the exporter does not write them."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+# The golden check's tolerance at the outputs' scale (1 for probabilities, the largest |golden output| of a
+# regression) is at most 1% of that scale, plus 1e-6 (float32 kernels' noise on probabilities). Looser, the check
+# would pass almost any model (atol 0.5 passes nearly every classifier); exporters' defaults are 1e-6 (+ 2e-5 x
+# scale for a regression), and real torch/onnxruntime differences beyond 1% come from unscaled features.
+MAX_TOLERANCE, TOLERANCE_FLOOR = 0.01, 1e-6
+
+
+def too_loose(task: str, outputs: Iterable[Sequence[float]], atol: float, rtol: float) -> str | None:
+    """Why a golden tolerance (atol + rtol x |expected|) is too loose for these golden output rows ('atol 0.5 passes
+    ...'), or None: it may pass at most MAX_TOLERANCE of the outputs' scale, plus TOLERANCE_FLOOR."""
+    scale = max((abs(v) for row in outputs for v in row), default=0.0) if task == "regression" else 1.0
+    limit = TOLERANCE_FLOOR + MAX_TOLERANCE * scale
+    if atol + rtol * scale <= limit:
+        return None
+    what = "probabilities" if task != "regression" else f"values up to {scale:g}"
+    return (
+        f"atol {atol:g}"
+        + (f" + rtol {rtol:g} x |expected|" if rtol else "")
+        + f" passes differences up to {atol + rtol * scale:g} on {what}, more than 1% of their scale ({limit:g}): "
+        "a check that loose passes almost any model"
+    )

@@ -1,0 +1,80 @@
+"""The golden tolerance has an upper bound: 1% of the outputs' scale (plus 1e-6), or the check proves nothing."""
+
+import numpy as np
+import pytest
+
+import handmade
+from edge_predict import ModelError, Predictor
+from edge_predict.tolerance import too_loose
+from edge_predict.trainer import ExportError
+from edge_predict.trainer.cli import cli as train_cli
+from edge_predict.trainer.exporter import PARITY_ATOL, REGRESSION_RTOL
+from parity import export_plain, logistic
+
+REGRESSION_OUT = [[0.0], [5.0], [-10.0]]  # scale 10: the bound is 1e-6 + 0.1
+
+
+def regression(atol, rtol=None) -> bytes:
+    doc = handmade.manifest("regression", [("x", None, None)], [[0.0], [5.0], [-10.0]], REGRESSION_OUT, atol, rtol)
+    return handmade.model(doc)
+
+
+@pytest.mark.parametrize(
+    "data, loose",
+    [
+        (lambda: handmade.identity(atol=0.5), "atol 0.5 passes differences up to 0.5 on probabilities"),
+        (lambda: handmade.identity(atol=1e-6, rtol=0.5), "atol 1e-06 + rtol 0.5 x |expected| passes differences up"),
+        (lambda: regression(1.0), "atol 1 passes differences up to 1 on values up to 10, more than 1% of their scale"),
+        (lambda: regression(1e-6, 0.02), "atol 1e-06 + rtol 0.02 x |expected| passes differences up to 0.200001"),
+    ],
+    ids=["binary atol", "binary rtol", "regression atol", "regression rtol"],
+)
+def test_a_manifest_looser_than_the_bound_is_refused(data, loose):
+    """A hand-edited or hostile manifest: its own golden check would pass almost any graph."""
+    with pytest.raises(ModelError, match=r"^<bytes>: the edge-predict manifest is invalid \(golden ") as info:
+        Predictor.from_bytes(data(), verify=False)
+    assert loose in str(info.value)
+    assert str(info.value).endswith("a check that loose passes almost any model); re-export the model")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [lambda: handmade.identity(atol=0.01), lambda: regression(0.05, 0.005)],
+    ids=["binary 0.01", "regression 0.05 + 0.005 x 10"],
+)
+def test_a_tolerance_at_the_bound_loads(data):
+    Predictor.from_bytes(data())
+
+
+@pytest.mark.parametrize("scale", [0.0, 1e-3, 1.0, 334.965, 1e6, 3e38])
+def test_the_exporters_default_tolerance_is_within_the_bound(scale):
+    """What edge-train and export() write by default keeps loading: 1e-6 (+ 1e-5 x scale, rtol 1e-5)."""
+    assert too_loose("binary", [[scale]], PARITY_ATOL, 0.0) is None
+    assert too_loose("regression", [[scale]], PARITY_ATOL + REGRESSION_RTOL * scale, REGRESSION_RTOL) is None
+
+
+def test_the_packaged_model_is_within_the_bound():
+    golden = Predictor.default().manifest["golden"]
+    assert too_loose("binary", [], golden["atol"], golden.get("rtol", 0)) is None
+
+
+def test_export_refuses_a_loose_atol_and_writes_nothing(tmp_path):
+    with pytest.raises(ExportError) as info:
+        export_plain(logistic(np.ones(2, np.float32), 0.0), tmp_path / "m.onnx", 2, [[0, 0], [1, 1]], atol=0.5)
+    assert str(info.value) == (
+        "atol 0.5 passes differences up to 0.5 on probabilities, more than 1% of their scale (0.010001): a check "
+        "that loose passes almost any model; nothing was written. Pass a smaller atol: torch and onnxruntime differ "
+        "that much only on large unscaled features, so standardize them (edge-train --standardize)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edge_train_refuses_a_loose_atol_before_training(cli_runner, tmp_path):
+    result = cli_runner.invoke(train_cli, ["--atol", "0.5", "--out", str(tmp_path / "m.onnx")])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "edge-train: error: --atol 0.5 passes differences up to 0.5 on probabilities, more than 1% of their scale "
+        "(0.010001): a check that loose passes almost any model; keep --atol small (default 1e-6): differences that "
+        "large come from large unscaled features, which --standardize removes (see 'edge-train --help')\n"
+    )
+    assert list(tmp_path.iterdir()) == []
