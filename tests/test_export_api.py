@@ -256,6 +256,18 @@ class LogOfInput(nn.Module):
         (nn.Linear(K, 1).eval(), dict(threshold=float("nan")), "threshold nan: expected a number in [0, 1]"),
         (
             nn.Linear(K, 1).eval(),
+            dict(task="regression", targets=["d"]),
+            "feature 'd' has the name of an output column; rename the feature or the targets",
+        ),
+        (
+            nn.Sequential(nn.Linear(K, 3), nn.Softmax(dim=1)).eval(),
+            dict(
+                task="multiclass", labels=["x", "y", "c"], outputs="probabilities", feature_names=["a", "b", "p_c", "d"]
+            ),
+            "feature 'p_c' has the name of an output column; rename the feature or the labels",
+        ),
+        (
+            nn.Linear(K, 1).eval(),
             dict(task="regression", golden_inputs=[[0, 0, 0, 11]], domain={"d": (0, 10)}),
             "golden input row 0 has feature 3 = 11, outside the domain [0.0, 10.0]; the runtime would refuse it",
         ),
@@ -263,8 +275,9 @@ class LogOfInput(nn.Module):
 )
 def test_what_cannot_be_exported_is_an_export_error_and_nothing_is_written(tmp_path, module, options, message):
     golden = options.pop("golden_inputs", np.float32([[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2]]))
+    names = options.pop("feature_names", ["a", "b", "c", "d"])
     with pytest.raises(ExportError) as info:
-        export(module, tmp_path / "m.onnx", feature_names=["a", "b", "c", "d"], golden_inputs=golden, **options)
+        export(module, tmp_path / "m.onnx", feature_names=names, golden_inputs=golden, **options)
     assert str(info.value).startswith(message)
     assert list(tmp_path.iterdir()) == []
 

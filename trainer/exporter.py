@@ -67,6 +67,10 @@ def export(
     """
     names = _feature_names(feature_names)
     task, outputs, labels, targets = _outputs(task, outputs, labels, targets)
+    added = {"probability", "label"} if task == "binary" else {"label", *(f"p_{n}" for n in labels or ())}
+    if clash := sorted((set(targets) if targets else added) & set(names)):  # the runtime would refuse the manifest
+        other = "targets" if targets else "labels"
+        raise ExportError(f"feature {clash[0]!r} has the name of an output column; rename the feature or the {other}")
     if task == "binary" and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ExportError(f"threshold {threshold!r}: expected a number in [0, 1]")
     left_on = in_training_mode(module)
