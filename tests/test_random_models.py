@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st, target
+from hypothesis import assume, given, settings, strategies as st, target
 from hypothesis.extra.numpy import arrays
 
 from conftest import torch_proba
 from edge_predict import Predictor
+from edge_predict.tolerance import MAX_TOLERANCE, TOLERANCE_FLOOR
 from parity import export_plain, gemm_weights, labels_differ_only_near, logistic, sigmoid64, tolerance
 
 F32 = np.float32
@@ -42,7 +43,8 @@ def test_runtime_torch_and_numpy_agree(workdir, case):
     w, b, X = case
     model = logistic(w, b)
     tol = tolerance(X, w, b)
-    golden = X[:8]
+    golden = X[tol <= TOLERANCE_FLOOR + MAX_TOLERANCE][:8]  # export refuses a looser check (near the boundary of
+    assume(len(golden))  # a model with huge weights float32 rounding moves p that much); the rest are scored below
     data = export_plain(model, workdir / "random.onnx", len(w), golden, atol=float(tolerance(golden, w, b).max()))
     w_file, b_file = gemm_weights(data)
     np.testing.assert_array_equal(w_file, w)  # the file holds exactly torch's float32 weights
