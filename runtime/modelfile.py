@@ -53,17 +53,32 @@ def default_model_path() -> str:
 
 
 def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
-    """The bytes of the model file at `path`, never more than max_bytes + 1 (it may be huge, or /dev/zero)."""
+    """The bytes of the model file at `path`; ModelError if it is empty or over max_bytes (it may be huge, or
+    /dev/zero: never more than max_bytes + 1 bytes are read)."""
     check_limit(max_bytes)
     try:
         with open(path, "rb") as stream:
-            return stream.read(max_bytes + 1)
+            parts = _read_at_most(stream, max_bytes + 1)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
     except IsADirectoryError as exc:
         raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
+    check_size(sum(map(len, parts)), max_bytes, os.fspath(path))  # before joining: a copy of a huge file is refused
+    return b"".join(parts)
+
+
+def _read_at_most(stream, limit: int) -> list[bytes]:
+    """Up to `limit` bytes of `stream` in parts: a file's size at once, else a MiB at a time. (read(limit) would
+    reserve the whole limit first: 256 MiB for a 1 kB model, a MemoryError under a device's address-space limit.)"""
+    parts, left = [], limit
+    step = min(os.fstat(stream.fileno()).st_size + 1, limit)  # 0 + 1 for a pipe or /dev/zero
+    while left and (part := stream.read(min(step, left))):
+        parts.append(part)
+        left -= len(part)
+        step = 1 << 20
+    return parts
 
 
 def check_limit(max_bytes: int) -> None:

@@ -74,6 +74,8 @@ def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = Tr
         _fail(prog, str(exc), exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         sys.exit(130)
+    except MemoryError:  # not a bug: the device's memory, or a limit on it (ulimit -v, MemoryMax=)
+        _fail(prog, "out of memory: free some, raise the process's memory limit, or use a smaller model or input", 1)
     except Exception as exc:  # a bug: still one line and exit 1, never a traceback on an unattended device
         _fail(
             prog,
