@@ -32,21 +32,19 @@ _PLAIN = np.dtype([("head", "<u2"), ("digits", "<u8"), ("tail", "<u2")])  # pack
 
 
 class Block:
-    """A parsed block: `values` (n, k) in the file's column order, and what the JSON writer needs of its texts."""
+    """A parsed block: `values` (n, k) in the file's column order; with json, `json_chars`: repr() of every value
+    (row by row, in file order) as a (n * k, w) NUL-padded uint8 matrix, for the JSON writer."""
 
-    def __init__(self, values: np.ndarray, fields: "_Fields"):
-        self.values, self._fields = values, fields
-
-    def json_chars(self) -> np.ndarray:
-        """repr() of every value (row by row, in file order) as a (n * k, w) NUL-padded uint8 matrix, made
-        from the texts where they are plain decimals (-.50 -> -0.5, +5 -> 5.0), else by repr() itself."""
-        return _json_chars(self._fields, self.values.reshape(-1))
+    def __init__(self, values: np.ndarray, json_chars: np.ndarray | None = None):
+        self.values, self.json_chars = values, json_chars
 
 
-def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = None) -> Block | None:
+def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = None, json: bool = False) -> Block | None:
     """The values (n, k) of `text`, whole lines of k numbers separated by ','; None if anything is unusual.
     With `layout` (width, features): lines of `width` fields, numbers in the columns `features` (sorted), any
-    text in the others (fastread.feature_fields says which)."""
+    text in the others (fastread.feature_fields says which). With `json`, also the values' JSON texts, made from
+    the texts where they are plain decimals (-.50 -> -0.5, +5 -> 5.0), else by repr() itself: made here, while the
+    fields' positions are at hand (kept for later, they would take several times the text's memory)."""
     try:
         data = text.encode("ascii") if layout is None else feature_fields(text, *layout)
     except UnicodeEncodeError:
@@ -67,7 +65,9 @@ def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = No
     if not fields.valid(signs=rest.count(b"+") + rest.count(b"-")):
         return None
     values = fields.values(data)
-    return Block(values.reshape(rows, k), fields) if values is not None else None
+    if values is None:
+        return None
+    return Block(values.reshape(rows, k), _json_chars(fields, values) if json else None)
 
 
 class _Fields:

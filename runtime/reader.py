@@ -27,13 +27,15 @@ def read_batches(
     chunk_rows: int = CHUNK_ROWS,
     keep: bool = False,
     reserved: Sequence[str] = (),
+    json: bool = False,
 ) -> Iterator[Batch]:
     """Samples from a stream (binary, read as UTF-8, or text), a block at a time: memory stays flat on any size,
     and a line that arrives alone on a pipe is a batch of its own at once.
 
     CSV with a header naming the model's features (any order; other columns are passed through, and may not be
     named as one of `reserved`, the output's columns), or header-less rows in feature order;
-    blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep` stays in place with its error.
+    blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep`
+    stays in place with its error. With `json`, blocks also carry their values' JSON texts (Block.json_chars).
     """
     blocks = whole_lines(text_chunks(stream))
     first, raw, rest = _first_line(blocks)
@@ -54,7 +56,7 @@ def read_batches(
             return False
 
     def parse(item: tuple[int, str]):
-        return parse_block(item[1], len(order), layout)
+        return parse_block(item[1], len(order), layout, json)
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:

@@ -111,7 +111,11 @@ def predict(
         keep_freed_heap()
         with open_input(input_path) as stream:
             batches = read_batches(
-                stream, predictor.feature_names, keep=keep_going, reserved=(*predictor.output_names, "error")
+                stream,
+                predictor.feature_names,
+                keep=keep_going,
+                reserved=(*predictor.output_names, "error"),
+                json=fmt == "json",
             )
             scored, skipped = score(predictor, batches, writer, report)
     if skipped:
