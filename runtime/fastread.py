@@ -14,6 +14,7 @@ from .errors import InputError
 from .numbers import SPACE
 
 BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (bench/results.md)
+BLOCK_LINES = 1024  # wide lines: reads of this many (the writer's memory follows lines, the parser's fields)
 # A sample is a short line; a file without line breaks (or /dev/zero) must not be read whole into memory.
 MAX_LINE_CHARS = 1 << 20
 
@@ -27,30 +28,42 @@ def line_too_long(lineno: int) -> InputError:
     )
 
 
+def block_chars(text: str) -> int:
+    """Characters per read for lines like those of `text`: BLOCK_CHARS, or BLOCK_LINES of them if more (at most
+    twice BLOCK_CHARS): each block costs some time of its own, which wide lines would pay often."""
+    lines = max(text.count("\n"), 1)
+    return min(max(BLOCK_CHARS, len(text) * BLOCK_LINES // lines), 2 * BLOCK_CHARS)
+
+
 def text_chunks(stream: IO) -> Iterator[str]:
-    """The text of `stream` as it arrives: one read at a time, so a line on a pipe is answered at once.
+    """The text of `stream` as it arrives: one read at a time, so a line on a pipe is answered at once. The first
+    read takes at most BLOCK_CHARS characters, the others as many as block_chars() finds for its lines.
 
     A binary stream is decoded as open() in text mode would: UTF-8 with or without a BOM, undecodable
     bytes kept (as surrogates) for the error message, any line ending read as '\\n'.
     """
+    chars = BLOCK_CHARS
     if isinstance(stream, io.TextIOBase):
-        yield from iter(lambda: _read(stream.read), "")
+        while text := _read(stream.read, chars):
+            yield text
+            chars = block_chars(text)
         return
     decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8-sig")("surrogateescape"), True)
     read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing is
     while True:
-        data = _read(read)
+        data = _read(read, chars)
         text = decoder.decode(data, final=not data)
         if text:
             yield text
+            chars = block_chars(text)
         if not data:
             return
 
 
-def _read(read):
-    """One read of at most BLOCK_CHARS; an OS error (EIO, a file that cannot be read) is the input's problem."""
+def _read(read, chars: int):
+    """One read of at most `chars`; an OS error (EIO, a file that cannot be read) is the input's problem."""
     try:
-        return read(BLOCK_CHARS)
+        return read(chars)
     except OSError as exc:
         raise InputError(f"cannot read the input ({exc.strerror or exc}); pass a readable file or '-'") from None
 
