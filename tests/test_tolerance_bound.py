@@ -1,10 +1,11 @@
-"""The golden tolerance has an upper bound: 1% of the outputs' scale (plus 1e-6), or the check proves nothing."""
+"""The golden tolerance has an upper bound for new files: 1% of the outputs' scale (plus 1e-6), or the check proves
+nothing. Files written before the bound keep loading."""
 
 import numpy as np
 import pytest
 
 import handmade
-from edge_predict import ModelError, Predictor
+from edge_predict import Predictor
 from edge_predict.tolerance import too_loose
 from edge_predict.trainer import ExportError
 from edge_predict.trainer.cli import cli as train_cli
@@ -20,21 +21,20 @@ def regression(atol, rtol=None) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "data, loose",
+    "data",
     [
-        (lambda: handmade.identity(atol=0.5), "atol 0.5 passes differences up to 0.5 on probabilities"),
-        (lambda: handmade.identity(atol=1e-6, rtol=0.5), "atol 1e-06 + rtol 0.5 x |expected| passes differences up"),
-        (lambda: regression(1.0), "atol 1 passes differences up to 1 on values up to 10, more than 1% of their scale"),
-        (lambda: regression(1e-6, 0.02), "atol 1e-06 + rtol 0.02 x |expected| passes differences up to 0.200001"),
+        lambda: handmade.identity(atol=0.5),
+        lambda: handmade.identity(atol=1e-6, rtol=0.5),
+        lambda: regression(1.0),
+        lambda: regression(1e-6, 0.02),
     ],
     ids=["binary atol", "binary rtol", "regression atol", "regression rtol"],
 )
-def test_a_manifest_looser_than_the_bound_is_refused(data, loose):
-    """A hand-edited or hostile manifest: its own golden check would pass almost any graph."""
-    with pytest.raises(ModelError, match=r"^<bytes>: the edge-predict manifest is invalid \(golden ") as info:
-        Predictor.from_bytes(data(), verify=False)
-    assert loose in str(info.value)
-    assert str(info.value).endswith("a check that loose passes almost any model); re-export the model")
+def test_a_file_with_a_looser_tolerance_keeps_loading(data):
+    """Exporters wrote any tolerance before the bound: such files on devices keep working (and keep verifying);
+    only new ones are refused, by the exporter and edge-train."""
+    predictor = Predictor.from_bytes(data())
+    assert predictor.verify() <= predictor.manifest["golden"]["atol"]
 
 
 @pytest.mark.parametrize(
