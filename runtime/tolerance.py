@@ -1,4 +1,5 @@
-"""How loose a golden tolerance may be: the manifest refuses looser ones, the exporter does not write them."""
+"""How loose a golden tolerance may be: the exporter and edge-train do not write looser ones (files written before
+the bound keep loading)."""
 
 from __future__ import annotations
 

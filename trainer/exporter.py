@@ -91,7 +91,7 @@ def export(
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
     if not (np.isfinite([atol, rtol]).all() and atol > 0 and rtol >= 0):
         raise ExportError(f"atol {atol!r} and rtol {rtol!r}: expected atol > 0 and rtol >= 0, finite")
-    if loose := too_loose(task, expected, atol, rtol):  # the manifest would be refused where it is loaded
+    if loose := too_loose(task, expected, atol, rtol):  # a check that loose would prove nothing on the device
         raise ExportError(
             f"{loose}; nothing was written. Pass a smaller atol: torch and onnxruntime differ that much only on large "
             "unscaled features, so standardize them (edge-train --standardize)"
