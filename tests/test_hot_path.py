@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import handmade
 from edge_predict import InputError, Predictor
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -88,3 +89,22 @@ def test_one_minus_p_in_float64_rounds_as_float32_subtraction():
     bit pattern in [0, 1] (all 1,065,353,217 agreed when compared once)."""
     p = np.arange(0, int(np.float32(1).view(np.uint32)) + 1, 1 << 8, dtype=np.uint32).view(np.float32)
     np.testing.assert_array_equal((1.0 - p.astype(np.float64)).astype(np.float32), np.float32(1) - p)
+
+
+@pytest.fixture(scope="module")
+def unbounded():
+    """y = x @ 0 over 8 features without a domain: any finite float32 is accepted."""
+    doc = handmade.manifest("regression", [(f"x{j}", None, None) for j in range(8)], [[0.0] * 8], [[0.0]])
+    return Predictor.from_bytes(handmade.weighted_sum([0.0] * 8, doc))
+
+
+@pytest.mark.parametrize("rows", [1, 8, 9, 1000])  # up to 8 x 8 = 64 values one sum in Python decides; above, numpy
+@pytest.mark.parametrize("value, problem", [(np.nan, "is NaN"), (np.inf, "is infinite"), (-np.inf, "is infinite")])
+@pytest.mark.parametrize("where", [0, 5, 7])
+def test_without_a_domain_finite_values_pass_and_others_are_named(unbounded, rows, value, problem, where):
+    x = np.full((rows, 8), F32_MAX, np.float32)
+    x[::2] = -F32_MAX  # the largest finite values, both signs
+    np.testing.assert_array_equal(unbounded.predict(x), np.zeros(rows, np.float32))
+    x[rows - 1, where] = value
+    with pytest.raises(InputError, match=rf"^sample {rows - 1}, x{where}: {value:g} {problem}"):
+        unbounded.predict(x)
