@@ -85,6 +85,8 @@ class InputCheck:
             raise InputError(
                 f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
             )
+        if x.dtype.itemsize > (4 if x.dtype.kind in "iu" else 8):  # int64 beyond 2**53, long double: round as
+            x = x.astype(np.float64)  # text, lists of floats and DataFrames do, through float64 (Python's float())
         if x.ndim == 0 or (x.ndim == 1 and k == 1):
             x = x.reshape(-1, 1)
         elif x.ndim == 1:
