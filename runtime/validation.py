@@ -72,9 +72,11 @@ class InputCheck:
         k = self._n_features
         X = columns_by_name(X, self._names)
         ma = sys.modules.get("numpy.ma")  # not imported: no masked array exists
-        if ma is not None and isinstance(X, ma.MaskedArray) and X.dtype.kind in "iuf":
-            X = X.astype(np.float64).filled(np.nan)  # np.asarray would score the values under the mask
         try:
+            if ma is not None and isinstance(X, (list, tuple)) and any(isinstance(r, ma.MaskedArray) for r in X):
+                X = ma.asarray(X)  # masked rows: np.asarray would drop their masks
+            if ma is not None and isinstance(X, ma.MaskedArray) and X.dtype.kind in "iuf":
+                X = X.astype(np.float64).filled(np.nan)  # np.asarray would score the values under the mask
             x = np.asarray(X)
         except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")
             raise InputError(

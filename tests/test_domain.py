@@ -189,3 +189,24 @@ def test_a_masked_value_is_refused_not_scored_as_the_value_under_the_mask(n, dty
     assert [(e.row, e.col) for e in predictor.input_errors(np.ma.masked_array(x, mask))] == [(n - 1, 2)]
     unmasked = np.ma.masked_array(x, np.zeros(x.shape, bool))  # nothing masked: scored as the array
     np.testing.assert_array_equal(predictor.predict(unmasked), predictor.predict(x))
+
+
+@pytest.mark.parametrize("n", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("rows", ["list", "tuple", "one masked row in a list"])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_masked_rows_in_a_list_are_refused_as_a_masked_array_is(n, rows, dtype):
+    """np.asarray of a list of masked rows drops their masks: the value under one must not be scored."""
+    domain = DOMAINS["mixed"]
+    predictor, w = model_for(domain)
+    x = at_the_bounds(domain, n).astype(dtype)
+    mask = np.zeros(x.shape, bool)
+    mask[n - 1, 2] = True
+    X = [
+        np.ma.masked_array(row, m) if m.any() or rows != "one masked row in a list" else row for row, m in zip(x, mask)
+    ]
+    X = tuple(X) if rows == "tuple" else X
+    with pytest.raises(InputError) as info:
+        predictor.predict(X)
+    assert (info.value.row, info.value.col) == (n - 1, 2)
+    assert str(info.value).startswith(f"sample {n - 1}, f2: nan is NaN")
+    assert [(e.row, e.col) for e in predictor.input_errors(X)] == [(n - 1, 2)]
