@@ -3,12 +3,12 @@ fresh inputs as torch does, in one batch and one sample at a time."""
 
 import numpy as np
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from torch import nn
 
 from edge_predict import Predictor
-from edge_predict.trainer import export
+from edge_predict.trainer import ExportError, export
 
 PROBABILITY_ATOL = 1e-6  # docs/parity.md; regression values use the manifest's atol + rtol * |value|
 LAYERS = {
@@ -55,7 +55,13 @@ def test_exported_file_scores_as_torch_alone_and_in_batches(tmp_path, seed, k, h
     rng = np.random.default_rng(seed)
     names = [f"f{i}" for i in range(k)]
     path = tmp_path / f"m{seed}.onnx"
-    export(reference, path, feature_names=names, task=case, x_train=rng.normal(size=(30, k)), opset=opset, **options)
+    try:
+        export(
+            reference, path, feature_names=names, task=case, x_train=rng.normal(size=(30, k)), opset=opset, **options
+        )
+    except ExportError as exc:  # a LayerNorm over 2 units of nearly equal values amplifies float32 rounding: refusing
+        assert "onnxruntime disagrees with torch on the golden vectors" in str(exc) and not path.exists()
+        reject()  # to write such a file is export's job; the property is about the files it writes
     predictor = Predictor.from_path(path)
     x = (rng.normal(size=(40, k)) * 3).astype(np.float32)
     with torch.no_grad():
