@@ -141,6 +141,28 @@ def test_the_task_comes_from_the_label_column(tmp_path, text, args, task):
     assert f"{chosen.task} " in task + " "
 
 
+BIG = "1234567890123456789"
+
+
+@pytest.mark.parametrize(
+    "labels, task, named",
+    [
+        # as float64 the first two are one number: they were one class, named 12345678901234567168 (exit 0)
+        ([BIG + "0", BIG + "1", "7"], "multiclass", [BIG + "0", BIG + "1", "7"]),
+        (["1", "1.0", "01", "2"], "binary", ["1", "1", "1", "2"]),
+        (["1e20", "100000000000000000000", "5"], "binary", ["100000000000000000000"] * 2 + ["5"]),
+        (["0.1", "0.10000000000000001", "0.2"], "multiclass", ["0.1", "0.10000000000000001", "0.2"]),
+    ],
+)
+def test_a_numeric_class_is_its_exact_value(tmp_path, labels, task, named):
+    """Each row's class, by the name the model gives it, is the number in its label column."""
+    table = tmp_path / "t.csv"
+    table.write_text("x,y\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels)))
+    read = read_table(table, task=task)
+    assert read.task == task
+    assert [read.labels[int(i)] for i in read.y[:, 0]] == named
+
+
 @pytest.mark.parametrize(
     "text, args, message",
     [

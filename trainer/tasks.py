@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Sequence
 
 import numpy as np
@@ -45,10 +46,11 @@ def encode(
         if number is not None and not math.isfinite(number):
             raise InputError(f"{place}: {column} {value!r} is not a finite number")
     numeric = all(n is not None for n in numbers)
-    keys = numbers if numeric else list(values)
+    # A numeric class is its exact decimal value: as floats, 12345678901234567890 and ...891 were one class
+    keys = [Decimal(v) for v in values] if numeric else list(values)
     classes = sorted(set(keys))
     if task == "auto":
-        integral = numeric and all(float(n).is_integer() for n in numbers)
+        integral = numeric and all(key == key.to_integral_value() for key in keys)
         task = "binary" if len(classes) <= 2 else "multiclass" if (integral or not numeric) else "regression"
         if task == "multiclass" and numeric and len(classes) > MAX_CLASSES:
             task = "regression"  # many distinct integers: a count or an amount, not classes
@@ -73,7 +75,7 @@ def _check_classes(task, classes, keys, values, where, column) -> None:
         raise InputError(f"{column} is {values[0]!r} in every row; a classifier needs at least two classes")
     if task == "binary" and count > 2:
         row = keys.index(classes[2])
-        fix = "to predict a number use --task regression" if isinstance(keys[0], float) else "use --task multiclass"
+        fix = "to predict a number use --task regression" if isinstance(keys[0], Decimal) else "use --task multiclass"
         raise InputError(
             f"{column} has {count} distinct values (e.g. "
             f"{values[row]!r} on {where[row]}), but --task binary needs 2 classes; {fix}"
@@ -81,7 +83,7 @@ def _check_classes(task, classes, keys, values, where, column) -> None:
     if task == "multiclass" and count == 2:
         raise InputError(f"{column} has 2 classes; use --task binary (or --task auto)")
     if count > MAX_CLASSES:
-        fix = "; to predict a number use --task regression" if isinstance(keys[0], float) else ""
+        fix = "; to predict a number use --task regression" if isinstance(keys[0], Decimal) else ""
         raise InputError(f"{column} has {count} distinct values, more than {MAX_CLASSES} classes{fix}")
 
 
@@ -89,6 +91,9 @@ def _number(text: str) -> float | None:
     return float(text) if NUMBER.fullmatch(text) else None
 
 
-def _name(number: float) -> str:
-    """A numeric class's name: 1.0 -> '1', 2.5 -> '2.5'."""
-    return str(int(number)) if number.is_integer() else repr(number)
+def _name(number: Decimal) -> str:
+    """A numeric class's shortest exact name: 1.0 -> '1', 2.50 -> '2.5', 12345678901234567891 (not ...568 as float)."""
+    if number == number.to_integral_value():
+        return str(int(number))
+    short = repr(float(number))
+    return short if Decimal(short) == number else format(number.normalize(), "f")
