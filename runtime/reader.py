@@ -69,11 +69,39 @@ def read_batches(
         content = content_lines(text.split("\n")[:-1], start, is_row if extra else None)
         for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):
             seen = True
-            batch = parse_rows(chunk, order, columns, keep, extra=extra)
+            try:
+                batch = parse_rows(chunk, order, columns, keep, extra=extra)
+            except InputError as exc:
+                raise _header_again(chunk, [exc.line], feature_names) or exc from None
+            again = _header_again(chunk, [batch.lines[i] for i in sorted(batch.errors)], feature_names)
+            if again is not None:  # the rows before it are answered, then the run stops
+                if batch.lines[0] != again.line:
+                    yield batch.head(batch.lines.index(again.line))
+                raise again
             if len(batch.lines):
                 yield batch
     if not seen:
         raise InputError(f"line {first[0]}: a header but no samples after it", line=first[0])
+
+
+def _header_again(chunk: list[tuple[int, str]], bad: Sequence[int], feature_names: Sequence[str]) -> InputError | None:
+    """The error for the first of the `bad` lines (which did not parse) that names every feature: a header again, as
+    in CSV files joined together. Skipped as a bad row (--keep-going), it left the rows after it read in the first
+    header's column order."""
+    texts = dict(chunk)
+    for lineno in bad:
+        try:
+            fields = {field.strip(SPACE) for field in split_fields(texts[lineno])}
+        except InputError:
+            continue
+        if all(name in fields for name in feature_names):
+            return InputError(
+                f"line {lineno} is a header again (it names every feature: {shown(', '.join(feature_names))}); were "
+                "CSV files joined? The rows after it may hold the columns in another order: score each file on its "
+                "own, or remove the repeated header lines",
+                line=lineno,
+            )
+    return None
 
 
 def _first_line(blocks: Iterator[tuple[int, str]]) -> tuple[tuple[int, str], str, tuple[int, str]]:

@@ -26,6 +26,11 @@ class Batch:
     errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
     extra: tuple[str, ...] = ()  # names of the input's other columns, passed through: texts[i][k:] are theirs
 
+    def head(self, n: int) -> "Batch":
+        """Its first n rows."""
+        errors = {row: error for row, error in self.errors.items() if row < n}
+        return Batch(self.values[:n], self.texts[:n], self.lines[:n], self.kind, self.columns, errors, self.extra)
+
     def where(self, row: int) -> str:  # "line 12", "argument 3"
         return f"{self.kind} {self.lines[row]}"
 

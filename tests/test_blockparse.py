@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from edge_predict import InputError, fastread
 from edge_predict.blockparse import parse_block
-from edge_predict.reader import content_lines, header_order, parse_rows, read_batches
+from edge_predict.reader import content_lines, header_order, parse_rows, read_batches, split_fields
 from edge_predict.writer import Writer
 
 NAMES = ["a", "b", "c"]
@@ -79,7 +79,29 @@ def line_by_line(text: str, names, keep=False):
         raise InputError(f"line {first[0]}: a header but no samples after it", line=first[0])
     order, extra = header or (list(range(len(names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, names))
-    return [parse_rows(rows, order, columns, keep, extra=extra)]
+    try:
+        batch = parse_rows(rows, order, columns, keep, extra=extra)
+    except InputError as exc:
+        header_again(dict(rows)[exc.line], exc.line, names)
+        raise
+    for row in sorted(batch.errors):
+        header_again(rows[row][1], rows[row][0], names)
+    return [batch]
+
+
+def header_again(line: str, lineno: int, names) -> None:
+    """A line that did not parse and names every feature stops the reader (CSV files joined: docs/input.md)."""
+    try:
+        fields = {f.strip(" \t") for f in split_fields(line)}
+    except InputError:  # an unclosed quote: a bad row
+        return
+    if set(names) <= fields:
+        raise InputError(
+            f"line {lineno} is a header again (it names every feature: {', '.join(names)!r}); were CSV files joined? "
+            "The rows after it may hold the columns in another order: score each file on its own, or remove the "
+            "repeated header lines",
+            line=lineno,
+        )
 
 
 def by_blocks(text: str, names, keep=False, binary=False):

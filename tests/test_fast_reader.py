@@ -42,6 +42,12 @@ TOKENS = [
 ]
 
 
+AGAIN = (
+    "is a header again (it names every feature: 'hours'); were CSV files joined? The rows after it may hold the "
+    "columns in another order: score each file on its own, or remove the repeated header lines"
+)
+
+
 def line_by_line(text: str):
     """The line path: the reader as it was before the fast path, every line through parse_rows (same messages)."""
     content = _content_lines(io.StringIO(text))
@@ -52,7 +58,12 @@ def line_by_line(text: str):
     rows = list(content) if order is not None else [first, *content]
     if not rows:
         raise InputError(f"line {first[0]}: a header but no samples after it")
-    return parse_rows(rows, [0], ("column 1 (hours)",))
+    try:
+        return parse_rows(rows, [0], ("column 1 (hours)",))
+    except InputError as exc:
+        if dict(rows)[exc.line].strip() == "hours":  # a header again (CSV files joined): the whole input's error
+            raise InputError(f"line {exc.line} {AGAIN}") from None
+        raise
 
 
 def fast(text: str):
@@ -131,6 +142,7 @@ def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
             with pytest.raises(InputError) as caught:
                 fast(text)
             assert caught.value.line == expected
-            assert re.match(rf"line {expected}[,:] " if expected else "the input has no samples", str(caught.value))
+            again = rf"line {expected}([,:]| is a header again) "  # 'hours' after a row: CSV files joined
+            assert re.match(again if expected else "the input has no samples", str(caught.value))
     finally:
         fastread.BLOCK_CHARS = saved
