@@ -38,7 +38,7 @@ def read_batches(
     stays in place with its error. With `json`, blocks also carry their values' JSON texts (Block.json_chars).
     """
     blocks = whole_lines(text_chunks(stream))
-    first, raw, rest = _first_line(blocks)
+    first, raw, rest = _first_line(blocks, feature_names)
     header = header_order(first, feature_names, reserved)
     if header is None:  # no header: the first line is a sample, read with the rest of its block
         rest = (first[0], raw + rest[1])
@@ -65,8 +65,13 @@ def read_batches(
             values = block.values if texts.columns == sorted(texts.columns) else block.values[:, texts.columns]
             yield Batch(values, texts, range(start, start + len(values)), "line", columns, extra=tuple(extra.values()))
             continue
-        # anything unusual: line by line, as defined; a '#' line that reads as a whole row is data, not a comment
-        content = content_lines(text.split("\n")[:-1], start, is_row if extra else None)
+        # anything unusual: line by line, as defined; a '#' line that reads as a whole row is data, not a comment,
+        # and one naming every feature a header again
+        content = content_lines(
+            text.split("\n")[:-1],
+            start,
+            lambda line: names_every_feature(line, feature_names) or (extra and is_row(line)),
+        )
         for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):
             seen = True
             try:
@@ -90,11 +95,7 @@ def _header_again(chunk: list[tuple[int, str]], bad: Sequence[int], feature_name
     header's column order."""
     texts = dict(chunk)
     for lineno in bad:
-        try:
-            fields = {field.strip(SPACE) for field in split_fields(texts[lineno])}
-        except InputError:
-            continue
-        if all(name in fields for name in feature_names):
+        if names_every_feature(texts[lineno], feature_names):
             return InputError(
                 f"line {lineno} is a header again (it names every feature: {shown(', '.join(feature_names))}); were "
                 "CSV files joined? The rows after it may hold the columns in another order: score each file on its "
@@ -104,13 +105,25 @@ def _header_again(chunk: list[tuple[int, str]], bad: Sequence[int], feature_name
     return None
 
 
-def _first_line(blocks: Iterator[tuple[int, str]]) -> tuple[tuple[int, str], str, tuple[int, str]]:
+def names_every_feature(line: str, feature_names: Sequence[str]) -> bool:
+    """True if the fields of `line` include every feature's name: a header, even one whose first name starts with '#'
+    ('# rooms,area'), which would otherwise be skipped as a comment and the rows read in the model's column order."""
+    try:
+        fields = {field.strip(SPACE) for field in split_fields(line)}
+    except InputError:  # an unclosed quote
+        return False
+    return all(name in fields for name in feature_names)
+
+
+def _first_line(
+    blocks: Iterator[tuple[int, str]], feature_names: Sequence[str]
+) -> tuple[tuple[int, str], str, tuple[int, str]]:
     """The first line that is not blank or a comment as (number, stripped text), its raw text, and the rest
-    of its block as (number of its first line, text)."""
+    of its block as (number of its first line, text). A '#' line naming every feature is a header, not a comment."""
     for start, text in blocks:
         pos = 0
         for number, line in enumerate(text.split("\n")[:-1], start=start):
-            stripped = next(content_lines([line], number), None)
+            stripped = next(content_lines([line], number, lambda row: names_every_feature(row, feature_names)), None)
             pos += len(line) + 1
             if stripped is not None:
                 return stripped, line + "\n", (number + 1, text[pos:])

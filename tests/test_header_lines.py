@@ -1,5 +1,7 @@
-"""CSV files joined together: a header again mid-file stops the run, even with --keep-going, since the rows after
-it may hold the features in another column order (skipped as one bad row, they were scored in the first order)."""
+"""Header lines the reader must not take for anything else: a header again mid-file (CSV files joined together)
+stops the run, even with --keep-going, since the rows after it may hold the features in another column order
+(skipped as one bad row, they were scored in the first order); a header whose first name starts with '#' is a
+header, not a comment (skipped, the rows were read in the model's column order)."""
 
 import csv
 import io
@@ -16,6 +18,17 @@ AGAIN = "is a header again (it names every feature: 'a, b'); were CSV files join
 def model(tmp_path_factory):
     """value = a + 10 b: a swapped column shows."""
     doc = manifest("regression", features=(("a", None, None), ("b", None, None)), golden_inputs=((1.0, 2.0),))
+    return _model(tmp_path_factory, doc)
+
+
+@pytest.fixture(scope="module")
+def rooms(tmp_path_factory):
+    """value = area + 10 rooms, the second feature named '# rooms'."""
+    doc = manifest("regression", features=(("area", None, None), ("# rooms", None, None)), golden_inputs=((1.0, 2.0),))
+    return _model(tmp_path_factory, doc)
+
+
+def _model(tmp_path_factory, doc):
     doc["golden"]["outputs"] = [[21.0]]
     path = tmp_path_factory.mktemp("joined") / "ab.onnx"
     path.write_bytes(weighted_sum([1.0, 10.0], doc))
@@ -57,3 +70,26 @@ def test_a_row_naming_the_features_in_pass_through_fields_is_a_row(cli_runner, m
         ["1", "2", "a"],
         ["3", "4", "b"],
     ]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("# rooms,area\n3,120\n", "150"),  # was skipped as a comment: area 3, rooms 120 scored 1203 (exit 0)
+        ("# a comment\n# rooms,area\n3,120\n", "150"),
+        ("area,# rooms\n120,3\n", "150"),
+        ("# a comment\n120,3\n", "150"),  # a comment naming no feature: header-less rows in model order
+    ],
+)
+def test_a_header_starting_with_a_hash_is_a_header(cli_runner, rooms, text, value):
+    result = predict(cli_runner, rooms, text)
+    assert result.exit_code == 0, result.stderr
+    assert [row[-1] for row in csv.reader(io.StringIO(result.stdout))] == ["value", value]
+
+
+def test_a_hash_header_again_stops_the_run(cli_runner, rooms):
+    result = predict(cli_runner, rooms, "area,# rooms\n120,3\n# rooms,area\n3,120\n", "--keep-going")
+    assert (
+        result.exit_code == 2 and "line 3 is a header again (it names every feature: 'area, # rooms')" in result.stderr
+    )
+    assert result.stdout.splitlines()[1:] == ["120,3,150,"]
