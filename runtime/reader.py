@@ -138,6 +138,13 @@ def header_order(
     lineno, line = first
     fields = [f.strip(SPACE) for f in split_fields(line, f"line {lineno}")]
     if not any(map(names_a_column, fields)):
+        if set(feature_names) <= set(fields):  # a model exported before such names were refused: '450,400'
+            raise InputError(
+                f"line {lineno}: {shown(line.strip(SPACE))} names every feature of this model, whose names read as "
+                f"numbers ({shown(', '.join(feature_names))}), so it may be a header or a row of data; re-export the "
+                "model with feature names that start with a letter",
+                line=lineno,
+            )
         return None  # data; a bad number in it is reported as such
     if NOT_UTF8.search(line):
         raise InputError(str(not_utf8(f"line {lineno}: the header", line)), line=lineno)

@@ -1,7 +1,8 @@
 """Header lines the reader must not take for anything else: a header again mid-file (CSV files joined together)
 stops the run, even with --keep-going, since the rows after it may hold the features in another column order
 (skipped as one bad row, they were scored in the first order); a header whose first name starts with '#' is a
-header, not a comment (skipped, the rows were read in the model's column order)."""
+header, not a comment (skipped, the rows were read in the model's column order); a first line naming every feature
+of a model whose names read as numbers is refused (it was scored as a row, and the rows after it in model order)."""
 
 import csv
 import io
@@ -25,6 +26,13 @@ def model(tmp_path_factory):
 def rooms(tmp_path_factory):
     """value = area + 10 rooms, the second feature named '# rooms'."""
     doc = manifest("regression", features=(("area", None, None), ("# rooms", None, None)), golden_inputs=((1.0, 2.0),))
+    return _model(tmp_path_factory, doc)
+
+
+@pytest.fixture(scope="module")
+def numbered(tmp_path_factory):
+    """value = w400 + 10 w450: features named like numbers, as exporters wrote them before refusing such names."""
+    doc = manifest("regression", features=(("400", None, None), ("450", None, None)), golden_inputs=((1.0, 2.0),))
     return _model(tmp_path_factory, doc)
 
 
@@ -93,3 +101,19 @@ def test_a_hash_header_again_stops_the_run(cli_runner, rooms):
         result.exit_code == 2 and "line 3 is a header again (it names every feature: 'area, # rooms')" in result.stderr
     )
     assert result.stdout.splitlines()[1:] == ["120,3,150,"]
+
+
+@pytest.mark.parametrize("first", ["450,400", "400,450", " 400 , 450 "])
+def test_a_first_line_naming_numbered_features_is_refused(cli_runner, numbered, first):
+    result = predict(cli_runner, numbered, f"{first}\n3,120\n")  # was: a row (4450), then 400=3, 450=120 (exit 0)
+    assert result.exit_code == 2 and not result.stdout
+    assert result.stderr == (
+        f"edge-predict: error: line 1: {first.strip()!r} names every feature of this model, whose names read as "
+        "numbers ('400, 450'), so it may be a header or a row of data; re-export the model with feature names that "
+        "start with a letter\n"
+    )
+
+
+def test_rows_for_numbered_features_are_rows(cli_runner, numbered):
+    result = predict(cli_runner, numbered, "3,120\n450,400\n")
+    assert result.exit_code == 0 and result.stdout.splitlines()[1:] == ["3,120,1203", "450,400,4450"]
