@@ -27,6 +27,7 @@ MODULES = [
     "predictor.py",
     "facts.py",
     "validation.py",
+    "columns.py",
     "tasks.py",
     "golden.py",
     "manifest.py",

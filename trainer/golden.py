@@ -11,7 +11,7 @@ import torch
 
 from edge_predict.errors import InputError
 from edge_predict.tasks import SUM_ATOL
-from edge_predict.validation import columns_by_name
+from edge_predict.columns import columns_by_name
 
 from .graph import ExportError
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..validation import columns_by_name
+from ..columns import columns_by_name
 from .table import ERROR_COLUMN, check_frame, label_array, score_rows
 from .worker import ShippedModel, ship, worker_predictor
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..validation import columns_by_name
+from ..columns import columns_by_name
 from .table import ERROR_COLUMN, check_frame, label_array, score_rows
 from .worker import ShippedModel, ship, worker_predictor
 
