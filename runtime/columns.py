@@ -12,6 +12,8 @@ from .errors import InputError
 def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     """A pandas or polars DataFrame or a pyarrow Table as a float64 (n, k) array of the columns `names`, in
     that order (any order in X, extra columns ignored); anything else as it is. Imports none of them."""
+    if type(X) in (list, tuple, np.ndarray):  # the usual inputs, decided without looking through their classes
+        return X
     roots = {cls.__module__.split(".")[0] for cls in type(X).__mro__}  # a subclass of pandas.DataFrame is one too
     kind = next((k for k in ("pandas", "pyarrow", "polars") if k in roots), None)
     if kind == "pandas" and hasattr(X, "columns"):
