@@ -1,6 +1,7 @@
 """edge-train on three tasks: it picks the task from the label column, trains, reports and exports what torch computes."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,12 @@ import onnx
 import pytest
 import torch
 
+from hypothesis import given, settings, strategies as st
+
 from edge_predict import Predictor
 from edge_predict.trainer.cli import cli
 from edge_predict.trainer.run import export_fitted, fit
+from edge_predict.trainer.tasks import encode
 from edge_predict.trainer.table import read_table
 from edge_predict.trainer.train import TrainConfig
 
@@ -161,6 +165,25 @@ def test_a_numeric_class_is_its_exact_value(tmp_path, labels, task, named):
     read = read_table(table, task=task)
     assert read.task == task
     assert [read.labels[int(i)] for i in read.y[:, 0]] == named
+
+
+DIGITS = st.text("0123456789", min_size=1, max_size=22)
+NUMBER = st.builds(
+    lambda sign, whole, frac, exp: sign + whole + frac + exp,
+    st.sampled_from(["", "-", "+"]),
+    DIGITS,
+    st.sampled_from(["", "."]) | DIGITS.map(lambda d: "." + d),
+    st.sampled_from(["", "e0", "e3", "E-2", "e+20"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBER, min_size=3, max_size=12).filter(lambda v: len({Decimal(x) for x in v}) in range(3, 101)))
+def test_each_row_is_named_by_its_own_number(values):
+    """Classes are the distinct numbers of the label column, exactly, each named by a text of its own value."""
+    target = encode(values, [f"line {i}" for i in range(len(values))], "multiclass")
+    assert len(target.labels) == len({Decimal(v) for v in values})
+    assert [Decimal(target.labels[int(i)]) for i in target.y[:, 0]] == [Decimal(v) for v in values]
 
 
 @pytest.mark.parametrize(

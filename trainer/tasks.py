@@ -96,4 +96,5 @@ def _name(number: Decimal) -> str:
     if number == number.to_integral_value():
         return str(int(number))
     short = repr(float(number))
-    return short if Decimal(short) == number else format(number.normalize(), "f")
+    exact = format(number, "f").rstrip("0")  # not normalize(): it rounds to the context's 28 digits
+    return short if Decimal(short) == number else exact
