@@ -3,6 +3,10 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -174,3 +178,17 @@ def test_spaces_after_a_last_closing_quote_are_dropped_as_edge_train_drops_them(
     table = tmp_path / "t.csv"
     table.write_text(f'hours,passed\n1,"no, never"{tail}\n2,"yes"{tail}\n')
     assert sorted(read_table(table, label="passed").labels) == ["no, never", "yes"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_output_is_utf8_as_the_input_is_whatever_the_locale(model_path, encoding):
+    """Before: with a latin-1 stdout 'é' was written as the byte 0xE9 (a UTF-8 reader reads something else, exit 0);
+    with an ASCII one the run failed halfway ('unexpected UnicodeEncodeError')."""
+    done = subprocess.run(
+        [Path(sys.executable).with_name("edge-predict"), "predict", "-m", model_path, "-i", "-", "-f", "csv"],
+        input="id,hours\né😀,1\n".encode(),
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("utf-8").splitlines()[1].startswith("1,é😀,")

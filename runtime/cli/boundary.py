@@ -46,13 +46,22 @@ class _GuardedStdout:
         return getattr(self._stream, name)
 
 
+def _utf8(stream: Any) -> Any:
+    """stdout writing UTF-8, as the input is read: a locale's encoding (ISO-8859-1, $PYTHONIOENCODING) transcoded
+    pass-through text and labels ('é' as the byte 0xE9, which a UTF-8 reader reads otherwise) or failed on them."""
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+    if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+        stream.reconfigure(encoding="utf-8")
+    return stream
+
+
 class _PipeClosed(Exception):
     """BrokenPipeError, carried past click, which would otherwise turn it into a plain exit 1."""
 
 
 def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = True, **extra: Any) -> Any:
     """Run a click command; errors end as one line on stderr with the documented exit code, never a traceback."""
-    real, sys.stdout = sys.stdout, _GuardedStdout(sys.stdout)
+    real, sys.stdout = sys.stdout, _GuardedStdout(_utf8(sys.stdout))
     try:
         rv = click.Command.main(command, args, prog, standalone_mode=False, **extra)
         sys.stdout.flush()  # here, not at exit, where a closed pipe would print "Exception ignored"
