@@ -108,7 +108,7 @@ def ahead(items: Iterator[T], work: Callable[[T], object]) -> Iterator[tuple[T, 
     def run() -> None:
         try:
             for item in items:
-                if not put((item, work(item), None)):
+                if done.is_set() or not put((item, work(item), None)):  # no work once the consumer has stopped
                     return
         except BaseException as exc:  # raised where the consumer reaches it, in order
             put((None, None, exc))

@@ -4,6 +4,8 @@ read what the input format says, by an oracle spelled out here that shares no co
 import io
 import math
 import re
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -146,3 +148,20 @@ def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
             assert re.match(again if expected else "the input has no samples", str(caught.value))
     finally:
         fastread.BLOCK_CHARS = saved
+
+
+def test_an_error_stops_the_read_ahead_thread(cli_runner, model_path, monkeypatch):
+    """A bad row stops the run: the thread reading ahead stops with it, at once, even while the error (and the
+    frames under it) is still held, as CliRunner holds it. A thread left waiting went on reading and parsing
+    blocks of the stream afterwards, in the same process."""
+    from edge_predict.cli import cli
+
+    monkeypatch.setattr(fastread, "BLOCK_CHARS", 64)  # many small blocks: the thread has more to read
+    before = set(threading.enumerate())
+    text = "hours\n" + "3.5\n" * 200 + "-1\n" + "3.5\n" * 20_000
+    result = cli_runner.invoke(cli, ["predict", "-m", str(model_path), "-i", "-"], input=text.encode())
+    assert result.exit_code == 2 and "line 202" in result.stderr
+    deadline = time.monotonic() + 2
+    while set(threading.enumerate()) - before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(threading.enumerate()) <= before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 
@@ -117,7 +118,8 @@ def predict(
                 reserved=(*predictor.output_names, "error"),
                 json=fmt == "json",
             )
-            scored, skipped = score(predictor, batches, writer, report)
+            with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
+                scored, skipped = score(predictor, batches, writer, report)
     if skipped:
         raise InputError(
             f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
