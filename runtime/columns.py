@@ -11,11 +11,21 @@ from .errors import InputError
 
 def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     """A pandas or polars DataFrame or a pyarrow Table as a float64 (n, k) array of the columns `names`, in
-    that order (any order in X, extra columns ignored); anything else as it is. Imports none of them."""
-    if type(X) in (list, tuple, np.ndarray):  # the usual inputs, decided without looking through their classes
+    that order (any order in X, extra columns ignored); a Series as the DataFrame it stands for (_series_frame);
+    a list of rows as it is, unless its rows carry names (refused); anything else as it is. Imports none of them."""
+    if type(X) is np.ndarray:
         return X
-    roots = {cls.__module__.split(".")[0] for cls in type(X).__mro__}  # a subclass of pandas.DataFrame is one too
-    kind = next((k for k in ("pandas", "pyarrow", "polars") if k in roots), None)
+    if type(X) in (list, tuple):  # rows: plain ones as they are, never rows that carry names (read by position)
+        if not all(type(row) in _PLAIN_ROWS for row in X) and any(map(_carries_names, X)):
+            raise InputError(
+                f"X is a {type(X).__name__} of rows that carry their columns' names (pandas Series from df.iloc[i] "
+                "or df.iterrows(), namedtuples from df.itertuples()), which would be read by position; pass the "
+                "DataFrame itself, e.g. pd.DataFrame(X)"
+            )
+        return X
+    kind = _library(X)
+    if kind in ("pandas", "polars") and not hasattr(X, "columns") and hasattr(X, "to_frame"):  # a Series
+        X = _series_frame(X, names, kind)
     if kind == "pandas" and hasattr(X, "columns"):
         columns = [str(c) for c in X.columns]
     elif kind == "pyarrow" and hasattr(X, "column_names"):
@@ -66,3 +76,31 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
             )
         picked.append(np.asarray(values, dtype=np.float64))
     return np.column_stack(picked) if picked else np.empty((len(X), 0))
+
+
+_PLAIN_ROWS = {list, tuple, float, int, np.ndarray, np.float32, np.float64}
+
+
+def _library(X: Any) -> str | None:
+    """'pandas', 'pyarrow' or 'polars' if X's class (or a base of it) comes from that library."""
+    roots = {cls.__module__.split(".")[0] for cls in type(X).__mro__}  # a subclass of pandas.DataFrame is one too
+    return next((k for k in ("pandas", "pyarrow", "polars") if k in roots), None)
+
+
+def _carries_names(row: Any) -> bool:
+    """A pandas Series or a namedtuple: a row whose values have names."""
+    return hasattr(row, "_fields") or _library(row) == "pandas"
+
+
+def _series_frame(series: Any, names: Sequence[str], kind: str) -> Any:
+    """A Series as the DataFrame it stands for: one column named as the Series (unnamed: the one feature), or, a
+    pandas Series whose index holds every feature (df.iloc[i]), one row; InputError if it names another column."""
+    name = series.name
+    if len(names) == 1 and (name == names[0] or name is None or (kind == "polars" and name == "")):
+        return series.to_frame(names[0])
+    if kind == "pandas" and hasattr(series, "index") and set(names) <= {str(label) for label in series.index}:
+        return series.to_frame().T.infer_objects()
+    raise InputError(
+        f"X is a {kind} Series named {name!r}, but the model reads its features by name: {', '.join(names)}; "
+        + (f"pass a Series named {names[0]!r} or a DataFrame" if len(names) == 1 else "pass a DataFrame")
+    )

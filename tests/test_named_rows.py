@@ -7,12 +7,6 @@ from edge_predict import InputError, Predictor
 from handmade import manifest, weighted_sum
 
 pd = pytest.importorskip("pandas")
-REASON = (
-    "columns.columns_by_name / validation.InputCheck.convert (the lead's files): a list or tuple of rows goes to "
-    "np.asarray, by position; fix: when an element is a pandas Series (isinstance against sys.modules['pandas'], "
-    "never imported) or has namedtuple _fields, read each row's features by name (row[name]), or refuse with "
-    "'X is a list of pandas Series: pass pd.DataFrame(X)', as a list of masked rows is already looked through"
-)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +20,6 @@ def predictor():
 FRAME = pd.DataFrame({"b": [2.0, 3.0], "a": [1.0, 4.0]})  # the model's features, in another order
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.parametrize(
     "rows",
     [
@@ -47,3 +40,32 @@ def test_named_rows_are_read_by_name_or_refused(predictor, rows):
 
 def test_the_frame_itself_is_read_by_name(predictor):
     assert predictor.predict(FRAME).tolist() == [21.0, 34.0]
+
+
+@pytest.fixture(scope="module")
+def hours():
+    """The packaged one-feature model: hours -> P(pass)."""
+    return Predictor.default()
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_a_series_is_the_column_it_names(hours, library):
+    frame = pd.DataFrame({"minutes": [60.0, 420.0], "hours": [1.0, 7.0]})
+    if library == "polars":
+        frame = pytest.importorskip("polars").DataFrame(frame)
+    assert hours.predict_proba(frame["hours"]).tolist() == hours.predict_proba([[1.0], [7.0]]).tolist()
+    with pytest.raises(InputError, match=r"^X is a \w+ Series named 'minutes', but the model reads its features by "):
+        hours.predict_proba(frame["minutes"])  # was: 60 and 420 scored as hours, P = 1.0 both
+
+
+def test_an_unnamed_series_is_the_one_feature(hours):
+    assert hours.predict_proba(pd.Series([1.0, 7.0])).tolist() == hours.predict_proba([[1.0], [7.0]]).tolist()
+
+
+def test_a_row_of_the_frame_is_read_by_name(predictor):
+    assert predictor.predict(FRAME.iloc[0]).tolist() == [21.0]  # its index: b, a
+
+
+def test_a_column_for_a_two_feature_model_is_refused(predictor):
+    with pytest.raises(InputError, match=r"^X is a pandas Series named 'a', .*: a, b; pass a DataFrame$"):
+        predictor.predict(FRAME["a"])
