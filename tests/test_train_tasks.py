@@ -200,6 +200,11 @@ def test_each_row_is_named_by_its_own_number(values):
             "{t}: the label column 2 (y) has 101 distinct values, more than 100 classes",
         ),
         ("x,y\n1,0\n2,nan\n", [], "{t} line 3: the label column 2 (y) 'nan' is not a finite number"),
+        (  # was: 'training diverged ... lower --lr' (float32 made it inf)
+            "x,y\n1,0.5\n2,1e39\n3,2.5\n",
+            [],
+            "{t} line 3: the label column 2 (y) '1e39' is beyond float32 (largest 3.403e+38); the model cannot be trained",
+        ),
         ("x,y\n1,0\n2,\n", [], "{t} line 3: the label column 2 (y) is empty; every row needs one"),
         (
             "x,y\n1,0.5\n2,1.5\n3,2.5\n",

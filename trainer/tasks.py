@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from edge_predict.errors import InputError
+from edge_predict.manifest import F32_MAX
 from edge_predict.numbers import NUMBER
 
 TASKS = ("binary", "multiclass", "regression")
@@ -66,7 +67,16 @@ def _regression(values, numbers, where, column) -> Target:
     for value, number, place in zip(values, numbers, where):
         if number is None:
             raise InputError(f"{place}: {column} {value!r} is not a number, and --task regression predicts one")
-    return Target("regression", np.array(numbers, np.float32).reshape(-1, 1), None)
+    with np.errstate(over="ignore"):
+        y = np.array(numbers, np.float32).reshape(-1, 1)
+    beyond = np.flatnonzero(np.isinf(y[:, 0]))  # the loss would be inf too, and the advice to lower --lr
+    if beyond.size:
+        i = int(beyond[0])
+        raise InputError(
+            f"{where[i]}: {column} {values[i]!r} is beyond float32 (largest {F32_MAX:.4g}); the model cannot be "
+            "trained on it: fix the value, scale the column, or remove the row"
+        )
+    return Target("regression", y, None)
 
 
 def _check_classes(task, classes, keys, values, where, column) -> None:
