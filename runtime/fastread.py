@@ -11,7 +11,6 @@ from typing import IO, Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from .errors import InputError
-from .numbers import SPACE
 
 BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (bench/results.md)
 BLOCK_LINES = 1024  # wide lines: reads of this many (the writer's memory follows lines, the parser's fields)
@@ -48,13 +47,17 @@ def text_chunks(stream: IO) -> Iterator[str]:
             yield text
             chars = block_chars(text)
         return
-    decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8-sig")("surrogateescape"), True)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("surrogateescape")
     read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing is
+    after_cr = False  # the last read ended in '\r': a '\n' first in this one is the rest of that line end
     while True:
         data = _read(read, chars)
         text = decoder.decode(data, final=not data)
-        if text:
-            yield text
+        if after_cr and text[:1] == "\n":
+            text, after_cr = text[1:], False
+        if text:  # '\r\n' and '\r' end lines, as universal newlines read them; a '\r' last in a read at once
+            after_cr = text[-1] == "\r"  # (io.IncrementalNewlineDecoder waits for the next byte: a device waited)
+            yield text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
             chars = block_chars(text)
         if not data:
             return
@@ -184,19 +187,3 @@ class BlockTexts(Sequence[tuple[str, ...]]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         return tuple(self.lines[i].split(","))
-
-
-def content_lines(
-    lines: Iterable[str], start: int = 1, is_row: Callable[[str], bool] | None = None
-) -> Iterator[tuple[int, str]]:
-    """(line number, text without its line break) of every line that is not blank or a '#' comment (a line
-    starting with '#' that is_row accepts is data: with pass-through columns, '#a,1' is a row)."""
-    for n, line in enumerate(lines, start=start):
-        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # whole_lines refuses these first
-            raise line_too_long(n)
-        text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
-        if n == 1:
-            text = text.lstrip("\ufeff")  # a BOM the stream's decoder did not remove
-        bare = text.strip(SPACE)
-        if bare and (bare[0] != "#" or (is_row is not None and is_row(text))):
-            yield n, text if "," in text else bare

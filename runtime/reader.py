@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import IO, Iterator, Sequence
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
 from .blockparse import parse_block
-from .fastread import BlockTexts, ahead, content_lines, text_chunks, whole_lines
+from .fastread import MAX_LINE_CHARS, BlockTexts, ahead, line_too_long, text_chunks, whole_lines
 from .numbers import NOT_UTF8, SPACE, names_a_column, not_utf8, shown
 from .rows import Batch, parse_rows, split_fields
 
@@ -163,3 +163,19 @@ def header_order(
         what = f"names column {twice[0]!r} twice" if twice else f"has a column {clash[0]!r}, the name of an output"
         raise InputError(f"line {lineno}: the header {what}; rename or drop it", line=lineno)
     return [fields.index(name) for name in feature_names], extra
+
+
+def content_lines(
+    lines: Iterable[str], start: int = 1, is_row: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line break) of every line that is not blank or a '#' comment (a line
+    starting with '#' that is_row accepts is data: with pass-through columns, '#a,1' is a row)."""
+    for n, line in enumerate(lines, start=start):
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\n")) > MAX_LINE_CHARS:  # whole_lines refuses these first
+            raise line_too_long(n)
+        text = line.rstrip("\r\n")  # fields are stripped one by one: a pass-through column keeps its spaces
+        if n == 1:
+            text = text.lstrip("\ufeff")  # a BOM the stream's decoder did not remove
+        bare = text.strip(SPACE)
+        if bare and (bare[0] != "#" or (is_row is not None and is_row(text))):
+            yield n, text if "," in text else bare

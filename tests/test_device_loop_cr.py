@@ -1,18 +1,9 @@
 """A device that ends its lines with a carriage return alone (old Macs, many serial devices) is answered at once."""
 
-import pytest
-
 import test_device_loop
 from test_device_loop import answer, coprocess
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fastread.text_chunks (lead's file): io.IncrementalNewlineDecoder holds a read's last '\\r' until the "
-    "next byte, in case '\\n' follows, so a line is answered only when the next one is written (a request/answer "
-    "loop hangs). Fix (tried: this passes, the reader tests too): decode with the UTF-8 decoder alone, then per read "
-    "drop a leading '\\n' if the previous read ended in '\\r' and replace '\\r\\n' and '\\r' by '\\n'",
-)
 def test_a_line_ending_in_cr_alone_is_answered_before_the_next_is_written(model_path, monkeypatch):
     monkeypatch.setattr(test_device_loop, "TIMEOUT", 5.0)  # a hang shows in seconds
     proc = coprocess(model_path, "csv")
