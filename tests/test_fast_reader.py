@@ -165,3 +165,29 @@ def test_an_error_stops_the_read_ahead_thread(cli_runner, model_path, monkeypatc
     while set(threading.enumerate()) - before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert set(threading.enumerate()) <= before
+
+
+class Pieces(io.RawIOBase):
+    """A stream whose reads return the given pieces, one each, as a pipe may."""
+
+    def __init__(self, pieces):
+        self.pieces = list(pieces)
+
+    def readable(self):
+        return True
+
+    def read1(self, n=-1):
+        return self.pieces.pop(0) if self.pieces else b""
+
+    read = read1
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbfa\r\nb\rc\nd\r\r\ne\xc3\xa9\r", b"\r\n\r\n\r\r\n\n", b"1\r2\r"])
+def test_line_ends_read_as_universal_newlines_whatever_the_reads(data):
+    """Every way of cutting the bytes into two or three reads gives the text open() would give."""
+    expected = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    n = len(data)
+    for i in range(n + 1):
+        for j in range(i, n + 1):
+            pieces = [p for p in (data[:i], data[i:j], data[j:]) if p]
+            assert "".join(fastread.text_chunks(Pieces(pieces))) == expected, (i, j)
