@@ -93,12 +93,16 @@ def _carries_names(row: Any) -> bool:
 
 
 def _series_frame(series: Any, names: Sequence[str], kind: str) -> Any:
-    """A Series as the DataFrame it stands for: one column named as the Series (unnamed: the one feature), or, a
-    pandas Series whose index holds every feature (df.iloc[i]), one row; InputError if it names another column."""
+    """A Series as the DataFrame it stands for: one column named as the Series (unnamed: the one feature), or, for a
+    pandas Series not named as a feature whose index holds every feature (df.iloc[i]), one row; else InputError."""
     name = series.name
     if len(names) == 1 and (name == names[0] or name is None or (kind == "polars" and name == "")):
         return series.to_frame(names[0])
-    if kind == "pandas" and hasattr(series, "index") and set(names) <= {str(label) for label in series.index}:
+    if (
+        kind == "pandas"
+        and str(name) not in names
+        and set(names) <= {str(label) for label in getattr(series, "index", ())}
+    ):
         return series.to_frame().T.infer_objects()
     raise InputError(
         f"X is a {kind} Series named {name!r}, but the model reads its features by name: {', '.join(names)}; "
