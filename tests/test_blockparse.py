@@ -104,9 +104,9 @@ def header_again(line: str, lineno: int, names) -> None:
         )
 
 
-def by_blocks(text: str, names, keep=False, binary=False):
+def by_blocks(text: str, names, keep=False, binary=False, json=False):
     stream = io.BytesIO(text.encode("utf-8", "surrogateescape")) if binary else io.StringIO(text)
-    return list(read_batches(stream, names, keep=keep))
+    return list(read_batches(stream, names, keep=keep, json=json))
 
 
 def outcome(read, text, names, keep, **options):
@@ -232,9 +232,10 @@ def test_blocks_are_written_as_line_by_line(k, rows, shuffled, fmt, keep_going):
     names = NAMES[:k]
     header = ",".join(reversed(names) if shuffled else names)
     text = header + "\n" + "".join(",".join(row[:k]) + "\n" for row in rows)
-    (block,) = by_blocks(text, names)
+    (block,) = by_blocks(text, names, json=fmt == "json")  # as the CLI reads: the values' JSON texts for json
     (lines,) = line_by_line(text, names)
     assert isinstance(block.texts, fastread.BlockTexts) and not isinstance(lines.texts, fastread.BlockTexts)
+    assert (block.texts.block.json_chars is not None) == (fmt == "json")
     outputs = {
         "probability": np.linspace(0.01, 0.99, len(rows)).astype(np.float32),
         "label": np.array(["no", "yes"])[np.arange(len(rows)) % 2],
@@ -246,3 +247,19 @@ def written(batch, names, outputs, fmt, keep_going) -> str:
     out = io.StringIO()
     Writer(out, fmt, names, list(outputs), errors=keep_going).write(batch, outputs, {})
     return out.getvalue()
+
+
+JSON_CASES = ["3.0000", "12.50", "-100.000", "5.", "+.5", "-.25", "-0", "0.0", "100", "0.0001", "0.00001", "007.50"]
+JSON_CASES += ["05.25", "-01", "00", "99999999", "1234567.", "0.1", "-0.000", "1e3", "0.1234567890123456789"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [[t] for t in JSON_CASES] + [JSON_CASES[:10], JSON_CASES[:12], JSON_CASES],
+    ids=[*JSON_CASES, "short decimals", "with leading zeros and tiny ones", "with an exponent and many digits"],
+)
+def test_a_blocks_json_texts_are_the_repr_of_its_values(column):
+    """What --format json prints of a block read whole: repr() of each value (3.0000 -> 3.0, -0 -> -0.0)."""
+    block = parse_block("".join(f"{t},{t}\n" for t in column), 2, json=True)
+    texts = [bytes(row).replace(b"\0", b"").decode() for row in block.json_chars]  # NULs pad
+    assert texts == [repr(float(t)) for t in column for _ in range(2)]
