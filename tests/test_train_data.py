@@ -202,3 +202,28 @@ def test_a_hash_line_that_could_be_a_row_is_refused_not_dropped(tmp_path, text, 
     with pytest.raises(InputError) as info:
         read_table(path)
     assert str(info.value) == f"{path}{message}"
+
+
+@pytest.mark.parametrize(
+    "text, label, message",
+    [
+        (
+            "y,a,b\nyes,1,2\nno,3,4\n#yes,5,6\n",
+            "y",
+            " line 4, column 1 (y): the label '#yes' starts with '#'; a '#' line with the table's 3 fields is a row, "
+            "not a comment: fix or delete it",
+        ),
+        (
+            "#1,5,6\n0,1,2\n1,3,4\n",
+            "1",
+            " line 1, column 1 (column 1): the label '#1' starts with '#'; a '#' line with the table's 3 fields is a "
+            "row, not a comment: fix or delete it",
+        ),
+    ],
+)
+def test_a_hash_line_whose_label_would_start_with_hash_is_refused(tmp_path, text, label, message):
+    """The label column first: a commented-out row would be trained on as a sample of a new class '#yes'."""
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        read_table(path, label=label)
+    assert str(info.value) == f"{path}{message}"

@@ -64,6 +64,11 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
                 raise InputError(
                     f"{exc}; a '#' line with the table's {width} fields is a row, not a comment: fix or delete it"
                 ) from None
+        if line.startswith("#") and target == 0:  # a commented-out row, not a sample of a class '#yes'
+            raise InputError(
+                f"{place}, column 1 ({names[0]}): the label {fields[0].strip()!r} starts with '#'; a '#' line with the "
+                f"table's {width} fields is a row, not a comment: fix or delete it"
+            )
         values.append(fields[target].strip())
         where.append(place)
     broken = ~np.isfinite(x)  # nan, inf, or beyond float32 (1e39): training would diverge on them
