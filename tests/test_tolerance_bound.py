@@ -38,12 +38,20 @@ def test_a_file_with_a_looser_tolerance_keeps_loading(data):
 
 
 @pytest.mark.parametrize(
-    "data",
-    [lambda: handmade.identity(atol=0.01), lambda: regression(0.05, 0.005)],
-    ids=["binary 0.01", "regression 0.05 + 0.005 x 10"],
+    "task, outputs, atol, rtol, loose",
+    [
+        ("binary", [[0.25]], 0.010001, 0.0, False),  # 1e-6 + 1% of 1: the bound itself
+        ("binary", [[0.25]], 0.010002, 0.0, True),
+        ("multiclass", [[0.25, 0.75]], 1e-6, 0.0101, True),  # rtol x |expected| at the scale 1
+        ("regression", REGRESSION_OUT, 0.050001, 0.005, False),  # 0.050001 + 0.005 x 10: the bound at the scale 10
+        ("regression", REGRESSION_OUT, 0.05, 0.0051, True),
+        ("regression", REGRESSION_OUT, 0.1001, 0.0, True),
+        ("regression", [[0.0], [0.0]], 1e-6, 0.5, False),  # rtol x 0 at every golden output adds nothing
+    ],
 )
-def test_a_tolerance_at_the_bound_loads(data):
-    Predictor.from_bytes(data())
+def test_the_bound_is_atol_plus_rtol_times_the_scale_within_one_percent_of_it(task, outputs, atol, rtol, loose):
+    """The runtime loads any tolerance (above), so the bound is the exporter's: too_loose decides it."""
+    assert (too_loose(task, outputs, atol, rtol) is not None) == loose
 
 
 @pytest.mark.parametrize("scale", [0.0, 1e-3, 1.0, 334.965, 1e6, 3e38])
