@@ -18,9 +18,9 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     if type(X) in (list, tuple):  # rows: plain ones as they are, never rows that carry names (read by position)
         if not all(type(row) in _PLAIN_ROWS for row in X) and any(map(_carries_names, X)):
             raise InputError(
-                f"X is a {type(X).__name__} of rows that carry their columns' names (pandas Series from df.iloc[i] "
-                "or df.iterrows(), namedtuples from df.itertuples()), which would be read by position; pass the "
-                "DataFrame itself, e.g. pd.DataFrame(X)"
+                f"X is a {type(X).__name__} of rows or columns that carry names (pandas Series from df.iloc[i] or "
+                "df.iterrows(), namedtuples from df.itertuples(), polars Series, pyarrow arrays), which would be read "
+                "by position as rows; pass the DataFrame or Table itself"
             )
         return X
     kind = _library(X)
@@ -78,7 +78,7 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     return np.column_stack(picked) if picked else np.empty((len(X), 0))
 
 
-_PLAIN_ROWS = {list, tuple, float, int, np.ndarray, np.float32, np.float64}
+_PLAIN_ROWS = {list, tuple, float, int, bool, np.ndarray, np.float32, np.float64, np.int64, np.int32}
 
 
 def _library(X: Any) -> str | None:
@@ -87,9 +87,9 @@ def _library(X: Any) -> str | None:
     return next((k for k in ("pandas", "pyarrow", "polars") if k in roots), None)
 
 
-def _carries_names(row: Any) -> bool:
-    """A pandas Series or a namedtuple: a row whose values have names."""
-    return hasattr(row, "_fields") or _library(row) == "pandas"
+def _carries_names(item: Any) -> bool:
+    """A namedtuple, or a pandas, polars or pyarrow object (a Series, an array): values that have names."""
+    return hasattr(item, "_fields") or _library(item) is not None
 
 
 def _series_frame(series: Any, names: Sequence[str], kind: str) -> Any:

@@ -71,12 +71,6 @@ def test_a_column_for_a_two_feature_model_is_refused(predictor):
         predictor.predict(FRAME["a"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="columns.columns_by_name / _carries_names (the lead's file): a list of pandas Series is refused, but a "
-    "list of polars Series or pyarrow arrays (named columns) goes to np.asarray and is read as rows, transposed; "
-    "fix: _carries_names also for polars (a Series has .name) and pyarrow (ChunkedArray, Array) elements",
-)
 @pytest.mark.parametrize("library", ["polars", "pyarrow"])
 def test_a_list_of_named_columns_is_refused(predictor, library):
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [10.0, 20.0]})  # two samples of two features: transposable
