@@ -1,6 +1,8 @@
 """Property: for random eval-mode modules, every task and output kind and several opsets, the exported file scores
 fresh inputs as torch does, in one batch and one sample at a time."""
 
+import copy
+
 import numpy as np
 import torch
 from hypothesis import HealthCheck, given, reject, settings
@@ -18,6 +20,11 @@ LAYERS = {
     "relu": lambda n: nn.ReLU(),
     "tanh": lambda n: nn.Tanh(),
 }
+
+
+def softmax(out: np.ndarray) -> np.ndarray:
+    e = np.exp(out.astype(np.float64) - out.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def module(seed: int, k: int, width: int, hidden: int, layers: list[str]) -> nn.Module:
@@ -66,15 +73,21 @@ def test_exported_file_scores_as_torch_alone_and_in_batches(tmp_path, seed, k, h
     x = (rng.normal(size=(40, k)) * 3).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
+        exact = copy.deepcopy(reference).double()(torch.from_numpy(x).double()).numpy()
     if case == "binary":
-        expected = 1 / (1 + np.exp(-expected.astype(np.float64))) if logits else expected
+        as_p = (lambda out: 1 / (1 + np.exp(-out.astype(np.float64)))) if logits else (lambda out: out)  # noqa: E731
         score = lambda rows: predictor.predict_proba(rows)[:, 1:]  # noqa: E731
     elif case == "multiclass":
-        e = np.exp(expected.astype(np.float64) - expected.max(axis=1, keepdims=True))
-        expected = e / e.sum(axis=1, keepdims=True) if logits else expected
+        as_p = softmax if logits else (lambda out: out)  # noqa: E731
         score = predictor.predict_proba
     else:
-        score = predictor.predict
+        as_p, score = (lambda out: out), predictor.predict
+    expected = as_p(expected)
+    if case != "regression" and np.abs(expected - as_p(exact)).max() > PROBABILITY_ATOL / 4:
+        # torch's own float32 rounding is that far from the float64 answer (a LayerNorm over 2 nearly equal units
+        # amplifies it): a 1e-6 agreement is not defined for such a model on these inputs; export's golden
+        # check guards it (it refuses the file, or the golden inputs agree)
+        reject()
     together = score(x)
     alone = np.concatenate([score(x[i : i + 1]) for i in range(len(x))])
     if case == "regression":
