@@ -8,6 +8,7 @@ else, raw tensor bytes included: its cost grows with the number of fields, not w
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 from .errors import ModelError
@@ -53,12 +54,14 @@ def default_model_path() -> str:
 
 
 def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
-    """The bytes of the model file at `path`; ModelError if it is empty or over max_bytes (it may be huge, or
-    /dev/zero: never more than max_bytes + 1 bytes are read)."""
+    """The bytes of the model file at `path`; ModelError if empty or over max_bytes (/dev/zero: max_bytes + 1 read)."""
     check_limit(max_bytes)
     try:
         with open(path, "rb") as stream:
-            parts = _read_at_most(stream, max_bytes + 1)
+            info = os.fstat(stream.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:  # refused unread: no memory taken for it
+                check_size(info.st_size, max_bytes, os.fspath(path))
+            parts = _read_at_most(stream, max_bytes + 1, info.st_size)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
     except IsADirectoryError as exc:
@@ -69,11 +72,11 @@ def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
-def _read_at_most(stream, limit: int) -> list[bytes]:
-    """Up to `limit` bytes of `stream` in parts: a file's size at once, else a MiB at a time. (read(limit) would
+def _read_at_most(stream, limit: int, size: int) -> list[bytes]:
+    """Up to `limit` bytes of `stream` in parts: its `size` at once, else a MiB at a time. (read(limit) would
     reserve the whole limit first: 256 MiB for a 1 kB model, a MemoryError under a device's address-space limit.)"""
     parts, left = [], limit
-    step = min(os.fstat(stream.fileno()).st_size + 1, limit)  # 0 + 1 for a pipe or /dev/zero
+    step = min(size + 1, limit)  # 0 + 1 for a pipe or /dev/zero
     while left and (part := stream.read(min(step, left))):
         parts.append(part)
         left -= len(part)

@@ -39,6 +39,23 @@ def test_a_small_model_loads_under_an_address_space_limit(model_path):
     assert roomy.stdout.split()[0] == expected
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status are Linux's")
+def test_a_file_over_the_limit_is_refused_without_reading_it(model_path, tmp_path):
+    # read(max_bytes + 1) of a file over the limit took the limit's memory (256 MiB) before refusing it: under an
+    # address-space limit the error was "out of memory", not the size limit and how to raise it
+    tight = load(model_path, model_path.stat().st_size)
+    peak = int(tight.stdout.split()[1])
+    huge = tmp_path / "huge.onnx"
+    with open(huge, "wb") as stream:
+        stream.truncate(300 * 2**20)  # sparse: no disk, no time
+    result = load(huge, 256 * 2**20, address_space=peak + 64 * 2**20)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"edge_predict.errors.ModelError: {huge}: the model file is larger than the limit of 268,435,456 bytes; if it "
+        "is the model you mean, raise the limit (--max-model-bytes, $EDGE_PREDICT_MAX_MODEL_BYTES, or max_bytes=)"
+    )
+
+
 def test_out_of_memory_is_one_line_not_a_bug_report(model_path, monkeypatch):
     from click.testing import CliRunner
 
