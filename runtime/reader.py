@@ -56,7 +56,7 @@ def read_batches(
             return False
 
     def parse(item: tuple[int, str]):
-        return parse_block(item[1], len(order), layout, json)
+        return parse_block(item[1], len(order), layout, json and not extra)  # with extra, JSON goes row by row
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
