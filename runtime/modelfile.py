@@ -8,7 +8,6 @@ else, raw tensor bytes included: its cost grows with the number of fields, not w
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 
 from .errors import ModelError
@@ -58,10 +57,10 @@ def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     check_limit(max_bytes)
     try:
         with open(path, "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:  # refused unread: no memory taken for it
-                check_size(info.st_size, max_bytes, os.fspath(path))
-            parts = _read_at_most(stream, max_bytes + 1, info.st_size)
+            size = os.fstat(stream.fileno()).st_size  # 0 for pipes and devices (/dev/zero)
+            if size > max_bytes:  # a file over the limit is refused unread: no memory taken for it
+                check_size(size, max_bytes, os.fspath(path))
+            parts = _read_at_most(stream, max_bytes + 1, size)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
     except IsADirectoryError as exc:
@@ -76,7 +75,7 @@ def _read_at_most(stream, limit: int, size: int) -> list[bytes]:
     """Up to `limit` bytes of `stream` in parts: its `size` at once, else a MiB at a time. (read(limit) would
     reserve the whole limit first: 256 MiB for a 1 kB model, a MemoryError under a device's address-space limit.)"""
     parts, left = [], limit
-    step = min(size + 1, limit)  # 0 + 1 for a pipe or /dev/zero
+    step = min(size + 1, limit)
     while left and (part := stream.read(min(step, left))):
         parts.append(part)
         left -= len(part)
