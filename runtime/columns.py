@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -15,14 +16,8 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
     a list of rows as it is, unless its rows carry names (refused); anything else as it is. Imports none of them."""
     if type(X) is np.ndarray:
         return X
-    if type(X) in (list, tuple):  # rows: plain ones as they are, never rows that carry names (read by position)
-        if not all(type(row) in _PLAIN_ROWS for row in X) and any(map(_carries_names, X)):
-            raise InputError(
-                f"X is a {type(X).__name__} of rows or columns that carry names (pandas Series from df.iloc[i] or "
-                "df.iterrows(), namedtuples from df.itertuples(), polars Series, pyarrow arrays), which would be read "
-                "by position as rows; pass the DataFrame or Table itself"
-            )
-        return X
+    if type(X) in (list, tuple):  # rows: plain ones as they are (one look at each), others below
+        return X if all(type(row) in _PLAIN_ROWS for row in X) else _odd_rows(X)
     kind = _library(X)
     if kind in ("pandas", "polars") and not hasattr(X, "columns") and hasattr(X, "to_frame"):  # a Series
         X = _series_frame(X, names, kind)
@@ -79,6 +74,24 @@ def columns_by_name(X: Any, names: Sequence[str]) -> Any:
 
 
 _PLAIN_ROWS = {list, tuple, float, int, bool, np.ndarray, np.float32, np.float64, np.int64, np.int32}
+
+
+def _odd_rows(X: list | tuple) -> Any:
+    """Rows not all plain lists or numbers: refused if they carry names (they would be read by position); masked
+    rows as one masked array (np.asarray would drop their masks; ragged ones are left for convert to name)."""
+    if any(map(_carries_names, X)):
+        raise InputError(
+            f"X is a {type(X).__name__} of rows or columns that carry names (pandas Series from df.iloc[i] or "
+            "df.iterrows(), namedtuples from df.itertuples(), polars Series, pyarrow arrays), which would be read "
+            "by position as rows; pass the DataFrame or Table itself"
+        )
+    ma = sys.modules.get("numpy.ma")  # not imported: no masked row exists
+    if ma is not None and any(isinstance(row, ma.MaskedArray) for row in X):
+        try:
+            return ma.asarray(X)
+        except ValueError:  # rows of different lengths
+            return X
+    return X
 
 
 def _library(X: Any) -> str | None:

@@ -74,8 +74,6 @@ class InputCheck:
         X = columns_by_name(X, self._names)
         ma = sys.modules.get("numpy.ma")  # not imported: no masked array exists
         try:
-            if ma is not None and isinstance(X, (list, tuple)) and any(isinstance(r, ma.MaskedArray) for r in X):
-                X = ma.asarray(X)  # masked rows: np.asarray would drop their masks
             if ma is not None and isinstance(X, ma.MaskedArray) and X.dtype.kind in "iuf":
                 X = X.astype(np.float64).filled(np.nan)  # np.asarray would score the values under the mask
             x = np.asarray(X)
