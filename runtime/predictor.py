@@ -106,10 +106,11 @@ class Predictor(ModelFacts):
         if self.task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self.task == "binary" and len(out) <= SMALL:  # Python floats beat numpy's per-call cost here, and
-            # float32(1.0 - p) is float32(1) - p for every float32 p in [0, 1] (all 1,065,353,217 were compared)
-            return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)
-        if self.task == "binary":  # [1 - p, p], written into one array: no temporary of 1 - p, no stacking copy
+        if self.task == "binary":  # [1 - p, p]
+            if len(out) <= SMALL:  # Python floats beat numpy's per-call cost here, and float32(1.0 - p) is
+                # float32(1) - p for every float32 p in [0, 1] (all 1,065,353,217 were compared)
+                return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)
+            # written into one array: no temporary of 1 - p, no stacking copy
             proba = np.empty((len(out), 2), np.float32)
             proba[:, 1:] = out
             np.subtract(np.float32(1), out[:, 0], out=proba[:, 0])
