@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test lint fuzz bench bench-scale mutate clean
+.PHONY: export test test-fast lint fuzz bench bench-scale mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ export: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Under a minute: everything but the tests marked slow (wheel and venv builds, Dask, Spark, SIGKILL, long properties).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
 
 # ruff lint and format, configured in pyproject.toml; .ci/run runs it before the tests.
 lint: $(STAMP)

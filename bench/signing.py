@@ -37,7 +37,9 @@ def signed_model(model: Path, work: Path) -> tuple[Path, Path]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from edge_predict import sigfiles, signing
+    from edge_predict.signing import files as sigfiles
+
+    from edge_predict.signing import _rules as signing
 
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

@@ -5,20 +5,12 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
-import time
 from pathlib import Path
-from typing import BinaryIO
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock, so no writer locks its file and no sweeper removes any
     fcntl = None
-
-# A fault-injection point for tests, never set in normal use: with this variable naming a file,
-# write_atomic stops after writing half of the bytes, writes its PID into that file and waits up to
-# PAUSE_SECONDS, so a test can SIGKILL it inside the write on purpose instead of by luck.
-PAUSE_ENV = "EDGE_PREDICT_TEST_PAUSE_WRITE"
-PAUSE_SECONDS = 60
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -35,7 +27,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:  # closing it releases the lock: only after the rename
             os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model is meant to be read by others
-            write_in_halves(handle, data)
+            handle.write(data)
             handle.flush()
             os.fsync(fd)
             os.replace(tmp, path)
@@ -52,18 +44,6 @@ def sync_directory(directory: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def write_in_halves(handle: BinaryIO, data: bytes) -> None:
-    """Write `data` to `handle`; between the two halves lies the test's fault-injection point."""
-    half = len(data) // 2
-    handle.write(data[:half])
-    ready = os.environ.get(PAUSE_ENV)
-    if ready:
-        handle.flush()
-        Path(ready).write_text(f"{os.getpid()}\n")
-        time.sleep(PAUSE_SECONDS)
-    handle.write(data[half:])
 
 
 def remove_stale_temporaries(path: Path) -> None:

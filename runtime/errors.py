@@ -30,6 +30,14 @@ class InputError(EdgePredictError, ValueError):
         self.row, self.col, self.problem, self.line = row, col, problem, line
 
 
+class NonFiniteOutputError(InputError):
+    """The model computed NaN or an infinite value for one sample: its input overflows the graph's arithmetic."""
+
+    def __init__(self, message: str, *, row: int, problem: str, computed: str):
+        super().__init__(message, row=row, problem=problem)
+        self.computed = computed  # "NaN" or "an infinite value"
+
+
 class ModelError(EdgePredictError):
     """The model file is missing, unreadable, unsafe or not an edge-predict model (exit code 1)."""
 

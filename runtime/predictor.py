@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import json
+
 import numpy as np
 
-from . import golden, tasks
-from .errors import InputError
-from .facts import ModelFacts
-from .manifest import Manifest
-from .modelfile import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
-from .session import open_model, run_failure
-from .validation import SMALL, InputCheck, checked_threshold
+from edge_predict.model import golden
+from edge_predict.model.integrity import sha256_hex
+from edge_predict.scoring import outputs as tasks
+from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
+from edge_predict.model.manifest import Manifest
+from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
+from edge_predict.model.session import open_model, run_failure
+from edge_predict.float32 import SMALL
+from edge_predict.scoring.inputs import InputCheck, checked_threshold
 
 
-class Predictor(ModelFacts):
+class Predictor:
     """Scores samples with one edge-predict model; build it with from_path, from_bytes or default."""
 
     def __init__(
@@ -56,10 +60,11 @@ class Predictor(ModelFacts):
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
         if public_key is None:
             return cls.from_bytes(read_model_file(path, max_bytes), source=os.fspath(path), **options)
-        from .sigfiles import read_verified
-        from .signing import read_key
+        from edge_predict import signing
 
-        data, signature = read_verified(path, read_key(public_key), lambda p: read_model_file(p, max_bytes))
+        data, signature = signing.read_verified(
+            path, signing.read_key(public_key), lambda p: read_model_file(p, max_bytes)
+        )
         predictor = cls.from_bytes(data, source=os.fspath(path), **options)
         predictor._signature = signature
         return predictor
@@ -92,7 +97,68 @@ class Predictor(ModelFacts):
         """Load the model packaged with edge-predict (the lecture's hours -> pass model)."""
         return cls.from_path(default_model_path(), **options)
 
-    # -- read-only facts (the rest: ModelFacts) ---------------------------------------------
+    # -- read-only facts ----------------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        """'binary', 'multiclass' or 'regression'."""
+        return self._manifest.task
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self._manifest.feature_names
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        return np.asarray(self._manifest.feature_names, dtype=object)
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self._manifest.feature_names)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels in predict_proba's column order (classifiers only)."""
+        if self.task == "regression":
+            raise AttributeError("a regression model has no classes_; its outputs are named in .targets")
+        return np.asarray(self._manifest.labels)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._manifest.labels
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The names of a regression model's outputs (() for classifiers)."""
+        return self._manifest.targets
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """A copy of the whole manifest (changing it changes nothing here)."""
+        return json.loads(json.dumps(self._manifest.raw))
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self._model_bytes)
+
+    @property
+    def model_bytes(self) -> bytes:
+        """The model file's bytes, as loaded (what from_bytes takes, e.g. to ship the model to other processes)."""
+        return self._model_bytes
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def signature(self):
+        """The signing.SignatureInfo a public key verified at load (key fingerprint, sha256), else None."""
+        return self._signature
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of predict_table's columns, the CLI's output columns."""
+        return tasks.column_names(self.task, self.labels, self.targets)
+
     @property
     def threshold(self) -> float:
         """P(classes_[1]) at or above which a binary model predicts classes_[1] (binary models only)."""
@@ -128,6 +194,37 @@ class Predictor(ModelFacts):
         """The outputs as named columns (output_names), as the CLI's CSV prints them."""
         classes = self.classes_ if self.task != "regression" else None
         return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets)
+
+    def score_rows(self, X: Any) -> tuple[dict[str, np.ndarray] | None, dict[int, InputError]]:
+        """Score every sample of X that can be scored: predict_table of those rows (in order; None if none can be)
+        and, per row of X that cannot, its InputError (keyed by row, in row order). The keep-going scorer of the
+        CLI's --keep-going, Dask's and Spark's on_error="null".
+
+        ModelError (the graph computed something impossible for a sample) is raised with .row the row of X.
+        """
+        x = self._check.convert(X)[0]
+        keep = np.arange(len(x))
+        errors: dict[int, InputError] = {}
+        while keep.size:
+            try:
+                table = self.predict_table(x[keep] if errors else x)
+            except ModelError as exc:
+                if exc.row is None:
+                    raise
+                row = int(keep[exc.row])
+                raise ModelError(f"{self._source}: sample {row}: {exc.problem}", row=row, problem=exc.problem) from None
+            except InputError as exc:
+                if exc.row is None:
+                    raise
+                if isinstance(exc, NonFiniteOutputError):  # the model's NaN for a sample: that sample alone
+                    found = [tasks.nonfinite(int(keep[exc.row]), exc.computed)]
+                else:  # a bad value: every row holding one at once, numbered as in X
+                    found = [error for error in self._check.errors(x) if error.row not in errors]
+                errors.update((error.row, error) for error in found)
+                keep = np.setdiff1d(keep, [error.row for error in found], assume_unique=True)
+            else:
+                return table, dict(sorted(errors.items()))
+        return None, dict(sorted(errors.items()))
 
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of `X` holding a non-finite or out-of-domain value (for skipping rows); X is

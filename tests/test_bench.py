@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the wheel and a device venv, runs the benchmark's quick mode
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10.", "11."]
 

@@ -7,8 +7,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_MODEL, run, torch_proba
-from parity import ATOL
+from helpers import DEFAULT_MODEL, run, torch_proba
+from helpers.parity import ATOL
+
+pytestmark = pytest.mark.slow  # builds the wheel and a device venv
 
 DEVICE_SCRIPT = r"""
 import hashlib, json
@@ -20,6 +22,7 @@ for name in ("torch", "onnx"):
         missing.append(name)
 import edge_predict
 from edge_predict import Predictor
+
 predictor = Predictor.default()
 print(json.dumps({"missing": missing, "file": edge_predict.__file__, "sha256": predictor.sha256,
                   "p": [float(v) for v in predictor.predict_proba([1.0, 7.0])[:, 1]]}))

@@ -68,7 +68,7 @@ def test_the_builtin_digest_is_sha256():
     import hashlib
     import os
 
-    from edge_predict.integrity import BUILTIN_MAX, sha256_hex
+    from edge_predict.model.integrity import BUILTIN_MAX, sha256_hex
 
     for size in (0, 1, 55, 56, 63, 64, 65, 1000, 2**20 + 7, BUILTIN_MAX, BUILTIN_MAX + 1):
         data = os.urandom(size)

@@ -60,8 +60,8 @@ def cli(
     except ImportError:
         raise click.ClickException(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
     from edge_predict import Predictor
-    from edge_predict.modelfile import default_model_path
-    from edge_predict.tolerance import too_loose
+    from edge_predict.model.file import default_model_path
+    from edge_predict.model.golden import too_loose
 
     from . import summary
     from .data import lecture_table, observed_domain

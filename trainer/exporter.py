@@ -10,20 +10,22 @@ import numpy as np
 import onnx
 import torch
 
-from edge_predict import __version__, sigfiles, signing
+from edge_predict import __version__
+
+from edge_predict.signing import files as sigfiles
+
+from edge_predict import signing
 from edge_predict.atomicfile import write_atomic
-from edge_predict.integrity import seal
-from edge_predict.manifest import METADATA_KEY
-from edge_predict.numbers import SPACE, names_a_column
-from edge_predict.numformat import shortest_float32
-from edge_predict.tolerance import too_loose
+from edge_predict.model.integrity import seal
+from edge_predict.model.manifest import FORMAT_VERSION, METADATA_KEY, TASKS
+from edge_predict.tables.grammar import SPACE, names_a_column
+from edge_predict.float32 import shortest_float32
+from edge_predict.model.golden import too_loose
 
 from .checks import verify_export
 from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
 from .graph import OPSET, ExportError, check_activation, in_training_mode, output_module, to_onnx
 
-FORMAT = 2
-TASKS = ("binary", "multiclass", "regression")
 # Probabilities: torch's and onnxruntime's float32 sigmoid/softmax kernels differ in the last bits (measured
 # at most 1.8e-7 on sigmoids); 1e-6 leaves margin and a wrong weight moves far more. Regression values differ by
 # float32 rounding of the sums behind them, so by up to a few ulps of the largest value, also where a value near 0
@@ -97,7 +99,7 @@ def export(
             "unscaled features, so standardize them (edge-train --standardize)"
         )
     manifest = {
-        "format": FORMAT,
+        "format": FORMAT_VERSION,
         "task": task,
         "features": _feature_entries(names, bounds, observed),
         **({"labels": list(labels)} if labels else {"targets": list(targets)}),

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from edge_predict.errors import InputError
-from edge_predict.tasks import SUM_ATOL
-from edge_predict.columns import columns_by_name
+from edge_predict.scoring.outputs import SUM_ATOL
+from edge_predict.scoring.frames import columns_by_name
 
 from .graph import ExportError
 

@@ -9,7 +9,7 @@ import onnx
 import torch
 
 from edge_predict.errors import EdgePredictError
-from edge_predict.tasks import SUM_ATOL
+from edge_predict.scoring.outputs import SUM_ATOL
 
 OPSET = 17
 # torch.onnx.export's legacy TorchScript path writes opsets 7 to 23 in torch 2.13 (measured: 24 fails)

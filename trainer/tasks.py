@@ -10,10 +10,9 @@ from typing import Sequence
 import numpy as np
 
 from edge_predict.errors import InputError
-from edge_predict.manifest import F32_MAX
-from edge_predict.numbers import NUMBER
+from edge_predict.float32 import F32_MAX
+from edge_predict.tables.grammar import NUMBER
 
-TASKS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 100
 
 

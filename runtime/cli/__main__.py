@@ -1,5 +1,5 @@
 """`python -m edge_predict.cli`: the edge-predict command."""
 
-from . import main
+from edge_predict.cli import main
 
 main()

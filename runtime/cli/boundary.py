@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import EdgePredictError, OutputError
+from edge_predict.errors import EdgePredictError, OutputError
 
 # Every character str.splitlines() breaks at: a path or a value may hold one, a message must not.
 _LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}

@@ -8,20 +8,27 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import InputError, VerificationError
-from .boundary import OneLineGroup, keep_freed_heap, one_line
-from .params import FiniteFloatRange, model_options, no_verify_option, public_key_option, sha256_text, threads_option
-from .sign import sign
+from edge_predict import __version__
+from edge_predict.errors import InputError, VerificationError
+from edge_predict.cli.boundary import OneLineGroup, keep_freed_heap, one_line
+from edge_predict.cli.params import (
+    FiniteFloatRange,
+    model_options,
+    no_verify_option,
+    public_key_option,
+    sha256_text,
+    threads_option,
+)
+from edge_predict.cli.sign import sign
 
 
 def load(model: str | None, max_model_bytes: int | None, **options):
     """The Predictor for --model (default: the packaged model), with the command's options."""
-    from ..modelfile import DEFAULT_MAX_BYTES
-    from ..modelfile import default_model_path
-    from ..predictor import Predictor
+    from edge_predict import Predictor
 
-    return Predictor.from_path(model or default_model_path(), max_bytes=max_model_bytes or DEFAULT_MAX_BYTES, **options)
+    if max_model_bytes:
+        options["max_bytes"] = max_model_bytes
+    return Predictor.default(**options) if model is None else Predictor.from_path(model, **options)
 
 
 @click.group(name="edge-predict", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,10 +90,10 @@ def predict(
 
     Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
     """
-    from ..reader import read_batches, samples_from_args
-    from ..source import open_input
-    from ..scoring import score
-    from ..writer import Writer
+    from edge_predict.tables.reader import read_batches, samples_from_args
+    from edge_predict.tables.source import open_input
+    from edge_predict.tables.stream import score
+    from edge_predict.tables.writer import Writer
 
     for value in values:
         if _looks_like_option(value):
@@ -102,7 +109,7 @@ def predict(
             model, max_model_bytes, public_key=public_key, threads=threads, threshold=threshold, verify=not no_verify
         )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
-        raise click.UsageError(f"--threshold {threshold:g}: {str(exc).split(': ', 1)[1]}") from None
+        raise click.UsageError(f"--threshold {threshold:g}: {exc.problem}") from None
     writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.output_names, predictor.task, keep_going)
     report = (lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) if keep_going else None
     if values:
@@ -144,8 +151,8 @@ def _looks_like_option(value: str) -> bool:
 @no_verify_option
 def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
     """Show the model's manifest: task, features, outputs, versions, training, sha256, signature."""
-    from ..errors import ModelError
-    from .info import info_json, info_lines, plain_info
+    from edge_predict.errors import ModelError
+    from edge_predict.cli.info import info_json, info_lines, plain_info
 
     try:
         predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify)

@@ -9,21 +9,17 @@ def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None
     """Print what a plain ONNX model (no manifest) declares; print nothing for any other file."""
     import click
 
-    from ..errors import ModelError
-    from ..modelfile import DEFAULT_MAX_BYTES, default_model_path, read_model_file
-    from ..session import describe_plain
+    from edge_predict.errors import ModelError
+    from edge_predict import inspect_model
 
-    path, limit = model or default_model_path(), max_model_bytes or DEFAULT_MAX_BYTES
     try:
-        data = read_model_file(path, limit)
-        facts = describe_plain(data, path, limit)
+        facts = inspect_model(model, max_model_bytes)
     except ModelError:
         return
     if facts is None:
         return
-    from ..integrity import sha256_hex
-
-    head = {"path": path, "sha256": sha256_hex(data), "manifest": None}
+    path = facts.pop("path")
+    head = {"path": path, "sha256": facts.pop("sha256"), "manifest": None}
     if fmt == "json":
         click.echo(json.dumps({**head, "plain": facts}, indent=2, sort_keys=True))
         return
@@ -58,13 +54,13 @@ def info_json(predictor) -> str:
 
 def signature_facts(predictor) -> dict | None:
     """The model's signature: checked by the key given (verified), or only present with the key it claims."""
-    from .. import sigfiles, signing
-    from ..errors import ModelError
+    from edge_predict import signing
+    from edge_predict.errors import ModelError
 
     if predictor.signature is not None:
         verified = predictor.signature
         return {"file": verified.file, "key_fingerprint": verified.key_fingerprint, "verified": True}
-    model = sigfiles.resolved(predictor.source)  # where a key check would look: beside the file, not a symlink
+    model = signing.resolved(predictor.source)  # where a key check would look: beside the file, not a symlink
     path = signing.signature_path(model)
     try:
         sig = signing.read_signature(model)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from ..errors import OutputError
+from edge_predict.errors import OutputError
 
 
 @click.command()
@@ -24,17 +22,14 @@ def sign(model, key) -> None:
     The signature is in the OpenSSF model-signing format: `model_signing verify key` checks it too.
     Needs the signing extra: pip install 'edge-predict[signed]'.
     """
-    from .. import signing
-    from ..modelfile import DEFAULT_MAX_BYTES, read_model_file
-    from ..predictor import Predictor
-    from ..sigfiles import resolved, write_signature
+    from edge_predict import signing
+    from edge_predict import sign_model
 
-    data = read_model_file(model, DEFAULT_MAX_BYTES)
-    predictor = Predictor.from_bytes(data, source=model)  # sign only a model that loads and verifies here
-    sig = signing.sign(data, signing.read_key(key, "signing key"), os.path.basename(model))
-    target = signing.signature_path(resolved(model))  # where write_signature puts it: beside the file, not a link
     try:
-        write_signature(model, sig)
+        signed = sign_model(model, key)
     except OSError as exc:
+        target = signing.signature_path(signing.resolved(model))
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    click.echo(f"signed {model} (sha256 {predictor.sha256}) with key {signing.key_hint(sig)}: wrote {target}")
+    click.echo(
+        f"signed {model} (sha256 {signed.sha256}) with key {signed.key_fingerprint}: wrote {signed.signature_path}"
+    )

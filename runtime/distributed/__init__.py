@@ -7,8 +7,8 @@ neither `import edge_predict` nor importing this package loads them. The modules
 - dask_engine, spark_engine: score_dask and score_spark, adapting those to each engine's frames.
 """
 
-from .dask_engine import score_dask
-from .spark_engine import score_spark
-from .table import ERROR_COLUMN, ON_ERROR, output_columns
+from edge_predict.distributed.dask_engine import score_dask
+from edge_predict.distributed.spark_engine import score_spark
+from edge_predict.distributed.table import ERROR_COLUMN, ON_ERROR, output_columns
 
 __all__ = ["score_dask", "score_spark", "output_columns", "ERROR_COLUMN", "ON_ERROR"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..columns import columns_by_name
-from .table import ERROR_COLUMN, check_frame, label_array, score_rows
-from .worker import ShippedModel, ship, worker_predictor
+from edge_predict.scoring.frames import columns_by_name
+from edge_predict.distributed.table import ERROR_COLUMN, check_frame, label_array, score_rows
+from edge_predict.distributed.worker import ShippedModel, ship, worker_predictor
 
 if TYPE_CHECKING:
-    from ..predictor import Predictor
+    from edge_predict.predictor import Predictor
 
 _NUMBERS = ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType")
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError, ModelError
+from edge_predict.errors import InputError, ModelError
 
 if TYPE_CHECKING:
-    from ..predictor import Predictor
+    from edge_predict.predictor import Predictor
 
 ON_ERROR = ("raise", "null")
 ERROR_COLUMN = "error"  # added with on_error="null": why a row's outputs are null (null when it was scored)
@@ -57,47 +57,35 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
 def score_rows(
     predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, str]], on_error: str, where: Callable[[int], str]
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, list | None]:
-    """predict_table of the rows of `x` (float64, feature order), with the CLI's --keep-going loop.
+    """predict_table of the rows of `x` (float64, feature order), keeping going past bad rows (Predictor.score_rows).
 
     Returns the output columns, the mask of scored rows (None: all) and per row why it was not (None: all were).
     on_error="raise": the first bad row raises InputError naming it by `where(row)`;
     on_error="null": bad rows get NaN or None outputs and a reason.
     """
-    keep = np.arange(len(x))
-    reasons: dict[int, str] = {}
-    while keep.size:
-        try:
-            table = predictor.predict_table(x[keep] if reasons else x)
-            break
-        except ModelError as exc:  # the graph's output for one sample is impossible: the job fails naming it
-            if exc.row is None:
-                raise
-            row = int(keep[exc.row])
-            raise ModelError(f"{predictor.source}: {where(row)}: {exc.problem}", row=row, problem=exc.problem) from None
-        except InputError as exc:
-            if exc.row is None:
-                raise
-            # A bad value: find every bad row at once. The model's NaN for a sample: that sample alone.
-            errors = (predictor.input_errors(x[keep]) if exc.col is not None else []) or [exc]
-            found = {int(keep[e.row]): _reason(predictor, x, int(keep[e.row]), e) for e in errors}
-            if on_error == "raise":
-                row = min(found)
-                raise InputError(
-                    f"{where(row)}, {found[row]}", row=row, col=errors[0].col, problem=errors[0].problem
-                ) from None
-            reasons.update(found)
-            keep = np.setdiff1d(keep, list(found), assume_unique=True)
-    else:
-        table = None
-    if not reasons and table is not None:
+    try:
+        table, errors = predictor.score_rows(x)
+    except ModelError as exc:  # the graph's output for one sample is impossible: the job fails naming it
+        if exc.row is None:
+            raise
+        raise ModelError(
+            f"{predictor.source}: {where(exc.row)}: {exc.problem}", row=exc.row, problem=exc.problem
+        ) from None
+    if errors and on_error == "raise":
+        row, error = next(iter(errors.items()))
+        raise InputError(
+            f"{where(row)}, {_reason(predictor, x, row, error)}", row=row, col=error.col, problem=error.problem
+        )
+    if not errors:
         return table, None, None
-    ok = np.zeros(len(x), bool)
-    ok[keep] = True
+    ok = np.ones(len(x), bool)
+    ok[list(errors)] = False
     full = {}
     for name, kind in columns:
         full[name] = np.full(len(x), np.nan, np.float32) if kind == "float32" else np.full(len(x), None, object)
         if table is not None:
-            full[name][keep] = table[name]
+            full[name][ok] = table[name]
+    reasons = {row: _reason(predictor, x, row, error) for row, error in errors.items()}
     return full, ok, [reasons.get(i) for i in range(len(x))]
 
 

@@ -13,13 +13,12 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import VerificationError
+from edge_predict.errors import VerificationError
 
 if TYPE_CHECKING:
-    from ..predictor import Predictor
+    from edge_predict.predictor import Predictor
 
 _PREDICTORS: dict[tuple[str, float | None], "Predictor"] = {}  # this process's, by (model sha256, threshold)
-_BUILT = 0  # how many this process built
 _LOCK = threading.Lock()  # a worker running several threads still builds each session once
 
 
@@ -41,12 +40,11 @@ def ship(predictor: "Predictor") -> ShippedModel:
 
 def worker_predictor(model: ShippedModel) -> "Predictor":
     """This process's Predictor for `model`: loaded and verified on first use, then reused for every partition."""
-    global _BUILT
     key = (model.sha256, model.threshold)
     with _LOCK:
         predictor = _PREDICTORS.get(key)
         if predictor is None:
-            from ..predictor import Predictor
+            from edge_predict.predictor import Predictor
 
             try:  # from_bytes scores the golden vectors: a worker whose CPU computes them wrong refuses to score
                 predictor = Predictor.from_bytes(
@@ -58,10 +56,4 @@ def worker_predictor(model: ShippedModel) -> "Predictor":
                     difference=exc.difference,
                 ) from None
             _PREDICTORS[key] = predictor
-            _BUILT += 1
     return predictor
-
-
-def sessions_built() -> int:
-    """How many sessions this process has built: one per model (and threshold), whatever the partitions."""
-    return _BUILT

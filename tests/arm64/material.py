@@ -29,7 +29,7 @@ class Prepared:
 
 
 def prepare(model, repo: Path, work: Path) -> Prepared:
-    from edge_predict import Predictor  # the host's runtime: x86-64, this venv's onnxruntime
+    from edge_predict import Predictor
 
     work.mkdir(parents=True, exist_ok=True)
     path = repo / model.path if model.path else work / f"{model.name}.onnx"
@@ -72,7 +72,7 @@ def _resealed(data: bytes) -> bytes:
     """`data` with its integrity digest recomputed, as if the damage had happened before export."""
     import onnx
 
-    from edge_predict.integrity import DIGEST_KEY, seal
+    from edge_predict.model.integrity import DIGEST_KEY, seal
 
     proto = onnx.load_from_string(data)
     kept = [entry for entry in proto.metadata_props if entry.key != DIGEST_KEY.decode()]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import parity
+from helpers import parity
 
 GRID_ROWS = 256
 

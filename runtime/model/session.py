@@ -1,0 +1,149 @@
+"""The onnxruntime boundary: a session from checked bytes, its signature, and onnxruntime's errors worded."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+
+import onnxruntime as ort
+
+from edge_predict.errors import ModelError
+from edge_predict.model import integrity
+from edge_predict.model.manifest import METADATA_KEY, Manifest
+from edge_predict.model.file import FileFacts, check_size, scan
+
+
+def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) -> tuple[ort.InferenceSession, Manifest]:
+    """A session and the checked manifest for a model file's bytes, or ModelError saying what is wrong.
+
+    The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data,
+    and the exporter's integrity digest.
+    """
+    check_size(len(data), max_bytes, source)
+    facts = scan(data, source)  # onnxruntime must never open another file
+    sealed = integrity.check(data, source)
+    session = make_session(data, source, threads, facts)
+    try:
+        check_graph_types(session, source)
+    except UnicodeDecodeError as exc:  # a damaged name in the graph: onnxruntime hands its bytes to Python as is
+        raise ModelError(f"{source}: the graph's input or output names are corrupt; re-copy or re-export it") from exc
+    manifest = Manifest.from_json(manifest_text(session, source), source)
+    if not sealed and manifest.raw["format"] >= 2:  # format 1 files predate the digest
+        raise integrity.missing(source)
+    check_width(session, len(manifest.feature_names), source)
+    return session, manifest
+
+
+def describe_plain(data: bytes, source: str, max_bytes: int) -> dict | None:
+    """What a plain ONNX model (no edge-predict manifest) declares: inputs, outputs, opsets, IR version, producer;
+    None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data)."""
+    check_size(len(data), max_bytes, source)
+    facts = scan(data, source)
+    session = make_session(data, source, 1, facts)
+    if manifest_text(session, source) is not None:
+        return None
+    try:
+        args = {
+            kind: [{"name": a.name, "type": a.type, "shape": list(a.shape)} for a in getter()]
+            for kind, getter in (("inputs", session.get_inputs), ("outputs", session.get_outputs))
+        }
+        producer = session.get_modelmeta().producer_name
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{source}: the graph's names are corrupt; re-copy or re-export it") from exc
+    return {**args, "opsets": dict(facts.opsets), "ir_version": facts.ir_version, "producer": producer}
+
+
+def make_session(data: bytes, source: str, threads: int | None, facts: FileFacts) -> ort.InferenceSession:
+    """An InferenceSession on the CPU with the measured defaults, or ModelError saying why not."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # fatal only: onnxruntime's own log lines would break the one-line contract
+    # Defaults measured by `make bench` (see bench/results.md): one thread is as fast at batch 1 and fastest at
+    # 1e6 rows on a small shared CPU; with more threads, spin-waiting only burns the cores others need.
+    cpus = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= cpus:  # thousands of threads take minutes to start
+        raise ValueError(
+            f"threads={threads!r}: expected 1 to {cpus} (this machine's CPUs); "
+            "more threads than CPUs only slow onnxruntime down"
+        )
+    options.intra_op_num_threads = 1 if threads is None else int(threads)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # onnxruntime's Python layer prints some failures (an "EP Error" banner) on stdout, where they would
+    # corrupt JSON or CSV output: whatever it prints is dropped, and its exception is worded below.
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own pybind classes; one boundary wraps them all
+        raise ModelError(_load_failure(str(exc), source, facts)) from exc
+
+
+def manifest_text(session: ort.InferenceSession, source: str) -> str | None:
+    """The manifest JSON in the model's metadata, or None if there is none."""
+    try:
+        return session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    except Exception as exc:  # bytes that are not UTF-8 (a damaged file), or onnxruntime's own error
+        raise ModelError(
+            f"{source}: the model's metadata is corrupt ({type(exc).__name__}); re-export or re-copy it"
+        ) from exc
+
+
+def check_graph_types(session: ort.InferenceSession, source: str) -> None:
+    """Refuse graphs that are not one float32 (batch, features) input to one float32 output."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(
+            f"{source}: the model has {len(inputs)} inputs and {len(outputs)} outputs, "
+            "but edge-predict scores models with exactly one of each"
+        )
+    arg = inputs[0]
+    if arg.type != "tensor(float)" or len(arg.shape) != 2:
+        raise ModelError(
+            f"{source}: input {arg.name!r} is {arg.type} of rank {len(arg.shape)}, "
+            "but edge-predict expects a float32 tensor of shape (batch, features)"
+        )
+    if outputs[0].type != "tensor(float)":
+        raise ModelError(
+            f"{source}: output {outputs[0].name!r} is {outputs[0].type}, but edge-predict expects float32 outputs"
+        )
+
+
+def check_width(session: ort.InferenceSession, n_features: int, source: str) -> None:
+    """Refuse a graph whose input width is not the manifest's number of features."""
+    width = session.get_inputs()[0].shape[1]
+    if isinstance(width, int) and width != n_features:
+        raise ModelError(
+            f"{source}: the graph takes {width} features but the manifest names {n_features}; re-export the model"
+        )
+
+
+def run_failure(exc: Exception, source: str) -> ModelError:
+    """onnxruntime failed while scoring: the model's fault (exit 1), said in one line."""
+    return ModelError(
+        f"{source}: onnxruntime failed to score with this model ({_first_line(str(exc))}); re-export or re-copy it"
+    )
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _load_failure(text: str, source: str, facts: FileFacts) -> str:
+    """One line on why onnxruntime refused the model, and what to do when the cause is a version."""
+    ir = re.search(r"max supported IR version: (\d+)", text)
+    if ir:
+        return (
+            f"{source}: the model is ONNX IR version {facts.ir_version}, but onnxruntime {ort.__version__} "
+            f"reads IR versions up to {ir.group(1)}; upgrade onnxruntime (pip install -U onnxruntime) "
+            "or re-export the model with an older onnx (edge-train --opset 17)"
+        )
+    opset = re.search(r"support for domain (\S+) is till opset (\d+)", text)
+    if opset:
+        needed = facts.opsets.get(opset.group(1), "?")
+        return (
+            f"{source}: the model needs opset {needed} of {opset.group(1)}, but onnxruntime {ort.__version__} "
+            f"supports up to opset {opset.group(2)}; upgrade onnxruntime (pip install -U onnxruntime) "
+            f"or re-export the model with edge-train --opset {min(int(opset.group(2)), 17)}"
+        )
+    return f"{source}: onnxruntime cannot load this model ({_first_line(text)}); re-export or re-copy it"

@@ -1,0 +1,146 @@
+"""Checking samples against a model's manifest: shape, finiteness, float32 range, each feature's domain."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from edge_predict.scoring.frames import columns_by_name
+from edge_predict.errors import InputError
+from edge_predict.float32 import F32_MAX, SMALL
+
+_F32 = np.dtype(np.float32)
+
+
+class InputCheck:
+    """Turns X into the float32 (n, k) array the session takes, or raises InputError saying what to fix."""
+
+    def __init__(self, feature_names: Sequence[str], domain: Sequence[tuple[float | None, float | None]]):
+        self._names, self._domain, self._n_features = tuple(feature_names), tuple(domain), len(feature_names)
+        self._mins = np.array([lo if lo is not None else -np.inf for lo, _ in domain], np.float32)
+        self._maxs = np.array([hi if hi is not None else np.inf for _, hi in domain], np.float32)
+        # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
+        self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
+        self._lo_list, self._hi_list = self._lo.tolist(), self._hi.tolist()
+        self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
+        # Where every domain is [0, hi], one pass decides: as uint32 the bit patterns of 0.0..hi are 0..bits(hi),
+        # and those of negatives, NaN and inf all lie above. (-0.0 also does; the two-pass check accepts it.)
+        one_pass = set(self._lo_list) == {0.0} and len(set(self._hi_list)) == 1
+        self._max_bits = int(self._hi.view(np.uint32)[0]) if one_pass else None
+        self._finite_only = set(self._lo_list) == {-F32_MAX} and set(self._hi_list) == {F32_MAX}  # no domain
+
+    def __call__(self, X: Any) -> np.ndarray:
+        """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
+        if (
+            type(X) is np.ndarray
+            and X.dtype is _F32
+            and X.ndim == 2
+            and X.shape[1] == self._n_features
+            and X.shape[0]
+            and X.flags.c_contiguous
+        ):
+            x = x32 = X  # already what the session takes: no conversion, no copy
+        else:
+            x, x32 = self.convert(X)
+        if not self._in_domain(x32):
+            raise self.errors(x, first_only=True)[0]
+        return x32
+
+    def _in_domain(self, x32: np.ndarray) -> bool:
+        """True if every value is finite, within float32 and within its feature's domain."""
+        if x32.size <= SMALL:
+            if self._finite_only:  # NaN and inf make the sum non-finite; 64 float32s cannot overflow a float64
+                return math.isfinite(sum(x32.ravel().tolist()))
+            lo, hi = self._lo_list, self._hi_list
+            return all(a <= v <= b for row in x32.tolist() for v, a, b in zip(row, lo, hi))
+        if self._max_bits is not None and x32.view(np.uint32).max() <= self._max_bits:
+            return True
+        # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
+        # times faster than per column) decides when every value lies within the tightest bounds of all features.
+        if x32.min() >= self._lo_max and x32.max() <= self._hi_min:
+            return True
+        return self._n_features > 1 and bool(
+            (x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all()
+        )
+
+    def convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""
+        k = self._n_features
+        X = columns_by_name(X, self._names)
+        ma = sys.modules.get("numpy.ma")  # not imported: no masked array exists
+        try:
+            if ma is not None and isinstance(X, ma.MaskedArray) and X.dtype.kind in "iuf":
+                X = X.astype(np.float64).filled(np.nan)  # np.asarray would score the values under the mask
+            x = np.asarray(X)
+        except ValueError as exc:  # numpy refuses rows of different lengths ("inhomogeneous shape")
+            raise InputError(
+                f"X is ragged: rows of different lengths, but the model expects every sample to have "
+                f"{k} features ({', '.join(self._names)})"
+            ) from exc
+        if x.dtype.kind not in "iuf":
+            raise InputError(
+                f"X has dtype {x.dtype}, but the model expects numbers; convert it, e.g. np.asarray(X, dtype=float)"
+            )
+        if x.dtype.itemsize > (4 if x.dtype.kind in "iu" else 8):  # int64 beyond 2**53, long double: round as
+            x = x.astype(np.float64)  # text, lists of floats and DataFrames do, through float64 (Python's float())
+        if x.ndim == 0 or (x.ndim == 1 and k == 1):
+            x = x.reshape(-1, 1)
+        elif x.ndim == 1:
+            raise InputError(
+                f"X is 1-D with {x.shape[0]} values, but the model expects 2-D samples of {k} features "
+                f"({', '.join(self._names)}); pass a list of rows, e.g. X.reshape(1, -1) for one sample"
+            )
+        elif x.ndim != 2:
+            raise InputError(f"X has {x.ndim} dimensions, but the model expects a 2-D array (samples, features)")
+        if x.shape[1] != k:
+            raise InputError(
+                f"X has {x.shape[1]} features per sample, but the model expects {k} ({', '.join(self._names)})"
+            )
+        if x.shape[0] == 0:
+            raise InputError("X has no samples; pass at least one")
+        with np.errstate(over="ignore"):  # overflow becomes inf and is reported by the domain check
+            return x, np.ascontiguousarray(x, dtype=np.float32)
+
+    def errors(self, x: np.ndarray, first_only: bool = False) -> list[InputError]:
+        """One InputError per row of `x` holding a non-finite or out-of-domain value (its first such column)."""
+        x = np.asarray(x).reshape(len(x), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x32 = x.astype(np.float32)
+            bad = ~np.isfinite(x32) | (x32 < self._mins) | (x32 > self._maxs)
+        rows = np.flatnonzero(bad.any(axis=1))
+        cols = bad.argmax(axis=1)
+        return [
+            self._value_error(r, int(cols[r]), float(x[r, cols[r]])) for r in rows[: 1 if first_only else None].tolist()
+        ]
+
+    def _value_error(self, row: int, col: int, value: float) -> InputError:
+        if math.isnan(value):
+            problem = "is NaN; expected a finite number"
+        elif math.isinf(value):
+            problem = "is infinite; expected a finite number"
+        elif abs(value) > F32_MAX:
+            problem = f"overflows float32 (largest {F32_MAX:.4g})"
+        else:
+            lo, hi = self._domain[col]
+            bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
+            problem = f"is outside the model's domain (expected {bounds})"
+        name = self._names[col]
+        return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
+
+
+def checked_threshold(threshold: Any, task: str) -> float:
+    """`threshold` as a float, or InputError (a ValueError; exit 2 in the CLI) if it is not in [0, 1]."""
+    if task != "binary":
+        problem = f"only binary models have a threshold; this model is {task}"
+        raise InputError(f"threshold={threshold!r}: {problem}", problem=problem)
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        problem = "expected a number in [0, 1] (a probability)"
+        raise InputError(f"threshold={threshold!r}: {problem}", problem=problem)
+    return value

@@ -1,0 +1,121 @@
+"""What a graph's outputs mean for each task, checked: class labels, probability columns, the CLI's named columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_predict.errors import ModelError, NonFiniteOutputError
+from edge_predict.float32 import SMALL
+
+OVERFLOW = "the input overflows float32 arithmetic inside the model"
+
+_ONE_BITS = int(np.float32(1.0).view(np.uint32))
+# How far float32 rounding takes a probability past 0 or 1 (4 ulps of 1.0); anything further is refused.
+_ROUNDING = 4 * float(np.finfo(np.float32).eps)
+SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also requires
+
+
+def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
+    """The predicted label per sample: binary p >= threshold -> classes[1]; multiclass the most probable class."""
+    if task == "binary":
+        return classes[(out[:, 0] >= _float32_at_or_above(threshold)).astype(np.intp)]
+    return classes[out.argmax(axis=1)]
+
+
+def _float32_at_or_above(threshold: float) -> np.float32:
+    """The least float32 >= threshold: for a float32 p, p >= it exactly when p >= threshold. (Compared with a
+    Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12 would pass p = float32(0.3).)"""
+    t32 = np.float32(threshold)
+    return np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
+
+
+def table(
+    out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None, targets: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """The outputs as the columns column_names() names, in that order."""
+    if task == "binary":
+        return {"probability": out[:, 0], "label": labels(out, task, classes, threshold)}
+    if task == "multiclass":
+        return {
+            "label": labels(out, task, classes, threshold),
+            **{f"p_{label}": out[:, i] for i, label in enumerate(classes.tolist())},
+        }
+    return {name: out[:, i] for i, name in enumerate(targets)}
+
+
+def column_names(task: str, classes: tuple[str, ...], targets: tuple[str, ...]) -> tuple[str, ...]:
+    """binary: probability, label; multiclass: label, p_<label> per class; regression: one column per target."""
+    if task == "binary":
+        return ("probability", "label")
+    return ("label", *(f"p_{label}" for label in classes)) if task == "multiclass" else targets
+
+
+def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) -> np.ndarray:
+    """The graph's output for n samples as (n, width), or an error naming the first sample it cannot stand behind.
+
+    Only (n, width), or (n,) for one output, is accepted: reshaping, say, a (width, n) output would pair
+    samples with other samples' numbers.
+
+    NaN (or, for values, an infinite value) is the input's fault: InputError. A probability beyond [0, 1] by more
+    than float32 rounding, or a multiclass row not summing to 1, means the graph does not compute what its
+    manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
+    returns 1.0000001 for some logits in [17.48, 18).
+    """
+    if out.shape != (n, width):
+        if out.ndim == 2 and out.shape[0] == n:
+            raise ModelError(
+                f"{source}: the graph outputs {out.shape[1]} values per sample, but the manifest "
+                f"describes {width}; re-export the model"
+            )
+        if not (width == 1 and out.shape == (n,)):
+            raise ModelError(
+                f"{source}: the graph returned an output of shape {out.shape} for {n} samples, but the "
+                f"manifest describes ({n}, {width}); re-export the model"
+            )
+        out = out.reshape(n, width)
+    if task == "regression":
+        if not np.isfinite(out).all():
+            _refuse_nonfinite(out, ~np.isfinite(out))
+        return out
+    if out.size <= SMALL:
+        ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
+    else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
+        ok = out.view(np.uint32).max() <= _ONE_BITS
+    if not ok:
+        if np.isnan(out).any():
+            _refuse_nonfinite(out, np.isnan(out))
+        beyond = (out < -_ROUNDING) | (out > 1 + _ROUNDING)
+        if beyond.any():
+            row, col = np.argwhere(beyond)[0].tolist()
+            problem = (
+                f"the model computed the probability {float(out[row, col]):.9g}, outside [0, 1]; its graph "
+                "does not compute probabilities as its manifest says: re-export it (with outputs='logits' if "
+                "the module returns logits)"
+            )
+            raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
+        out = np.clip(out, 0.0, 1.0, out=out)
+    if task == "multiclass":
+        off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            problem = (
+                f"the model's class probabilities sum to {float(out[row].sum(dtype=np.float64)):.9g}, not 1; "
+                "its graph does not end in a softmax as its manifest says: re-export it"
+            )
+            raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
+    return out
+
+
+def _refuse_nonfinite(out: np.ndarray, broken: np.ndarray) -> None:
+    row = int(np.flatnonzero(broken.any(axis=1))[0])
+    raise nonfinite(row, "NaN" if np.isnan(out[row]).any() else "an infinite value")
+
+
+def nonfinite(row: int, computed: str) -> NonFiniteOutputError:
+    """The error for sample `row`, for which the model computed `computed` (NaN or an infinite value)."""
+    return NonFiniteOutputError(
+        f"sample {row}: the model computed {computed} ({OVERFLOW})",
+        row=row,
+        problem=f"makes the model compute {computed} ({OVERFLOW})",
+        computed=computed,
+    )
