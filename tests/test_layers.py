@@ -15,8 +15,8 @@ MODELS = "edge_predict.models"  # the repository's models/ folder, installed ins
 # Bottom to top. A package (or top-level module) may import its own package and anything in a lower layer.
 LAYERS = [
     {"errors", "float32", "atomicfile", "models"},
-    {"model", "signing", "engines"},
-    {"scoring", "tables"},
+    {"model", "signing"},
+    {"scoring", "tables", "engines"},
     {"predictor"},
     {"files"},
     {"cli", "distributed", "serve"},

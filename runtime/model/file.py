@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from edge_predict.errors import ModelError
-from edge_predict.model._wire import Corrupt, varint
+from edge_predict.model.wire import Corrupt, varint
 
 DEFAULT_MAX_BYTES = 256 * 2**20  # far above any model meant for a small device; raise it with max_bytes
 _MAX_DEPTH = 100  # protobuf's own default nesting limit: onnxruntime cannot parse deeper messages either

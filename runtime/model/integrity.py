@@ -10,7 +10,7 @@ end like any other, so the file stays a plain ONNX model.
 from __future__ import annotations
 
 from edge_predict.errors import ModelError
-from edge_predict.model._wire import Corrupt, varint
+from edge_predict.model.wire import Corrupt, varint
 
 DIGEST_KEY = b"edge_predict.sha256"
 _METADATA_PROPS = 14  # ModelProto.metadata_props
