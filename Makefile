@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[train,test]' && touch $(STAMP)
 
 export: $(STAMP)
-	$(BIN)/edge-train --out models/default.onnx --report docs/report
+	$(BIN)/edge-train --out models/default.onnx --report docs/report --model-version 3
 	$(BIN)/edge-predict predict 1 7
 
 test: $(STAMP)

@@ -42,7 +42,7 @@ class Predictor:
         self._threads = threads
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._input_name = session.get_inputs()[0].name
-        self._output_names = [session.get_outputs()[0].name]
+        self._output_names = [manifest.output or session.get_outputs()[0].name]
         self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
         self._check = InputCheck(manifest.feature_names, manifest.domain)
         self._signature = None  # set by from_path when a public key checked the model's signature
@@ -172,7 +172,7 @@ class Predictor:
         if self.task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self.task == "binary":  # [1 - p, p]
+        if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here
             if len(out) <= SMALL:  # Python floats beat numpy's per-call cost here, and float32(1.0 - p) is
                 # float32(1) - p for every float32 p in [0, 1] (all 1,065,353,217 were compared)
                 return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)

@@ -60,8 +60,7 @@ def verify_export(data: bytes, module_outputs, golden: np.ndarray, expected: np.
 
 
 def raw_outputs(predictor: Predictor, x: np.ndarray) -> np.ndarray:
-    """The graph's output rows for `x`: P(labels[1]), the class probabilities, or the values."""
+    """The graph's output rows for `x`: the class probabilities (binary: [1 - p, p]), or the values."""
     if predictor.task == "regression":
         return predictor.predict(x).reshape(len(x), -1)
-    proba = predictor.predict_proba(x)
-    return proba[:, 1:] if predictor.task == "binary" else proba
+    return predictor.predict_proba(x)

@@ -45,6 +45,7 @@ def cli(
     out,
     report,
     sign_key,
+    model_version,
     quiet,
 ) -> None:
     """Train a classifier or a regression with torch, export it to ONNX, check it with onnxruntime.
@@ -126,7 +127,7 @@ def cli(
         click.echo(line)
     check_learned(fitted)
     opset = opset or OPSET
-    model_bytes = export_fitted(fitted, out, opset=opset, atol=atol, sign_key=sign_key)
+    model_bytes = export_fitted(fitted, out, opset=opset, atol=atol, sign_key=sign_key, model_version=model_version)
     line = summary.loss_line(fitted)
     if not data:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]

@@ -1,9 +1,11 @@
-"""export(): any torch module to one self-verifying ONNX file (manifest format 2), checked before it is written."""
+"""export(): any torch module to one self-verifying ONNX file (manifest format 3), checked before it is written."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,7 +26,7 @@ from edge_predict.model.golden import too_loose
 
 from .checks import verify_export
 from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
-from .graph import OPSET, ExportError, check_activation, in_training_mode, output_module, to_onnx
+from .graph import OPSET, BinaryPair, ExportError, check_activation, in_training_mode, output_module, to_onnx
 
 # Probabilities: torch's and onnxruntime's float32 sigmoid/softmax kernels differ in the last bits (measured
 # at most 1.8e-7 on sigmoids); 1e-6 leaves margin and a wrong weight moves far more. Regression values differ by
@@ -32,7 +34,7 @@ from .graph import OPSET, ExportError, check_activation, in_training_mode, outpu
 # comes out of cancellation: atol = 1e-6 + 1e-5 * max |golden output| and rtol = 1e-5 (figures: docs/training.md).
 PARITY_ATOL = 1e-6
 REGRESSION_RTOL = 1e-5
-OUTPUT_NAMES = {"binary": "probability", "multiclass": "probabilities", "regression": "value"}
+OUTPUT_NAMES = {"binary": "probabilities", "multiclass": "probabilities", "regression": "value"}
 
 
 def export(
@@ -53,6 +55,9 @@ def export(
     atol: float | None = None,
     rtol: float | None = None,
     sign_key: str | os.PathLike | bytes | None = None,
+    model_name: str | None = None,
+    model_version: int | None = None,
+    exporter: str = "export()",
 ) -> bytes:
     """Export `module`, a float32 (batch, k) -> (batch, width) map, to `path`; return the file's bytes.
 
@@ -65,8 +70,11 @@ def export(
     golden inputs, then each golden input scored alone by torch and onnxruntime as in the batch) runs before anything
     is written; a failure is an ExportError and `path` is untouched.
     With `sign_key` (a private key's PEM path or bytes) PATH.sig is written too, replaced together with the
-    model (sigfiles.py).
+    model (signing/files.py). `model_name` (default: the file's stem) and `model_version` (a whole number, larger
+    for a newer export; default $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks
+    signatures compares to refuse a rollback (docs/signing.md).
     """
+    identity = _identity(model_name, model_version, path)
     names = _feature_names(feature_names)
     task, outputs, labels, targets = _outputs(task, outputs, labels, targets)
     added = {"probability", "label"} if task == "binary" else {"label", *(f"p_{n}" for n in labels or ())}
@@ -88,6 +96,9 @@ def export(
     width = 1 if task == "binary" else len(labels or targets)
     expected = torch_outputs(graph_module, golden, task, outputs, width)
     check_activation(module, golden, task, outputs)
+    if task == "binary":  # the graph emits [1 - p, p] itself (format 3): nothing is built per call on the device
+        graph_module = BinaryPair(graph_module).eval()
+        expected = forward(graph_module, golden)
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
@@ -98,10 +109,16 @@ def export(
             f"{loose}; nothing was written. Pass a smaller atol: torch and onnxruntime differ that much only on large "
             "unscaled features, so standardize them (edge-train --standardize)"
         )
+    input_name = "features" if len(names) > 1 else names[0]
+    output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
     manifest = {
         "format": FORMAT_VERSION,
         "task": task,
+        "model": identity,
+        "exporter": {"name": exporter, "edge_predict": __version__, "onnx_exporter": "torchscript"},
         "features": _feature_entries(names, bounds, observed),
+        "inputs": [{"name": input_name, "type": "float32", "features": list(names)}],
+        "output": output_name,
         **({"labels": list(labels)} if labels else {"targets": list(targets)}),
         **({"threshold": threshold} if task == "binary" else {}),
         "training": training or {},
@@ -116,6 +133,7 @@ def export(
             "outputs": [[shortest_float32(v) for v in row] for row in expected],
             "atol": atol,
             "rtol": rtol,
+            "engines": ["onnxruntime"],
         },
     }
     try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it
@@ -124,8 +142,6 @@ def export(
         raise ExportError(
             f"the manifest holds a value that is not a finite number ({exc}); nothing was written"
         ) from None
-    input_name = "features" if len(names) > 1 else names[0]
-    output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
     proto = to_onnx(graph_module, torch.from_numpy(golden), input_name, output_name, opset)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, text
@@ -145,6 +161,19 @@ def export(
     except OSError as exc:
         raise ExportError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
     return data
+
+
+def _identity(name: str | None, version: int | None, path: str | os.PathLike) -> dict[str, Any]:
+    """The manifest's model name and version, checked, with their defaults."""
+    name = Path(path).stem if name is None else name
+    if not (isinstance(name, str) and name and "\0" not in name):
+        raise ExportError(f"model_name {name!r}: expected a non-empty string without NUL characters")
+    if version is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        version = int(epoch) if epoch.isdigit() else int(time.time())
+    if type(version) is not int or version < 0:
+        raise ExportError(f"model_version {version!r}: expected a whole number >= 0 (larger for a newer export)")
+    return {"name": name, "version": version}
 
 
 def _feature_names(names: Sequence[str]) -> list[str]:
@@ -195,7 +224,9 @@ def _distinct(names, what, least, exact=False):
 
 def _feature_entries(names, bounds, observed) -> list[dict[str, Any]]:
     """The manifest's features: name, domain bounds (None: unbounded) and, if known, the training range."""
-    entries = [{"name": n, "min": lo, "max": hi} for n, (lo, hi) in zip(names, bounds)]
+    entries = [
+        {"name": n, "type": "number", "min": lo, "max": hi, "missing": "refuse"} for n, (lo, hi) in zip(names, bounds)
+    ]
     if observed is not None:
         for entry, lo, hi in zip(entries, observed.min(axis=0), observed.max(axis=0)):
             entry["observed"] = [shortest_float32(lo), shortest_float32(hi)]

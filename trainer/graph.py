@@ -36,6 +36,18 @@ class WithActivation(torch.nn.Module):
         return torch.sigmoid(logits) if self.task == "binary" else torch.softmax(logits, dim=1)
 
 
+class BinaryPair(torch.nn.Module):
+    """`inner`'s P(labels[1]) as the (batch, 2) pair [1 - p, p]: format 3's binary output, built in the graph."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.inner(x)
+        return torch.cat([1 - p, p], dim=1)
+
+
 def output_module(module: torch.nn.Module, task: str, outputs: str) -> torch.nn.Module:
     """The module whose outputs the graph computes: `module` itself, or with the activation for logits."""
     return WithActivation(module, task).eval() if outputs == "logits" else module

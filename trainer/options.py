@@ -140,6 +140,14 @@ OPTIONS = [
         metavar="PEM",
         help="Also sign the model with this private key (P-256): writes OUT.sig (docs/signing.md).",
     ),
+    click.option(
+        "--model-version",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="The model's version, larger for each newer export of the same model: a device that checks signatures "
+        "refuses an older one (default: $SOURCE_DATE_EPOCH, else the time in seconds).",
+    ),
     click.option("-q", "--quiet", is_flag=True, help="No progress output."),
 ]
 

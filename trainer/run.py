@@ -117,8 +117,10 @@ def export_fitted(
     opset: int = OPSET,
     atol: float | None = None,
     sign_key: str | os.PathLike | bytes | None = None,
+    model_name: str | None = None,
+    model_version: int | None = None,
 ) -> bytes:
-    """Export the fitted model (format 2) with its manifest and golden vectors; verified, then written atomically."""
+    """Export the fitted model (format 3) with its manifest and golden vectors; verified, then written atomically."""
     table, result = fitted.table, fitted.result
     classifier = table.task != "regression"
     return export(
@@ -136,4 +138,7 @@ def export_fitted(
         opset=opset,
         atol=atol,
         sign_key=sign_key,
+        model_name=model_name,
+        model_version=model_version,
+        exporter="edge-train",
     )

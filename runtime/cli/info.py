@@ -88,6 +88,11 @@ def info_lines(predictor) -> list[str]:
         ("model", predictor.source),
         ("sha256", predictor.sha256),
         ("format", f"{manifest['format']}"),
+        *(
+            [("name", f"{manifest['model']['name']}, version {manifest['model']['version']}")]
+            if "model" in manifest
+            else []
+        ),
         ("task", task),
         ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
     ]
@@ -105,7 +110,11 @@ def info_lines(predictor) -> list[str]:
         ("opset", str(manifest["versions"].get("opset"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items()) if k != "opset")),
         ("training", ", ".join(f"{k}={v}" for k, v in sorted(manifest["training"].items()))),
-        ("golden", f"{len(golden['inputs'])} vectors, {tolerance}"),
+        (
+            "golden",
+            f"{len(golden['inputs'])} vectors, {tolerance}"
+            + (f"; reproduced at export by {', '.join(golden['engines'])}" if "engines" in golden else ""),
+        ),
         ("signature", _signature_text(signature_facts(predictor))),
     ]
     return [f"{key + ':':<11}{value}" for key, value in rows]

@@ -10,9 +10,39 @@ from edge_predict.errors import ModelError
 from edge_predict.float32 import F32_MAX
 
 METADATA_KEY = "edge_predict"
-FORMAT_VERSION = 2  # what exporters write; format 1 (binary only, models already on devices) is still read
-READS = (1, 2)
+FORMAT_VERSION = 3  # what exporters write; formats 1 (binary only) and 2, on devices already, are still read
+READS = (1, 2, 3)
 TASKS = ("binary", "multiclass", "regression")
+FEATURE_TYPES = ("number", "category")
+INPUT_TYPES = ("float32", "int64", "string")
+UNKNOWN = ("refuse", "encode")  # a category outside the vocabulary: an input error, or the graph's own policy
+MISSING = ("refuse", "impute")  # a missing value: an input error, or passed to the graph, which imputes it
+ENGINES = ("onnxruntime", "numpy")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature of the manifest: a number within its domain, or a category of a fixed vocabulary."""
+
+    name: str
+    type: str  # "number" or "category"
+    min: float | None = None  # numbers: the domain (None: unbounded)
+    max: float | None = None
+    categories: tuple[str | int, ...] = ()  # categories: the vocabulary, all strings or all integers
+    unknown: str = "refuse"
+    unknown_policy: str | None = None  # with unknown "encode": what the graph does with an unseen value
+    missing: str = "refuse"
+    missing_value: str | int | None = None  # what a missing category is passed to the graph as
+    impute: Any = None  # the value the graph imputes, as recorded at export (shown, never used)
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    """One input of the graph: its name, element type, and the features it carries as its columns, in order."""
+
+    name: str
+    type: str  # "float32", "int64" or "string"
+    features: tuple[str, ...]
 
 
 class _Invalid(Exception):
@@ -23,13 +53,20 @@ class _Invalid(Exception):
 class Manifest:
     """The parts of a model's manifest the runtime relies on; `raw` keeps the whole document."""
 
+    format: int
     task: str
     feature_names: tuple[str, ...]
     domain: tuple[tuple[float | None, float | None], ...]
+    features: tuple[Feature, ...]
+    inputs: tuple[GraphInput, ...]  # format 3; () for formats 1 and 2: one float32 (batch, features) input
+    output: str | None  # the graph output to read (format 3); None: the graph's only output
+    model_name: str | None  # format 3: the name and version rollback protection compares
+    model_version: int | None
+    engines: tuple[str, ...]  # the engines that reproduced the golden vectors at export
     labels: tuple[str, ...]  # classifiers: the classes in output order; () for regression
     targets: tuple[str, ...]  # regression: the output names; () for classifiers
     threshold: float | None  # binary only
-    golden_inputs: tuple[tuple[float, ...], ...]
+    golden_inputs: tuple[tuple[Any, ...], ...]  # numbers as floats; format 3 also category values and None
     golden_outputs: tuple[tuple[float, ...], ...]  # the graph's raw output rows
     golden_atol: float
     golden_rtol: float
@@ -37,8 +74,16 @@ class Manifest:
 
     @property
     def width(self) -> int:
-        """Columns of the graph's output: 1 for binary (P(labels[1])), C for multiclass, t for regression."""
-        return 1 if self.task == "binary" else len(self.labels) if self.task == "multiclass" else len(self.targets)
+        """Columns of the graph's output: binary 2 ([P(labels[0]), P(labels[1])]; formats 1 and 2: 1, P(labels[1])),
+        multiclass C, regression t."""
+        if self.task == "binary":
+            return 2 if self.format >= 3 else 1
+        return len(self.labels) if self.task == "multiclass" else len(self.targets)
+
+    @property
+    def numeric(self) -> bool:
+        """Every feature a number that may not be missing, fed as one float32 (batch, features) input."""
+        return all(f.type == "number" and f.missing == "refuse" for f in self.features) and len(self.inputs) <= 1
 
     @classmethod
     def from_json(cls, text: str | None, source: str) -> "Manifest":
@@ -71,10 +116,26 @@ def _parse(raw: Any) -> Manifest:
     """The Manifest in `raw`, or _Invalid naming the first field that is missing or wrong."""
     _need(isinstance(raw, dict), "not a JSON object")
     _need(_is_int(raw.get("format")), "format is missing or not an integer")
-    v1 = raw["format"] == 1
+    fmt = raw["format"]
+    v1 = fmt == 1
     task = "binary" if v1 else raw.get("task")
     _need(task in TASKS, f"task is {task!r}, expected one of {', '.join(TASKS)}")
-    names, domain = _features(_field(raw, "features", list))
+    features = _features(_field(raw, "features", list), typed=fmt >= 3)
+    names = tuple(f.name for f in features)
+    domain = tuple((f.min, f.max) for f in features)
+    inputs, output, model_name, model_version, engines = (), None, None, None, ("onnxruntime",)
+    if fmt >= 3:
+        inputs = _inputs(_field(raw, "inputs", list), features)
+        output = raw.get("output")
+        _need(isinstance(output, str) and output != "", f"output is {output!r}, expected the graph output's name")
+        model = _field(raw, "model", dict)
+        model_name, model_version = model.get("name"), model.get("version")
+        _need(_text(model_name), f"model.name is {model_name!r}, expected a non-empty string without NUL")
+        _need(
+            _is_int(model_version) and model_version >= 0,
+            f"model.version is {model_version!r}, expected a whole number >= 0",
+        )
+        _field(raw, "exporter", dict)
     labels, targets, threshold = (), (), None
     if task == "regression":
         _need("labels" not in raw and "threshold" not in raw, "a regression model has no labels or threshold")
@@ -101,19 +162,35 @@ def _parse(raw: Any) -> Manifest:
     _field(raw, "training", dict)
     _field(raw, "versions", dict)
     golden = _field(raw, "golden", dict)
-    inputs = _field(golden, "inputs", list)
-    _need(len(inputs) > 0, "golden.inputs is empty")
-    for i, row in enumerate(inputs):
+    rows = _field(golden, "inputs", list)
+    _need(len(rows) > 0, "golden.inputs is empty")
+    for i, row in enumerate(rows):
+        if fmt < 3:
+            _need(
+                isinstance(row, list) and len(row) == len(names) and all(_finite(v) for v in row),
+                f"golden.inputs[{i}] is not a row of {len(names)} finite float32 numbers",
+            )
+            continue
         _need(
-            isinstance(row, list) and len(row) == len(names) and all(_finite(v) for v in row),
-            f"golden.inputs[{i}] is not a row of {len(names)} finite float32 numbers",
+            isinstance(row, list) and len(row) == len(names), f"golden.inputs[{i}] is not a row of {len(names)} values"
         )
+        for feature, value in zip(features, row):
+            _need(
+                _valid(feature, value), f"golden.inputs[{i}] holds {value!r} for {feature.name!r}: {_expected(feature)}"
+            )
+    if fmt >= 3:
+        engines = _field(golden, "engines", list)
+        _need(
+            len(engines) > 0 and all(e in ENGINES for e in engines) and len(set(engines)) == len(engines),
+            f"golden.engines is {engines!r}, expected distinct names among {', '.join(ENGINES)}",
+        )
+        engines = tuple(engines)
     if v1:
         outputs_rows = [[p] for p in _field(golden, "probabilities", list)]
     else:
         outputs_rows = _field(golden, "outputs", list)
-    width = {"binary": 1, "multiclass": len(labels), "regression": len(targets)}[task]
-    _need(len(outputs_rows) == len(inputs), f"golden has {len(inputs)} inputs but {len(outputs_rows)} outputs")
+    width = {"binary": 2 if fmt >= 3 else 1, "multiclass": len(labels), "regression": len(targets)}[task]
+    _need(len(outputs_rows) == len(rows), f"golden has {len(rows)} inputs but {len(outputs_rows)} outputs")
     for i, row in enumerate(outputs_rows):
         _need(
             isinstance(row, list) and len(row) == width and all(_finite(v) for v in row),
@@ -127,13 +204,20 @@ def _parse(raw: Any) -> Manifest:
     _need(_finite(atol) and atol > 0, f"golden.atol is {atol!r}, expected a positive number")
     _need(_finite(rtol) and rtol >= 0, f"golden.rtol is {rtol!r}, expected a number >= 0")
     return Manifest(
+        format=fmt,
         task=task,
         feature_names=names,
         domain=domain,
+        features=features,
+        inputs=inputs,
+        output=output,
+        model_name=model_name,
+        model_version=model_version,
+        engines=engines,
         labels=labels,
         targets=targets,
         threshold=None if threshold is None else float(threshold),
-        golden_inputs=tuple(tuple(float(v) for v in row) for row in inputs),
+        golden_inputs=tuple(tuple(_golden_value(f, v) for f, v in zip(features, row)) for row in rows),
         golden_outputs=tuple(tuple(float(v) for v in row) for row in outputs_rows),
         golden_atol=float(atol),
         golden_rtol=float(rtol),
@@ -141,24 +225,134 @@ def _parse(raw: Any) -> Manifest:
     )
 
 
-def _features(features: list) -> tuple[tuple[str, ...], tuple[tuple[float | None, float | None], ...]]:
-    _need(len(features) > 0, "features is empty")
-    names, domain = [], []
-    for i, feature in enumerate(features):
-        _need(isinstance(feature, dict), f"features[{i}] is not an object")
-        name = feature.get("name")
-        _need(isinstance(name, str) and name != "", f"features[{i}].name is missing or not a string")
+def _features(entries: list, typed: bool) -> tuple[Feature, ...]:
+    """The features, checked; `typed` (format 3) reads type, categories and the unknown and missing rules."""
+    _need(len(entries) > 0, "features is empty")
+    features: list[Feature] = []
+    for i, entry in enumerate(entries):
+        _need(isinstance(entry, dict), f"features[{i}] is not an object")
+        name = entry.get("name")
+        _need(_text(name), f"features[{i}].name is missing or not a string")
         # The CSV reader maps columns by name: a repeated name would feed both features from one column.
-        _need(name not in names, f"feature name {name!r} appears twice")
-        lo, hi = (feature.get(key) for key in ("min", "max"))
-        for key, bound in (("min", lo), ("max", hi)):
-            _need(
-                bound is None or _finite(bound), f"features[{i}].{key} is {bound!r}, expected a finite number or null"
+        _need(name not in {f.name for f in features}, f"feature name {name!r} appears twice")
+        kind = entry.get("type", "number") if typed else "number"
+        _need(kind in FEATURE_TYPES, f"features[{i}].type is {kind!r}, expected one of {', '.join(FEATURE_TYPES)}")
+        missing = entry.get("missing", "refuse") if typed else "refuse"
+        _need(missing in MISSING, f"features[{i}].missing is {missing!r}, expected one of {', '.join(MISSING)}")
+        if kind == "number":
+            lo, hi = (entry.get(key) for key in ("min", "max"))
+            for key, bound in (("min", lo), ("max", hi)):
+                _need(
+                    bound is None or _finite(bound),
+                    f"features[{i}].{key} is {bound!r}, expected a finite number or null",
+                )
+            _need(lo is None or hi is None or lo <= hi, f"features[{i}] has min {lo!r} > max {hi!r}")
+            _need("categories" not in entry, f"features[{i}] is a number but lists categories")
+            features.append(
+                Feature(
+                    name,
+                    "number",
+                    min=None if lo is None else float(lo),
+                    max=None if hi is None else float(hi),
+                    missing=missing,
+                    impute=entry.get("impute"),
+                )
             )
-        _need(lo is None or hi is None or lo <= hi, f"features[{i}] has min {lo!r} > max {hi!r}")
-        names.append(name)
-        domain.append((None if lo is None else float(lo), None if hi is None else float(hi)))
-    return tuple(names), tuple(domain)
+            continue
+        categories = entry.get("categories")
+        _need(
+            isinstance(categories, list)
+            and len(categories) > 0
+            and (all(_text(c) for c in categories) or all(_is_int(c) for c in categories))
+            and len(set(categories)) == len(categories),
+            f"features[{i}].categories is {categories!r}, expected distinct non-empty strings or distinct integers",
+        )
+        unknown = entry.get("unknown", "refuse")
+        _need(unknown in UNKNOWN, f"features[{i}].unknown is {unknown!r}, expected one of {', '.join(UNKNOWN)}")
+        policy = entry.get("unknown_policy")
+        _need(
+            unknown == "refuse" or _text(policy),
+            f"features[{i}] has unknown 'encode' but no unknown_policy saying what the graph does with an unseen value",
+        )
+        text = isinstance(categories[0], str)
+        marker = entry.get("missing_value", "" if text else -1)
+        _need(
+            (isinstance(marker, str) and "\0" not in marker) if text else _is_int(marker),
+            f"features[{i}].missing_value is {marker!r}, expected a {'string' if text else 'whole number'}",
+        )
+        _need(marker not in categories, f"features[{i}].missing_value {marker!r} is one of its categories")
+        features.append(
+            Feature(
+                name,
+                "category",
+                categories=tuple(categories),
+                unknown=unknown,
+                unknown_policy=policy,
+                missing=missing,
+                missing_value=marker,
+                impute=entry.get("impute"),
+            )
+        )
+    return tuple(features)
+
+
+def _inputs(entries: list, features: tuple[Feature, ...]) -> tuple[GraphInput, ...]:
+    """The graph inputs of a format 3 manifest: each feature in exactly one, of the type its features need."""
+    _need(len(entries) > 0, "inputs is empty")
+    by_name = {f.name: f for f in features}
+    inputs, seen = [], []
+    for i, entry in enumerate(entries):
+        _need(isinstance(entry, dict), f"inputs[{i}] is not an object")
+        name, kind, carried = entry.get("name"), entry.get("type"), entry.get("features")
+        _need(
+            _text(name) and name not in {g.name for g in inputs}, f"inputs[{i}].name is {name!r}, expected a new name"
+        )
+        _need(kind in INPUT_TYPES, f"inputs[{i}].type is {kind!r}, expected one of {', '.join(INPUT_TYPES)}")
+        _need(
+            isinstance(carried, list) and len(carried) > 0 and all(c in by_name for c in carried),
+            f"inputs[{i}].features is {carried!r}, expected names of features",
+        )
+        for feature in (by_name[c] for c in carried):
+            want = (
+                "float32"
+                if feature.type == "number"
+                else "string"
+                if isinstance(feature.categories[0], str)
+                else "int64"
+            )
+            _need(kind == want, f"inputs[{i}] is {kind} but carries {feature.type} feature {feature.name!r} ({want})")
+        seen += carried
+        inputs.append(GraphInput(name, kind, tuple(carried)))
+    _need(
+        sorted(seen) == sorted(by_name) and len(seen) == len(set(seen)),
+        "inputs does not carry every feature exactly once",
+    )
+    return tuple(inputs)
+
+
+def _valid(feature: Feature, value: Any) -> bool:
+    """A golden input value the feature accepts: a finite float32 in its domain's type, a category, or null where
+    the feature may be missing."""
+    if value is None:
+        return feature.missing == "impute"
+    if feature.type == "number":
+        return _finite(value)
+    if isinstance(feature.categories[0], str):
+        return isinstance(value, str) and (value in feature.categories or feature.unknown == "encode")
+    return _is_int(value) and (value in feature.categories or feature.unknown == "encode")
+
+
+def _expected(feature: Feature) -> str:
+    what = "a finite float32 number" if feature.type == "number" else "one of its categories"
+    return "expected " + what + (" or null" if feature.missing == "impute" else "")
+
+
+def _golden_value(feature: Feature, value: Any) -> Any:
+    return float(value) if feature.type == "number" and value is not None else value
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and "\0" not in value
 
 
 def _names(raw: dict, key: str, least: int) -> tuple[str, ...]:

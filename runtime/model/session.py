@@ -25,14 +25,17 @@ def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) ->
     facts = scan(data, source)  # onnxruntime must never open another file
     sealed = integrity.check(data, source)
     session = make_session(data, source, threads, facts)
+    manifest = Manifest.from_json(manifest_text(session, source), source)
+    if not sealed and manifest.format >= 2:  # format 1 files predate the digest
+        raise integrity.missing(source)
     try:
-        check_graph_types(session, source)
+        if manifest.format >= 3:
+            check_graph_inputs(session, manifest, source)
+        else:
+            check_graph_types(session, source)
+            check_width(session, len(manifest.feature_names), source)
     except UnicodeDecodeError as exc:  # a damaged name in the graph: onnxruntime hands its bytes to Python as is
         raise ModelError(f"{source}: the graph's input or output names are corrupt; re-copy or re-export it") from exc
-    manifest = Manifest.from_json(manifest_text(session, source), source)
-    if not sealed and manifest.raw["format"] >= 2:  # format 1 files predate the digest
-        raise integrity.missing(source)
-    check_width(session, len(manifest.feature_names), source)
     return session, manifest
 
 
@@ -106,6 +109,44 @@ def check_graph_types(session: ort.InferenceSession, source: str) -> None:
     if outputs[0].type != "tensor(float)":
         raise ModelError(
             f"{source}: output {outputs[0].name!r} is {outputs[0].type}, but edge-predict expects float32 outputs"
+        )
+
+
+_ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)", "string": "tensor(string)"}
+
+
+def check_graph_inputs(session: ort.InferenceSession, manifest: Manifest, source: str) -> None:
+    """Refuse a graph whose inputs are not the manifest's (names, element types, (batch, columns)) or that lacks
+    the float32 output the manifest names (format 3)."""
+    graph = {arg.name: arg for arg in session.get_inputs()}
+    wanted = {spec.name: spec for spec in manifest.inputs}
+    if set(graph) != set(wanted):
+        raise ModelError(
+            f"{source}: the graph's inputs are {sorted(graph)}, but the manifest maps features to {sorted(wanted)}; "
+            "re-export the model"
+        )
+    for name, spec in wanted.items():
+        arg = graph[name]
+        if arg.type != _ORT_TYPES[spec.type] or len(arg.shape) != 2:
+            raise ModelError(
+                f"{source}: input {name!r} is {arg.type} of rank {len(arg.shape)}, but the manifest describes "
+                f"{spec.type} (batch, {len(spec.features)}); re-export the model"
+            )
+        if isinstance(arg.shape[1], int) and arg.shape[1] != len(spec.features):
+            raise ModelError(
+                f"{source}: input {name!r} takes {arg.shape[1]} columns but the manifest maps "
+                f"{len(spec.features)} features to it; re-export the model"
+            )
+    outputs = {arg.name: arg for arg in session.get_outputs()}
+    if manifest.output not in outputs:
+        raise ModelError(
+            f"{source}: the graph has no output {manifest.output!r} (it has {sorted(outputs)}), which the manifest "
+            "names; re-export the model"
+        )
+    if outputs[manifest.output].type != "tensor(float)":
+        raise ModelError(
+            f"{source}: output {manifest.output!r} is {outputs[manifest.output].type}, but edge-predict expects "
+            "float32 outputs"
         )
 
 

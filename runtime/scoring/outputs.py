@@ -16,9 +16,10 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 
 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
-    """The predicted label per sample: binary p >= threshold -> classes[1]; multiclass the most probable class."""
+    """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
+    (n, 1) or (n, 2) outputs); multiclass the most probable class."""
     if task == "binary":
-        return classes[(out[:, 0] >= _float32_at_or_above(threshold)).astype(np.intp)]
+        return classes[(out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)]
     return classes[out.argmax(axis=1)]
 
 
@@ -34,7 +35,7 @@ def table(
 ) -> dict[str, np.ndarray]:
     """The outputs as the columns column_names() names, in that order."""
     if task == "binary":
-        return {"probability": out[:, 0], "label": labels(out, task, classes, threshold)}
+        return {"probability": out[:, -1], "label": labels(out, task, classes, threshold)}
     if task == "multiclass":
         return {
             "label": labels(out, task, classes, threshold),
@@ -94,7 +95,7 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
             )
             raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
         out = np.clip(out, 0.0, 1.0, out=out)
-    if task == "multiclass":
+    if task == "multiclass" or width == 2:  # binary (n, 2): [P(labels[0]), P(labels[1])] sums to 1 too
         off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
         if off.any():
             row = int(np.flatnonzero(off)[0])

@@ -96,4 +96,4 @@ def test_info_on_bytes_that_are_no_model_prints_nothing(cli_runner, tmp_path, da
 
 def test_info_on_an_edge_predict_model_is_unchanged(cli_runner):
     result = cli_runner.invoke(cli, ["info"])
-    assert result.exit_code == 0 and "format:    2" in result.stdout and "plain" not in result.stdout
+    assert result.exit_code == 0 and "format:    3" in result.stdout and "plain" not in result.stdout

@@ -12,15 +12,17 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
 DATA = TESTS / "data"
 DEFAULT_MODEL = REPO / "models" / "default.onnx"
+DEFAULT_VERSION = 3  # models/default.onnx's model.version: `make export` passes --model-version 3
 # Nothing of the test process may leak into the device environment.
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
 def export_lecture(result, x, y, path: Path, **kwargs) -> bytes:
-    """Export a trained lecture model the way edge-train does."""
+    """Export a trained lecture model the way `make export` does (the name and version of models/default.onnx)."""
     from edge_predict.trainer.data import lecture_table
     from edge_predict.trainer.run import export_fitted, measured
 
+    kwargs = {"model_name": "default", "model_version": DEFAULT_VERSION, **kwargs}
     return export_fitted(measured(lecture_table(), result), path, **kwargs)
 
 

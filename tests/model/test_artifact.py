@@ -30,8 +30,19 @@ def test_export_leaves_no_temporary_files(lecture, tmp_path):
 
 def test_manifest_has_the_documented_keys():
     manifest = Predictor.from_path(DEFAULT_MODEL).manifest
-    assert set(manifest) == {"format", "task", "features", "threshold", "labels", "training", "versions", "golden"}
-    assert manifest["features"] == [{"name": "hours", "min": 0.0, "max": None, "observed": [1.0, 4.0]}]
+    assert set(manifest) == {
+        "format", "task", "model", "exporter", "features", "inputs", "output", "threshold", "labels", "training",
+        "versions", "golden",
+    }  # fmt: skip
+    assert manifest["format"] == 3
+    assert manifest["model"] == {"name": "default", "version": 3}
+    assert manifest["exporter"] == {"name": "edge-train", "edge_predict": "0.1.0", "onnx_exporter": "torchscript"}
+    assert manifest["features"] == [
+        {"name": "hours", "type": "number", "min": 0.0, "max": None, "observed": [1.0, 4.0], "missing": "refuse"}
+    ]
+    assert manifest["inputs"] == [{"name": "hours", "type": "float32", "features": ["hours"]}]
+    assert manifest["output"] == "probabilities"
+    assert manifest["golden"]["engines"] == ["onnxruntime"]
     assert manifest["labels"] == ["fail", "pass"]
     assert manifest["versions"]["opset"] == 17
     assert len(manifest["golden"]["inputs"]) >= 5
@@ -117,6 +128,8 @@ def test_golden_probabilities_are_what_torch_computes_for_the_golden_inputs(lect
 
     golden = Predictor.from_path(DEFAULT_MODEL).manifest["golden"]
     expected = torch_proba(lecture[0].model, golden["inputs"])  # the committed model's torch module, retrained
-    np.testing.assert_array_equal(np.float32(golden["outputs"]).reshape(-1), expected)  # stored exactly, not rounded
+    outputs = np.float32(golden["outputs"])  # format 3: [1 - p, p] per row, both stored exactly, not rounded
+    np.testing.assert_array_equal(outputs[:, 1], expected)
+    np.testing.assert_array_equal(outputs[:, 0], np.float32(1) - expected)
     inputs = [row[0] for row in golden["inputs"]]
     assert inputs == [1.0, 2.0, 3.0, 4.0, 0.0]  # the training rows, then the domain's low end (middle, high: 2, 4)

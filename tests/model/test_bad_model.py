@@ -117,9 +117,9 @@ def bad_golden(manifest):
         (b"", "the model file is empty; re-export or re-copy it"),
         ("half", "not a valid ONNX model (corrupt or truncated at byte"),
         (random.Random(0).randbytes(4096), "not a valid ONNX model (corrupt or truncated at byte"),
-        (two_inputs, "the model has 2 inputs and 1 outputs, but edge-predict scores models with exactly one of each"),
-        (integer_input, "input 'hours' is tensor(int64) of rank 2, but edge-predict expects a float32 tensor"),
-        (rank3_input, "input 'hours' is tensor(float) of rank 3, but edge-predict expects a float32 tensor"),
+        (two_inputs, "the graph's inputs are ['hours', 'z'], but the manifest maps features to ['hours']; re-export"),
+        (integer_input, "input 'hours' is tensor(int64) of rank 2, but the manifest describes float32 (batch, 1)"),
+        (rank3_input, "input 'hours' is tensor(float) of rank 3, but the manifest describes float32 (batch, 1)"),
         (no_manifest, "no edge-predict manifest (metadata key 'edge_predict'); a plain ONNX model has no golden"),
         (lambda g: manifest_value(g, "{not json"), "the edge-predict manifest is corrupt (JSONDecodeError"),
         (
@@ -229,12 +229,12 @@ def test_verify_shows_the_largest_golden_difference(cli_runner, tmp_path, good):
     )
 
 
-@pytest.mark.parametrize("fmt", [3, 0, 99])
+@pytest.mark.parametrize("fmt", [4, 0, 99])
 def test_a_manifest_format_this_runtime_does_not_read_is_refused(cli_runner, tmp_path, fmt):
     path = tmp_path / "m.onnx"
     path.write_bytes(handmade.identity(format=fmt))
     message = (
-        f"{path}: manifest format {fmt} is not supported (this edge-predict reads formats 1, 2); "
+        f"{path}: manifest format {fmt} is not supported (this edge-predict reads formats 1, 2, 3); "
         "upgrade edge-predict or re-export the model"
     )
     with pytest.raises(ModelError) as info:

@@ -40,6 +40,7 @@ OPS = {
     "Sigmoid": torch.sigmoid,
     "Relu": torch.relu,
     "Identity": lambda x: x,
+    "Concat": lambda *xs, axis: torch.cat(xs, dim=axis),  # format 3's binary [1 - p, p]
 }
 
 

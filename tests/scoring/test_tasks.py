@@ -14,6 +14,7 @@ from edge_predict.model.manifest import METADATA_KEY
 from helpers import DATA, sealed
 
 FORMAT1 = DATA / "default_format1.onnx"  # models/default.onnx as devices have it
+FORMAT2 = DATA / "default_format2.onnx"  # models/default.onnx of rounds 2 to 4, as devices have it
 RNG = np.random.default_rng(0)
 W = RNG.normal(size=(3, 4)).astype(np.float32)  # 3 features -> 4 outputs
 B = RNG.normal(size=4).astype(np.float32)
@@ -110,11 +111,25 @@ def test_format1_file_loads_verifies_and_scores_as_the_current_default():
     # The current default trains with BCEWithLogitsLoss where the format-1 one used BCELoss: the same model up
     # to float32 rounding of the weights (probabilities within 1e-6, the parity tolerance), the same labels.
     old, new = Predictor.from_path(FORMAT1), Predictor.default()
-    assert (old.manifest["format"], new.manifest["format"]) == (1, 2)
+    assert (old.manifest["format"], new.manifest["format"]) == (1, 3)
     assert old.verify() <= 1e-6
     x = np.linspace(0, 100, 1001, dtype=np.float32)
     np.testing.assert_allclose(old.predict_proba(x), new.predict_proba(x), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(old.predict(x), new.predict(x))
+
+
+def test_format2_file_loads_verifies_and_scores_bit_for_bit_as_the_format3_default():
+    # The same lecture model: format 2's graph gives P(pass) and the runtime builds [1 - p, p]; format 3's graph
+    # emits the pair itself. Both compute 1 - p in float32, so every output is the same bits.
+    old, new = Predictor.from_path(FORMAT2), Predictor.default()
+    assert (old.manifest["format"], new.manifest["format"]) == (2, 3)
+    assert old.verify() <= 1e-6
+    for n in (1, 2, 7, 64, 65, 1000):
+        x = np.random.default_rng(n).uniform(0, 100, (n, 1)).astype(np.float32)
+        np.testing.assert_array_equal(old.predict_proba(x), new.predict_proba(x))
+        np.testing.assert_array_equal(old.predict(x), new.predict(x))
+        for name, column in old.predict_table(x).items():
+            np.testing.assert_array_equal(column, new.predict_table(x)[name])
 
 
 def test_threshold_is_for_binary_models_only():

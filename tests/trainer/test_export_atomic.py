@@ -32,12 +32,12 @@ from edge_predict.trainer.train import TrainConfig, train
 target = sys.argv[1]
 x, y = lecture_data()
 models = [train(x, y, TrainConfig(epochs=20, seed=seed)).model for seed in (0, 1)]
-export_model(models[0], sys.argv[2], feature_names=["hours"], x_train=x)  # warm up
+export_model(models[0], sys.argv[2], feature_names=["hours"], model_name="m", model_version=1, x_train=x)  # warm up
 for _ in sys.stdin:
     pid = os.fork()
     if pid == 0:
         for i in range(10**9):
-            export_model(models[i % 2], target, feature_names=["hours"], training={"seed": i % 2}, x_train=x,
+            export_model(models[i % 2], target, feature_names=["hours"], model_name="m", model_version=1, training={"seed": i % 2}, x_train=x,
                          domain=[{"min": 0.0}])
     print(pid, flush=True)
     os.waitpid(pid, 0)
@@ -79,7 +79,7 @@ if sys.argv[2] == "direct":
     exporter.write_atomic = direct
 x, y = lecture_data()
 model = train(x, y, TrainConfig(epochs=20, seed=1)).model
-exporter.export(model, sys.argv[1], feature_names=["hours"], training={"seed": 1}, x_train=x, domain=[{"min": 0.0}])
+exporter.export(model, sys.argv[1], feature_names=["hours"], model_name="m", model_version=1, training={"seed": 1}, x_train=x, domain=[{"min": 0.0}])
 """
 
 
@@ -102,7 +102,16 @@ def kill(proc):
 
 def export(model, path, seed):
     x, _ = lecture_data()
-    return export_model(model, path, feature_names=["hours"], training={"seed": seed}, x_train=x, domain=[{"min": 0.0}])
+    return export_model(
+        model,
+        path,
+        feature_names=["hours"],
+        model_name="m",
+        model_version=1,
+        training={"seed": seed},
+        x_train=x,
+        domain=[{"min": 0.0}],
+    )
 
 
 @pytest.fixture(scope="module")
