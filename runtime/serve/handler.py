@@ -194,13 +194,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection or self.server.stopping:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n" + body)  # one write: headers and body in separate segments wait for
+        self.flush_headers()  # the client's delayed ACK (Nagle), 40 ms a request
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (a malformed request line, headers too long or too many) in the protocol's
         error object."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # what http.server assumes of a request line it cannot read
+            self.request_version = "HTTP/1.1"  # answered with a status line and headers, so a client can read it
         try:
             self._send(code, _error(message or self.responses.get(code, ("error",))[0]), {})
         except OSError:  # the client is gone
