@@ -39,13 +39,15 @@ def feature_datatypes(predictor) -> dict[str, str]:
 
 def metadata(predictor, name: str, version: str) -> dict:
     """GET /v2/models/{name}: one input per feature, the CLI's output columns, and what is being served."""
-    n_outputs = {"probability": "FP32", "label": "BYTES"}
+    labels = "label" if predictor.task != "regression" else None  # a regression target may be called label
     return {
         "name": name,
         "versions": [version],
         "platform": "edge-predict",
         "inputs": [{"name": f, "datatype": t, "shape": [-1]} for f, t in feature_datatypes(predictor).items()],
-        "outputs": [{"name": o, "datatype": n_outputs.get(o, "FP32"), "shape": [-1]} for o in predictor.output_names],
+        "outputs": [
+            {"name": o, "datatype": "BYTES" if o == labels else "FP32", "shape": [-1]} for o in predictor.output_names
+        ],
         "parameters": {"sha256": predictor.sha256, "task": predictor.task},
     }
 

@@ -24,9 +24,8 @@ def from_json(name: str, datatype: str, shape: list[int], data: Any) -> np.ndarr
     """The flat values of a JSON tensor: numbers as float64 (null as NaN), BYTES as a list of str (null as None)."""
     flat = _flatten(data) if isinstance(data, list) else [data]
     if len(flat) != elements(shape):
-        raise TensorError(
-            f"input {name!r} has {len(flat)} values in 'data', but its shape {shape} holds {elements(shape)}"
-        )
+        count = f"{len(flat)} value{'' if len(flat) == 1 else 's'}"
+        raise TensorError(f"input {name!r} has {count} in 'data', but its shape {shape} holds {elements(shape)}")
     if datatype == "BYTES":
         for i, value in enumerate(flat):
             if value is not None and type(value) is not str:
