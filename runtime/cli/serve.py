@@ -69,11 +69,11 @@ def serve(
     server = Server.listen(host, port, slot, limits=limits, token=token, log=_log)
     served = slot.current
     where = f"[{host}]" if ":" in host else host
-    _log(
-        f"serving {served.name} version {served.version} (sha256 {served.predictor.sha256}) at "
-        f"http://{where}:{server.port}/v2/models/{served.name}"
-    )
-    with _signals(server):
+    with _signals(server):  # before the line that tells the world it is up: a SIGTERM from then on is graceful
+        _log(
+            f"serving {served.name} version {served.version} (sha256 {served.predictor.sha256}) at "
+            f"http://{where}:{server.port}/v2/models/{served.name}"
+        )
         server.serve()
     _log("stopped")
 

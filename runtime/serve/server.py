@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import socketserver
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -34,7 +35,10 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128  # the listen backlog: socketserver's 5 drops connections when 32 clients start at once
     block_on_close = False  # stop() waits for requests in flight itself, and only for `grace` seconds
 
-    def __init__(self, address, slot: ModelSlot, limits: Limits, token: bytes | None, log: Callable[[str], None]):
+    def __init__(
+        self, address, family: int, slot: ModelSlot, limits: Limits, token: bytes | None, log: Callable[[str], None]
+    ):
+        self.address_family = family  # TCPServer.__init__ makes its socket of this family and binds it
         self.slot, self.limits, self.token, self.log = slot, limits, token, log
         self.scoring = threading.BoundedSemaphore(limits.max_scoring)
         self.stopping = False
@@ -58,11 +62,16 @@ class Server(ThreadingHTTPServer):
         """Bind host:port (port 0: any free port, see .port); EdgePredictError if the address cannot be had."""
         try:
             family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-            server_class = type(cls.__name__, (cls,), {"address_family": family})
-            return server_class((host, port), slot, limits, token, log)
+            return cls((host, port), family, slot, limits, token, log)
         except (OSError, UnicodeError, OverflowError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise EdgePredictError(f"cannot listen on {host}:{port}: {reason}") from None
+
+    def server_bind(self) -> None:
+        """Bind, without HTTPServer's reverse DNS lookup of the address (socket.getfqdn), which stalls a device
+        whose network has no DNS; server_name is only used in CGI variables."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
     @property
     def port(self) -> int:

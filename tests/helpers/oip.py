@@ -153,6 +153,10 @@ class Process:
         """Send `signum` (if still running) and return the exit code."""
         if self.popen.poll() is None:
             self.popen.send_signal(signum)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 20) -> int:
+        """The exit code, once it exits."""
         code = self.popen.wait(timeout)
         self._reader.join(5)
         return code

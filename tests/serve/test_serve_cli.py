@@ -158,4 +158,4 @@ def test_sigterm_exits_0_and_ctrl_c_130_after_the_request_in_flight(signum, code
         sock.sendall(body[3:])
         answer = b"".join(iter(lambda: sock.recv(65536), b""))  # Connection: close, so read to the end
     assert answer.startswith(b"HTTP/1.1 200 ") and b'"data":["fail","pass"]' in answer
-    assert process.stop(signum) == code
+    assert process.wait() == code  # the one signal sent above: a second one could find the default handler back

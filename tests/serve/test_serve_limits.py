@@ -56,7 +56,7 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline_others_are_se
         while time.monotonic() - start < 3:  # a byte every 50 ms: each read is quick, the whole is not
             sock.sendall(head[sent : sent + 1])
             sent += 1
-            assert _health_ms(server) < 500
+            assert _health_ms(server) < 1000  # a loaded CI host, not the trickle, is what could slow it
             time.sleep(0.05)
     except (BrokenPipeError, ConnectionResetError):
         pass
