@@ -8,8 +8,8 @@ import threading
 
 import click
 
-from .boundary import one_line
-from .params import ByteSize, model_options, public_key_option, threads_option
+from edge_predict.cli.boundary import one_line
+from edge_predict.cli.params import ByteSize, model_options, public_key_option, threads_option
 
 
 @click.command()
@@ -51,7 +51,7 @@ def serve(
     SIGHUP reloads the model file: it is read, signature-checked (with --public-key) and verified, then served;
     a file that fails keeps the old model serving, and the reason is logged.
     """
-    from ..serve import Limits, ModelSlot, Server, is_loopback
+    from edge_predict.serve import Limits, ModelSlot, Server, is_loopback
 
     if token_file and no_token:
         raise click.UsageError("give --token-file or --no-token, not both")

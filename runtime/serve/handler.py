@@ -12,9 +12,9 @@ from urllib.parse import unquote
 from edge_predict import __version__
 from edge_predict.errors import EdgePredictError, InputError
 
-from . import protocol
-from .limits import DeadlineReader
-from .protocol import RequestError
+from edge_predict.serve import protocol
+from edge_predict.serve.limits import DeadlineReader
+from edge_predict.serve.protocol import RequestError
 
 _MODEL_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import tensors
+from edge_predict.serve import tensors
 
 SERVER_EXTENSIONS = ["binary_tensor_data"]
 

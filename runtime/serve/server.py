@@ -12,9 +12,9 @@ from typing import Callable
 
 from edge_predict.errors import EdgePredictError
 
-from .handler import Handler
-from .limits import Limits
-from .slot import ModelSlot
+from edge_predict.serve.handler import Handler
+from edge_predict.serve.limits import Limits
+from edge_predict.serve.slot import ModelSlot
 
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from edge_predict import Predictor
 
-from . import protocol
+from edge_predict.serve import protocol
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Iterator
 import numpy as np
 from onnx import helper, numpy_helper
 
-import handmade
-from conftest import CLEAN_ENV
+from helpers import handmade
+from helpers import CLEAN_ENV
 from edge_predict.serve import Limits, ModelSlot, Server
 
 # x @ W + B then Softmax: three features a, b, c and three classes; numpy is the oracle for the golden outputs.
@@ -160,3 +160,19 @@ class Process:
         code = self.popen.wait(timeout)
         self._reader.join(5)
         return code
+
+
+def key_pair(folder, name: str):
+    """(private, public) PEM files of a new P-256 key, as `edge-predict sign` and --public-key take them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-import handmade
-from conftest import DEFAULT_MODEL
+from helpers import handmade
+from helpers import DEFAULT_MODEL
 from edge_predict import Predictor
 from edge_predict.cli import cli
 from helpers import oip
@@ -127,11 +127,9 @@ def test_sighup_swaps_a_good_file_in_and_keeps_serving_through_a_bad_one(tmp_pat
 
 @pytest.mark.slow
 def test_with_a_public_key_an_unsigned_replacement_is_refused(tmp_path, cli_runner):
-    from test_signing_cli import _pair  # the signing tests' key pair maker
-
     model = tmp_path / "model.onnx"
     shutil.copy(DEFAULT_MODEL, model)
-    key, public = _pair(tmp_path, "key")
+    key, public = oip.key_pair(tmp_path, "key")
     assert cli_runner.invoke(cli, ["sign", "--key", str(key), str(model)]).exit_code == 0
     process = oip.Process.start("--model", model, "--public-key", public)
     try:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL
 from edge_predict import Predictor
 from edge_predict.serve import ModelSlot
 from helpers import oip

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import CLEAN_ENV
+from helpers import CLEAN_ENV
 
 SCRIPT = r"""
 import json, sys, urllib.request

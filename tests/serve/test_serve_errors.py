@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL
 from edge_predict.serve import ModelSlot
 from helpers import oip
 from helpers.oip import tensor

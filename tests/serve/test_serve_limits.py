@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL
 from edge_predict.serve import Limits, ModelSlot
 from helpers import oip
 from helpers.oip import tensor

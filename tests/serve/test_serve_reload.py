@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-import handmade
-from conftest import DEFAULT_MODEL
+from helpers import handmade
+from helpers import DEFAULT_MODEL
 from edge_predict import Predictor
 from edge_predict.serve import ModelSlot, Server
 from helpers import oip
