@@ -11,7 +11,6 @@ from urllib.parse import unquote
 
 from edge_predict import __version__
 from edge_predict.errors import EdgePredictError, InputError
-
 from edge_predict.serve import protocol
 from edge_predict.serve.limits import DeadlineReader
 from edge_predict.serve.protocol import RequestError

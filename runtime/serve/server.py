@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import socketserver
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
 from typing import Callable
 
 from edge_predict.errors import EdgePredictError
-
 from edge_predict.serve.handler import Handler
 from edge_predict.serve.limits import Limits
 from edge_predict.serve.slot import ModelSlot
@@ -110,8 +110,6 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         """An error no handler caught (a connection reset mid-answer): one line in the log, never a traceback."""
-        import sys
-
         exc = sys.exc_info()[1]
         if not isinstance(exc, OSError):
             self.log(f"unexpected {type(exc).__name__} on a connection: {exc} (a bug; please report it)")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from edge_predict import Predictor
-
 from edge_predict.serve import protocol
 
 
