@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: export test test-fast lint fuzz bench bench-scale mutate clean
+.PHONY: export test test-fast lint fuzz bench bench-scale bench-serve mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: $(STAMP)
 # LocalCluster, 1 vs 2 worker processes, against a naive session-per-partition script; writes bench/scale.md.
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+# edge-predict serve on loopback (docs/serve.md): 1 client, then 32 keep-alive clients for 30 s per phase, against
+# MLServer 1.7 serving the same file (installed once into bench/.work/mlserver); writes bench/serve.md.
+bench-serve: $(STAMP)
+	$(BIN)/python bench/serve_load.py
 
 # Tens of minutes, not part of make test: mutmut over runtime/ (docs/mutation.md); prints the score and survivors.
 mutate: $(STAMP)

@@ -19,6 +19,7 @@ from edge_predict.cli.params import (
     sha256_text,
     threads_option,
 )
+from edge_predict.cli.serve import serve
 from edge_predict.cli.sign import sign
 
 
@@ -195,6 +196,7 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads) -> None:
 
 
 cli.add_command(sign)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> None:
