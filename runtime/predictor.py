@@ -137,6 +137,16 @@ class Predictor:
         return json.loads(json.dumps(self._manifest.raw))
 
     @property
+    def model_name(self) -> str | None:
+        """The model's name in its manifest (format 3), what rollback protection and the HTTP server go by."""
+        return self._manifest.model_name
+
+    @property
+    def model_version(self) -> int | None:
+        """The model's version in its manifest (format 3): larger for a newer export of the same name."""
+        return self._manifest.model_version
+
+    @property
     def sha256(self) -> str:
         return sha256_hex(self._model_bytes)
 

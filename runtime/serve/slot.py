@@ -18,12 +18,12 @@ class ServedModel:
 
     predictor: Any  # a Predictor
     name: str
-    version: str  # the first 12 hex digits of the model file's sha256: a new file is a new version
+    version: str  # the manifest's model.version; files before format 3: the first 12 hex digits of the sha256
     metadata: bytes
 
     @classmethod
     def of(cls, predictor, name: str) -> "ServedModel":
-        version = predictor.sha256[:12]
+        version = str(predictor.model_version) if predictor.model_version is not None else predictor.sha256[:12]
         doc = protocol.metadata(predictor, name, version)
         return cls(predictor, name, version, json.dumps(doc, separators=(",", ":")).encode())
 
@@ -40,11 +40,12 @@ class ModelSlot:
     @classmethod
     def from_path(cls, path: str | os.PathLike | None, *, name: str | None = None, **options: Any) -> "ModelSlot":
         """Load the model at `path` (None: the packaged model) with Predictor.from_path's options (public_key,
-        max_bytes, threads); it is verified, as every load is. `name` defaults to the file's name without .onnx."""
+        max_bytes, threads); it is verified, as every load is. `name` defaults to the manifest's model name (format 3),
+        else the file's name without .onnx."""
         first = Predictor.from_path(path, **options) if path is not None else Predictor.default(**options)
         source = first.source  # the packaged model's path, when path is None: a reload reads the same file
         if name is None:
-            name = os.path.basename(source).removesuffix(".onnx") or "model"
+            name = first.model_name or os.path.basename(source).removesuffix(".onnx") or "model"
         return cls(lambda: Predictor.from_path(source, **options), name, ServedModel.of(first, name))
 
     @property

@@ -176,3 +176,8 @@ def key_pair(folder, name: str):
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return private, public
+
+
+def served_version(predictor) -> str:
+    """The version the server serves a model as: its manifest's model.version, else its sha256's first 12 digits."""
+    return str(predictor.model_version) if predictor.model_version is not None else predictor.sha256[:12]

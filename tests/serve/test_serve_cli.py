@@ -16,7 +16,7 @@ from helpers import DEFAULT_MODEL
 from edge_predict import Predictor
 from edge_predict.cli import cli
 from helpers import oip
-from helpers.oip import tensor
+from helpers.oip import served_version, tensor
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_a_port_in_use_exits_1_in_one_line(cli_runner):
 
 
 def _sha(port: int) -> str:
-    return oip.request(port, "GET", "/v2/models/model")[2]["parameters"]["sha256"]
+    return oip.request(port, "GET", "/v2/models/default")[2]["parameters"]["sha256"]
 
 
 class _Hammer:
@@ -84,7 +84,7 @@ class _Hammer:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         body = json.dumps({"inputs": [tensor("hours", [0.25, 1])]})  # in both models' domains
         while not self._stop.is_set():
-            connection.request("POST", "/v2/models/model/infer", body)
+            connection.request("POST", "/v2/models/default/infer", body)
             response = connection.getresponse()
             self.results.append((response.status, response.read()))
 
@@ -103,18 +103,20 @@ def test_sighup_swaps_a_good_file_in_and_keeps_serving_through_a_bad_one(tmp_pat
                 model.write_bytes(other)
                 since = len(process.lines)
                 process.send(signal.SIGHUP)
-                process.wait_for_line(f"now serving version {Predictor.from_bytes(other).sha256[:12]}", since)
+                process.wait_for_line(f"now serving version {served_version(Predictor.from_bytes(other))}", since)
                 shutil.copy(DEFAULT_MODEL, model)
                 since = len(process.lines)
                 process.send(signal.SIGHUP)
-                process.wait_for_line(f"now serving version {first[:12]}", since)
+                process.wait_for_line(
+                    f"now serving version {served_version(Predictor.from_path(DEFAULT_MODEL))}", since
+                )
             model.write_bytes(b"garbage")
             since = len(process.lines)
             process.send(signal.SIGHUP)
             failed = process.wait_for_line("reload failed", since)
             time.sleep(0.2)
         assert failed.startswith(
-            f"edge-predict serve: reload failed, still serving version {first[:12]} (sha256 {first}): "
+            f"edge-predict serve: reload failed, still serving version {served_version(Predictor.from_path(DEFAULT_MODEL))} (sha256 {first}): "
         )
         assert _sha(process.port) == first
         statuses = {status for status, _ in hammer.results}

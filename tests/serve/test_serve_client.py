@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from helpers.oip import served_version
 import tritonclient.http as triton
 
 from helpers import DEFAULT_MODEL
@@ -85,13 +87,13 @@ def test_health_metadata_and_readiness(servers, model):
     assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
     meta = client.get_model_metadata(model)
     assert meta["name"] == model
-    assert meta["versions"] == [predictor.sha256[:12]]
+    assert meta["versions"] == [served_version(predictor)]
     assert meta["parameters"] == {"sha256": predictor.sha256, "task": predictor.task}
     assert meta["inputs"] == [{"name": f, "datatype": "FP32", "shape": [-1]} for f in predictor.feature_names]
     assert [(o["name"], o["datatype"]) for o in meta["outputs"]] == [
         (o, "BYTES" if o == "label" else "FP32") for o in predictor.output_names
     ]
-    assert client.is_model_ready(model, model_version=predictor.sha256[:12])
+    assert client.is_model_ready(model, model_version=served_version(predictor))
     assert not client.is_model_ready(model, model_version="0")
 
 
@@ -104,5 +106,5 @@ def test_a_bad_row_fails_the_request_with_the_librarys_message(servers):
 
 def test_a_pinned_version_is_served(servers):
     client, predictor = servers["iris"]
-    result = client.infer("iris", _inputs(predictor, ROWS["iris"], "matrix"), model_version=predictor.sha256[:12])
+    result = client.infer("iris", _inputs(predictor, ROWS["iris"], "matrix"), model_version=served_version(predictor))
     assert result.as_numpy("label").tolist() == [v.encode() for v in predictor.predict(ROWS["iris"]).tolist()]

@@ -12,7 +12,7 @@ from helpers import DEFAULT_MODEL
 from edge_predict import Predictor
 from edge_predict.serve import ModelSlot, Server
 from helpers import oip
-from helpers.oip import tensor
+from helpers.oip import served_version, tensor
 
 OTHER = handmade.identity(features=(("hours", 0, 1),))  # p = hours: another binary model with the same feature
 
@@ -27,7 +27,7 @@ def served(tmp_path):
 
 
 def _sha(server: Server) -> str:
-    return oip.request(server.port, "GET", "/v2/models/model")[2]["parameters"]["sha256"]
+    return oip.request(server.port, "GET", "/v2/models/default")[2]["parameters"]["sha256"]
 
 
 def test_a_good_file_is_served_after_reload_and_the_log_says_so(served):
@@ -36,9 +36,9 @@ def test_a_good_file_is_served_after_reload_and_the_log_says_so(served):
     assert server.reload() is True
     new = Predictor.from_bytes(OTHER)
     assert _sha(server) == new.sha256
-    assert server.lines == [f"reloaded {path}: now serving version {new.sha256[:12]} (sha256 {new.sha256})"]
-    status, _, body = oip.infer(server.port, {"inputs": [tensor("hours", [0.25])]}, model="model")
-    assert status == 200 and body["model_version"] == new.sha256[:12] and body["outputs"][0]["data"] == [0.25]
+    assert server.lines == [f"reloaded {path}: now serving version {served_version(new)} (sha256 {new.sha256})"]
+    status, _, body = oip.infer(server.port, {"inputs": [tensor("hours", [0.25])]}, model="default")
+    assert status == 200 and body["model_version"] == served_version(new) and body["outputs"][0]["data"] == [0.25]
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,12 @@ def test_a_bad_file_keeps_the_old_model_serving_and_logs_one_line(served, conten
     assert server.reload() is False
     assert _sha(server) == old
     (line,) = server.lines
-    assert line.startswith(f"reload failed, still serving version {old[:12]} (sha256 {old}): ") and reason in line
+    assert (
+        line.startswith(
+            f"reload failed, still serving version {served_version(Predictor.from_path(DEFAULT_MODEL))} (sha256 {old}): "
+        )
+        and reason in line
+    )
 
 
 def test_a_request_that_began_on_the_old_model_finishes_on_it(served):
