@@ -50,6 +50,14 @@ class ModelError(EdgePredictError):
         self.row, self.problem = row, problem
 
 
+class GraphLimitError(ModelError):
+    """The model's graph is beyond a documented limit (nodes, constant bytes, tensor elements; exit code 1)."""
+
+    def __init__(self, message: str, *, limit: str):
+        super().__init__(message)
+        self.limit = limit  # the limit's name, as --graph-limit spells it
+
+
 class VerificationError(EdgePredictError):
     """The model's golden vectors or checksum do not match on this device (exit code 1)."""
 
