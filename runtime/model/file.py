@@ -206,12 +206,19 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int) -> None:
             fields += 1
             if fields > max_fields:
                 raise _TooMany
-            key, pos = varint(buf, pos, end)
+            key = buf[pos]  # one byte for every field number below 16: read inline, the walk's hot path
+            if key < 0x80:
+                pos += 1
+            else:
+                key, pos = varint(buf, pos, end)
             number, wire = key >> 3, key & 7
             if number == 0:
                 raise Corrupt(pos)
             if wire == 0:
-                value, pos = varint(buf, pos, end)
+                if pos < end and buf[pos] < 0x80:
+                    value, pos = buf[pos], pos + 1
+                else:
+                    value, pos = varint(buf, pos, end)
                 if kind == MODEL and number == 1:
                     facts.ir_version = value
                 elif kind == OPSET and number == 2:

@@ -13,7 +13,7 @@ class GraphLimits:
     """How large a graph edge-predict loads; each bound is raised by name (--graph-limit NAME=N, limits={NAME: N})."""
 
     nodes: int = 20_000  # nodes in every graph and function: edge-train's largest export has under 100
-    fields: int = 3_000_000  # protobuf fields the pre-load scan reads: what bounds its time (about 2 s)
+    fields: int = 2_000_000  # protobuf fields the pre-load scan reads: what bounds its time (about a second)
     constant_bytes: int = 128 * 2**20  # initializers and Constant values, which onnxruntime copies
     tensor_elements: int = 2**24  # one tensor's elements, declared or statically known (64 MiB of float32)
 

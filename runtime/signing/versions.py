@@ -54,29 +54,39 @@ def check_rollback(
     The rule the CLI applies with a public key, and a server applies when it swaps models. Returns (name, version)."""
     path = Path(state_file if state_file is not None else default_state_file())
     found = model_version(manifest)
+    models = _read(path, source)  # read without the lock: most loads record nothing (the same version again)
+    _refuse_older(found, models, path, source, manifest)
+    if found is None or models.get(found[0]) == found[1]:
+        return found
     with _locked(path, source):
-        models = _read(path, source)
-        if found is None:
-            if models:
-                name, version = max(models.items(), key=lambda item: item[1])
-                raise ModelError(
-                    f"{source}: the model has no version (manifest format {manifest.get('format')!r}), but this "
-                    f"device accepted model {name!r} version {version} ({path}); an unversioned model could be an "
-                    "old one put back: re-export it (format 3 records a version), or pass --allow-rollback"
-                )
-            return None
-        name, version = found
-        recorded = models.get(name)
-        if recorded is not None and version < recorded:
-            raise ModelError(
-                f"{source}: model {name!r} version {version} is older than version {recorded}, which this device "
-                f"already accepted ({path}): an old model put back is refused; if you mean to roll back, pass "
-                "--allow-rollback, or remove the entry from the state file"
-            )
-        if recorded is None or version > recorded:
-            models[name] = version
+        models = _read(path, source)  # again: another process may have recorded a newer one meanwhile
+        _refuse_older(found, models, path, source, manifest)
+        if found[1] > models.get(found[0], -1):
+            models[found[0]] = found[1]
             _write(path, models, source)
     return found
+
+
+def _refuse_older(
+    found: tuple[str, int] | None, models: dict[str, int], path: Path, source: str, manifest: Mapping[str, Any]
+) -> None:
+    if found is None:
+        if models:
+            name, version = max(models.items(), key=lambda item: item[1])
+            raise ModelError(
+                f"{source}: the model has no version (manifest format {manifest.get('format')!r}), but this "
+                f"device accepted model {name!r} version {version} ({path}); an unversioned model could be an "
+                "old one put back: re-export it (format 3 records a version), or pass --allow-rollback"
+            )
+        return
+    name, version = found
+    recorded = models.get(name)
+    if recorded is not None and version < recorded:
+        raise ModelError(
+            f"{source}: model {name!r} version {version} is older than version {recorded}, which this device "
+            f"already accepted ({path}): an old model put back is refused; if you mean to roll back, pass "
+            "--allow-rollback, or remove the entry from the state file"
+        )
 
 
 def _read(path: Path, source: str) -> dict[str, int]:
