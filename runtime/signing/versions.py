@@ -93,7 +93,7 @@ def _read(path: Path, source: str) -> dict[str, int]:
     try:
         with open(path, "rb") as stream:
             text = stream.read(_MAX_STATE_BYTES + 1)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing recorded yet
         return {}
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the accepted-versions state ({exc.strerror or exc})") from None

@@ -239,3 +239,48 @@ CASES = {
     "tile_huge": (tile_huge, "the model's graph has node 'Tile' (output 'big') making a tensor of 100,000,000"),
     "expand_from_batch": (expand_from_batch, "the model's graph has node 'Expand' (output 'big') making a tensor"),
 }
+
+
+# Runs argv[1:] as its child and prints "exit-code peak-RSS-KiB seconds". A child's peak RSS (ru_maxrss) starts
+# at its parent's when forked from it, and Linux keeps it across exec: measured from a large test process it would
+# report that process's memory. Forked from this small wrapper, it reports the command's own.
+_WRAPPER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, time.perf_counter() - start)
+"""
+
+
+def measure(args, timeout: float, env=None, address_space: int | None = None):
+    """Run `args` (its stdout dropped): (seconds, peak RSS in bytes, exit code or None if killed at `timeout`,
+    stderr). With `address_space`, under that RLIMIT_AS (as `ulimit -v`)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", _WRAPPER, *map(str, args)]
+    if address_space:
+        command = ["sh", "-c", f'ulimit -v {address_space // 1024} && exec "$@"', "sh", *command]
+    with subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            return timeout, 0, None, err
+    code, kib, seconds = out.split()
+    return float(seconds), int(kib) * 1024, int(code), err

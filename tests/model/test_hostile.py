@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 
 import pytest
 
 from helpers import CLEAN_ENV
-from helpers.hostile import CASES, tiny_fields
+from helpers.hostile import CASES, measure, tiny_fields
 
 from edge_predict import ModelError, Predictor, VerificationError
 
@@ -42,21 +41,7 @@ def test_a_hostile_model_is_refused_within_seconds_and_bounded_memory(case, tmp_
 def measure_verify(path, *extra: str) -> tuple[float, int, int, str]:
     """`edge-predict verify --model PATH` in a subprocess: (seconds, peak RSS in bytes, exit code, stderr)."""
     cli = os.path.join(os.path.dirname(sys.executable), "edge-predict")
-    start = time.perf_counter()
-    with subprocess.Popen(
-        [cli, "verify", "--model", str(path), *extra],
-        env=CLEAN_ENV,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            stderr = proc.stderr.read()
-        finally:
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss * 1024, proc.returncode, stderr
+    return measure([cli, "verify", "--model", path, *extra], timeout=60, env=CLEAN_ENV)
 
 
 def test_the_scan_of_a_file_at_the_size_cap_takes_at_most_two_seconds():
