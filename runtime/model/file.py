@@ -117,17 +117,20 @@ def default_model_path() -> str:
 
 def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     """The bytes of the model file at `path`; ModelError if empty or over max_bytes (/dev/zero: max_bytes + 1 read)."""
+    from edge_predict.regularfile import NotRegular, open_regular
+
     check_limit(max_bytes)
     try:
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size  # 0 for pipes and devices (/dev/zero)
+        with open_regular(path) as stream:  # a FIFO or device is refused at once: opening one could wait for ever
+            size = os.fstat(stream.fileno()).st_size
             if size > max_bytes:  # a file over the limit is refused unread: no memory taken for it
                 check_size(size, max_bytes, os.fspath(path))
             parts = _read_at_most(stream, max_bytes + 1, size)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
-    except IsADirectoryError as exc:
-        raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
+    except (IsADirectoryError, NotRegular) as exc:
+        kind = getattr(exc, "kind", "a directory")
+        raise ModelError(f"{path}: is {kind}, not a model file; pass the .onnx file itself") from exc
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
     check_size(sum(map(len, parts)), max_bytes, os.fspath(path))  # before joining: a copy of a huge file is refused

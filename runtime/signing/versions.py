@@ -90,8 +90,10 @@ def _refuse_older(
 
 
 def _read(path: Path, source: str) -> dict[str, int]:
+    from edge_predict.regularfile import open_regular
+
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             text = stream.read(_MAX_STATE_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):  # nothing recorded yet
         return {}
