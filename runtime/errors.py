@@ -63,9 +63,10 @@ class VerificationError(EdgePredictError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, difference: float | None = None):
+    def __init__(self, message: str, *, difference: float | None = None, batch_sizes: tuple[int, int] | None = None):
         super().__init__(message)
         self.difference = difference  # the largest golden-vector difference measured, when there was one
+        self.batch_sizes = batch_sizes  # (n, m): the golden rows score differently in batches of n and of m
 
 
 class OutputError(EdgePredictError):

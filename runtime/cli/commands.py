@@ -40,12 +40,13 @@ def load(
     """The Predictor for --model (default: the packaged model), with the command's options; loading and verifying
     end the process (exit 1) after `load_timeout` seconds when the process is the command's own (guard.py)."""
     from edge_predict import Predictor
-    from edge_predict.signing import default_state_file
 
     if max_model_bytes:
         options["max_bytes"] = max_model_bytes
     options.update(allow_ops=list(allow_ops), limits=dict(graph_limits) or None)
     if options.get("public_key") is not None and not allow_rollback:
+        from edge_predict.signing import default_state_file  # only with a key: signing loads OpenSSL
+
         options["state_file"] = state_file or default_state_file()
     with guard.bounded(load_timeout, _late(model, load_timeout)):
         try:

@@ -166,22 +166,25 @@ def check_size(size: int, max_bytes: int, source: str) -> None:
         )
 
 
-def scan(data: bytes, source: str, max_fields: int | None = None) -> FileFacts:
+def scan(data: bytes, source: str, limits=None) -> FileFacts:
     """Walk the ModelProto in `data`; refuse corrupt framing, tensors whose data lives in other files, and more
-    than `max_fields` protobuf fields (the walk's cost: limits.DEFAULT.fields when None)."""
+    protobuf fields or nodes than `limits` allow (a limits.GraphLimits; the defaults when None): the walk stops
+    at the limit, so its time and memory are bounded whatever the file holds."""
     from edge_predict.model.limits import DEFAULT, over_limit
 
     facts = FileFacts()
-    most = DEFAULT.fields if max_fields is None else max_fields
+    limits = limits or DEFAULT
     try:
-        _walk(memoryview(data), facts, most)
+        _walk(memoryview(data), facts, limits.fields, limits.nodes)
     except Corrupt as exc:
         raise ModelError(
             f"{source}: not a valid ONNX model (corrupt or truncated at byte {exc} of {len(data)}); "
             "re-export or re-copy it"
         ) from None
-    except _TooMany:
-        raise over_limit(source, "fields", f"more than {most:,} protobuf fields", most) from None
+    except _TooMany as exc:
+        if exc.args[0] == "nodes":
+            raise over_limit(source, "nodes", f"more than {limits.nodes:,} nodes", limits.nodes) from None
+        raise over_limit(source, "fields", f"more than {limits.fields:,} protobuf fields", limits.fields) from None
     if facts.external:
         name, location = facts.external[0]
         raise ModelError(
@@ -192,10 +195,10 @@ def scan(data: bytes, source: str, max_fields: int | None = None) -> FileFacts:
 
 
 class _TooMany(Exception):
-    """The file holds more protobuf fields than the scan may read."""
+    """The file holds more protobuf fields (or nodes: args[0]) than the scan may read."""
 
 
-def _walk(buf: memoryview, facts: FileFacts, max_fields: int) -> None:
+def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) -> None:
     # an explicit stack: a hostile file cannot exhaust Python's recursion; each entry carries the record it fills
     stack: list = [(MODEL, 0, len(buf), 0, facts)]
     fields = 0
@@ -208,7 +211,7 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int) -> None:
         while pos < end:
             fields += 1
             if fields > max_fields:
-                raise _TooMany
+                raise _TooMany("fields")
             key = buf[pos]  # one byte for every field number below 16: read inline, the walk's hot path
             if key < 0x80:
                 pos += 1
@@ -263,6 +266,8 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int) -> None:
                         entry["location"] = location
                     continue
                 stack.append((child, start, pos, depth + 1, _record(kind, number, child, record, facts, size)))
+                if facts.nodes > max_nodes:
+                    raise _TooMany("nodes")
             elif number in strings:
                 text = bytes(buf[start:pos]).decode("utf-8", "replace")
                 name = strings[number]
@@ -276,7 +281,7 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int) -> None:
                 for value in _varints(buf, start, pos):
                     fields += 1
                     if fields > max_fields:
-                        raise _TooMany
+                        raise _TooMany("fields")
                     if kind == ATTRIBUTE:
                         record.ints.append(_signed(value))
                     elif number == 1 or kind == SPARSE:

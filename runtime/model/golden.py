@@ -63,6 +63,7 @@ def verify(run: Callable[[np.ndarray], np.ndarray], manifest: Manifest, source: 
                 f"(difference {float(change.max()):.3g} > {bound}); a sample's answer must not depend on the "
                 "rows scored with it: re-export the model",
                 difference=float(change.max()),
+                batch_sizes=(n, size),
             )
     return largest
 

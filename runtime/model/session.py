@@ -31,7 +31,7 @@ def open_model(
     integrity digest, and the graph (graph.check: the documented operators and limits, no arithmetic on shapes).
     """
     check_size(len(data), max_bytes, source)
-    facts = scan(data, source, limits.fields)  # onnxruntime must never open another file
+    facts = scan(data, source, limits)  # onnxruntime must never open another file
     sealed = integrity.check(data, source)
     graph.check(facts, source, limits, allowed)
     session = make_session(data, source, threads, facts)
@@ -60,7 +60,7 @@ def describe_plain(
     None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data,
     the graph)."""
     check_size(len(data), max_bytes, source)
-    facts = scan(data, source, limits.fields)
+    facts = scan(data, source, limits)
     graph.check(facts, source, limits, allowed)
     session = make_session(data, source, 1, facts)
     if manifest_text(session, source) is not None:

@@ -44,6 +44,7 @@ def measure_verify(path, *extra: str) -> tuple[float, int, int, str]:
     return measure([cli, "verify", "--model", path, *extra], timeout=60, env=CLEAN_ENV)
 
 
+@pytest.mark.slow
 def test_the_scan_of_a_file_at_the_size_cap_takes_at_most_two_seconds():
     # 250 MiB of two-byte fields (under the 256 MiB cap) took 78 s to scan; the field limit stops it early
     data = tiny_fields(250 * 2**20)
