@@ -30,6 +30,8 @@ class _Watch:
         self.lock = threading.Lock()
         self.deadline: float | None = None
         self.message = ""
+        self.released = False
+        self.thread: threading.Thread | None = None
 
 
 _watch: _Watch | None = None
@@ -44,11 +46,24 @@ def install(prog: str) -> None:
         return  # Windows, macOS: Ctrl-C is Python's KeyboardInterrupt, and no time bound
     _watch = _Watch()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # before any thread starts: all inherit it
-    threading.Thread(target=_run, args=(_watch, prog), name="edge-predict-watch", daemon=True).start()
+    _watch.thread = threading.Thread(target=_run, args=(_watch, prog), name="edge-predict-watch", daemon=True)
+    _watch.thread.start()
+
+
+def release() -> None:
+    """Give SIGINT back to Python's handlers and end the time bounds: for a command that handles its own signals
+    gracefully once its model is loaded (serve). Threads started afterwards receive SIGINT as usual."""
+    global _watch
+    if _watch is None:
+        return
+    _watch.released = True
+    _watch.thread.join()  # within TICK; a SIGINT meanwhile stays pending and is delivered once unblocked
+    _watch = None
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _run(watch: _Watch, prog: str) -> None:
-    while True:
+    while not watch.released:
         if signal.sigtimedwait({signal.SIGINT}, TICK) is not None:
             os._exit(130)  # 128 + SIGINT, what a shell reports for an interrupted command
         with watch.lock:

@@ -150,12 +150,12 @@ def test_a_malformed_request_is_refused_with_400(ports, model, doc, message):
 @pytest.mark.parametrize(
     "method, path, status, message",
     [
-        ("POST", "/v2/models/nope/infer", 404, "no model 'nope': this server serves 'default' version '043b7d09f327'"),
+        ("POST", "/v2/models/nope/infer", 404, "no model 'nope': this server serves 'default' version '20127567fb5b'"),
         (
             "GET",
             "/v2/models/default/versions/1",
             404,
-            "no model 'default' version '1': this server serves 'default' version '043b7d09f327'",
+            "no model 'default' version '1': this server serves 'default' version '20127567fb5b'",
         ),
         ("GET", "/v2/other", 404, "no endpoint /v2/other: see /v2/health/live, /v2/models/{name} and its /infer"),
         ("GET", "/v2/models/default/infer", 405, "GET is not allowed here; use POST"),
@@ -219,7 +219,7 @@ def test_json_outputs_print_as_the_cli_does_and_echo_the_request_id(ports):
     assert status == 200
     assert body == {
         "model_name": "default",
-        "model_version": "043b7d09f327",
+        "model_version": "20127567fb5b",
         "id": "r-1",
         "outputs": [{"name": "probability", "datatype": "FP32", "shape": [2], "data": [0.42295337, 0.9558091]}],
     }
