@@ -50,14 +50,23 @@ class ModelError(EdgePredictError):
         self.row, self.problem = row, problem
 
 
+class GraphLimitError(ModelError):
+    """The model's graph is beyond a documented limit (nodes, constant bytes, tensor elements; exit code 1)."""
+
+    def __init__(self, message: str, *, limit: str):
+        super().__init__(message)
+        self.limit = limit  # the limit's name, as --graph-limit spells it
+
+
 class VerificationError(EdgePredictError):
     """The model's golden vectors or checksum do not match on this device (exit code 1)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, difference: float | None = None):
+    def __init__(self, message: str, *, difference: float | None = None, batch_sizes: tuple[int, int] | None = None):
         super().__init__(message)
         self.difference = difference  # the largest golden-vector difference measured, when there was one
+        self.batch_sizes = batch_sizes  # (n, m): the golden rows score differently in batches of n and of m
 
 
 class OutputError(EdgePredictError):

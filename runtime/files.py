@@ -15,9 +15,14 @@ class Signed:
     key_fingerprint: str
 
 
-def inspect_model(path: str | os.PathLike | None = None, max_bytes: int | None = None) -> dict | None:
+def inspect_model(
+    path: str | os.PathLike | None = None, max_bytes: int | None = None, allow_ops=None, limits=None
+) -> dict | None:
     """What a plain ONNX model (no edge-predict manifest) declares: path, sha256, inputs, outputs, opsets, IR version,
-    producer; None if the file is an edge-predict model. ModelError if it cannot be read or opened."""
+    producer; None if the file is an edge-predict model. ModelError if it cannot be read, is refused by the graph
+    checks (allow_ops and limits as for Predictor.from_bytes) or cannot be opened."""
+    from edge_predict.model import operators
+    from edge_predict.model.limits import GraphLimits
     from edge_predict.model.file import DEFAULT_MAX_BYTES, default_model_path, read_model_file
     from edge_predict.model.integrity import sha256_hex
     from edge_predict.model.session import describe_plain
@@ -25,7 +30,7 @@ def inspect_model(path: str | os.PathLike | None = None, max_bytes: int | None =
     source = os.fspath(path) if path is not None else default_model_path()
     limit = max_bytes or DEFAULT_MAX_BYTES
     data = read_model_file(source, limit)
-    facts = describe_plain(data, source, limit)
+    facts = describe_plain(data, source, limit, GraphLimits.of(limits), operators.parse(allow_ops))
     if facts is None:
         return None
     return {"path": source, "sha256": sha256_hex(data), **facts}

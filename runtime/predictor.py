@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import json
 
@@ -16,6 +16,8 @@ from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
 from edge_predict.model.manifest import Manifest
 from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from edge_predict.model.session import open_model, run_failure
+from edge_predict.model import operators
+from edge_predict.model.limits import GraphLimits
 from edge_predict.float32 import SMALL
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
 
@@ -32,6 +34,8 @@ class Predictor:
         source: str = "<bytes>",
         threads: int | None = None,
         threshold: float | None = None,
+        allow_ops: frozenset[tuple[str, str]] = frozenset(),
+        limits: Any = None,
     ):
         import onnxruntime as ort
 
@@ -40,6 +44,7 @@ class Predictor:
         self._model_bytes = model_bytes
         self._source = source
         self._threads = threads
+        self._allow_ops, self._limits = allow_ops, limits  # for pickling: the other side checks as this one did
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._input_name = session.get_inputs()[0].name
         self._output_names = [manifest.output or session.get_outputs()[0].name]
@@ -50,12 +55,19 @@ class Predictor:
     # -- named constructors -------------------------------------------------------------------
     @classmethod
     def from_path(
-        cls, path: str | os.PathLike, *, public_key: str | os.PathLike | bytes | None = None, **options: Any
+        cls,
+        path: str | os.PathLike,
+        *,
+        public_key: str | os.PathLike | bytes | None = None,
+        state_file: str | os.PathLike | None = None,
+        **options: Any,
     ) -> "Predictor":
         """Load the model file at `path`; options as for from_bytes.
 
         With `public_key` (a PEM file's path, or its bytes) the model must carry a signature by that key
-        (PATH.sig, see docs/signing.md), checked before onnxruntime sees a byte; ModelError otherwise.
+        (PATH.sig, see docs/signing.md), checked before onnxruntime sees a byte; ModelError otherwise. With a key and
+        `state_file` too, the model must not be older than the highest version of its name accepted before
+        (signing.check_rollback), and a newer one is recorded there once it loaded and verified.
         """
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
         if public_key is None:
@@ -67,6 +79,8 @@ class Predictor:
         )
         predictor = cls.from_bytes(data, source=os.fspath(path), **options)
         predictor._signature = signature
+        if state_file is not None:
+            signing.check_rollback(predictor._manifest.raw, predictor.source, state_file)
         return predictor
 
     @classmethod
@@ -79,15 +93,30 @@ class Predictor:
         threshold: float | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         verify: bool = True,
+        allow_ops: Iterable[str] | None = None,
+        limits: GraphLimits | Mapping[str, int] | None = None,
     ) -> "Predictor":
         """Load a model from the bytes of a self-contained .onnx file (no external data).
 
-        The golden vectors are scored before it is returned (VerificationError if this device computes them
-        differently); verify=False skips that, for callers that verify once and load many times.
+        The graph is checked first (docs/security.md): only the documented operators, and those named in
+        `allow_ops` ('Loop', 'com.microsoft:Gelu'); within the graph limits (`limits`, e.g. {"nodes": 50000}).
+        The golden vectors are scored before it is returned, as one batch, one row at a time and as a batch of
+        another size (VerificationError if this device computes them differently, or the answer depends on the
+        batch); verify=False skips that, for callers that verify once and load many times.
         """
         check_limit(max_bytes)
-        session, manifest = open_model(data, source, threads, max_bytes)
-        predictor = cls(session, manifest, data, source=source, threads=threads, threshold=threshold)
+        allowed, bounds = operators.parse(allow_ops), GraphLimits.of(limits)
+        session, manifest = open_model(data, source, threads, max_bytes, bounds, allowed)
+        predictor = cls(
+            session,
+            manifest,
+            data,
+            source=source,
+            threads=threads,
+            threshold=threshold,
+            allow_ops=allowed,
+            limits=bounds,
+        )
         if verify:
             predictor.verify()
         return predictor
@@ -255,11 +284,20 @@ class Predictor:
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):
-        return (_rebuild, (self._model_bytes, self._source, self._threads, self._threshold))
+        allowed = sorted(operators.name(d, op) for d, op in self._allow_ops)
+        return (_rebuild, (self._model_bytes, self._source, self._threads, self._threshold, allowed, self._limits))
 
     def __repr__(self) -> str:
         return f"Predictor(source={self._source!r}, task={self.task!r}, features={list(self.feature_names)})"
 
 
-def _rebuild(data: bytes, source: str, threads: int | None, threshold: float) -> Predictor:
-    return Predictor.from_bytes(data, source=source, threads=threads, threshold=threshold, max_bytes=len(data))
+def _rebuild(data: bytes, source: str, threads: int | None, threshold: float, allow_ops=(), limits=None) -> Predictor:
+    return Predictor.from_bytes(
+        data,
+        source=source,
+        threads=threads,
+        threshold=threshold,
+        max_bytes=len(data),
+        allow_ops=allow_ops,
+        limits=limits,
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import DATA, REPO, export_lecture, run
+from helpers import CLEAN_ENV, DATA, REPO, export_lecture, run
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,23 @@ def model_path(request, tmp_path_factory) -> Path:
         return Path(os.environ["EDGE_PREDICT_TEST_MODEL"])
     path = tmp_path_factory.mktemp("model") / "lecture.onnx"
     export_lecture(*request.getfixturevalue("lecture"), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _state_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(autouse=True)
+def rollback_state(_state_dir, monkeypatch) -> Path:
+    """Each test's own rollback state (docs/signing.md): the versions a key-checked load accepts never carry from
+    one test to the next, nor into the home directory of whoever runs the tests."""
+    import uuid
+
+    path = _state_dir / f"{uuid.uuid4().hex}.json"
+    monkeypatch.setenv("EDGE_PREDICT_STATE_FILE", str(path))
+    monkeypatch.setitem(CLEAN_ENV, "EDGE_PREDICT_STATE_FILE", str(path))
     return path
 
 

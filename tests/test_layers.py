@@ -14,7 +14,7 @@ MODELS = "edge_predict.models"  # the repository's models/ folder, installed ins
 
 # Bottom to top. A package (or top-level module) may import its own package and anything in a lower layer.
 LAYERS = [
-    {"errors", "float32", "atomicfile", "models"},
+    {"errors", "float32", "atomicfile", "regularfile", "models"},
     {"model", "signing"},
     {"scoring", "tables", "engines"},
     {"predictor"},

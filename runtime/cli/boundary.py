@@ -121,7 +121,10 @@ class OneLineCommand(_OneLine, click.Command):
 
 
 def _fail(prog: str, message: str, code: int) -> NoReturn:
-    click.echo(f"{prog}: error: {one_line(message)}", err=True)
+    try:
+        click.echo(f"{prog}: error: {one_line(message)}", err=True)
+    except (OSError, ValueError):  # stderr full (2>/dev/full), closed or gone: the exit code still says what happened
+        pass
     sys.exit(code)
 
 

@@ -11,11 +11,14 @@ import click
 from edge_predict import __version__
 from edge_predict.errors import InputError, VerificationError
 from edge_predict.cli.boundary import OneLineGroup, keep_freed_heap, one_line
+from edge_predict.cli import guard
 from edge_predict.cli.params import (
     FiniteFloatRange,
+    graph_options,
     model_options,
     no_verify_option,
     public_key_option,
+    rollback_options,
     sha256_text,
     threads_option,
 )
@@ -23,13 +26,42 @@ from edge_predict.cli.serve import serve
 from edge_predict.cli.sign import sign
 
 
-def load(model: str | None, max_model_bytes: int | None, **options):
-    """The Predictor for --model (default: the packaged model), with the command's options."""
+def load(
+    model: str | None,
+    max_model_bytes: int | None,
+    *,
+    allow_ops=(),
+    graph_limits=(),
+    load_timeout: float | None = None,
+    state_file: str | None = None,
+    allow_rollback: bool = False,
+    **options,
+):
+    """The Predictor for --model (default: the packaged model), with the command's options; loading and verifying
+    end the process (exit 1) after `load_timeout` seconds when the process is the command's own (guard.py)."""
     from edge_predict import Predictor
 
     if max_model_bytes:
         options["max_bytes"] = max_model_bytes
-    return Predictor.default(**options) if model is None else Predictor.from_path(model, **options)
+    options.update(allow_ops=list(allow_ops), limits=dict(graph_limits) or None)
+    if options.get("public_key") is not None and not allow_rollback:
+        from edge_predict.signing import default_state_file  # only with a key: signing loads OpenSSL
+
+        options["state_file"] = state_file or default_state_file()
+    with guard.bounded(load_timeout, _late(model, load_timeout)):
+        try:
+            return Predictor.default(**options) if model is None else Predictor.from_path(model, **options)
+        except ValueError as exc:  # a --graph-limit name or --allow-op spelling the library refuses
+            if isinstance(exc, InputError):
+                raise
+            raise click.UsageError(str(exc)) from None
+
+
+def _late(model: str | None, seconds: float | None) -> str:
+    return (
+        f"{model or 'the packaged model'}: loading and verifying the model took longer than {seconds:g} s; if it "
+        "is meant to take that long, raise --load-timeout (a graph that never finishes is refused this way)"
+    )
 
 
 @click.group(name="edge-predict", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,10 +114,12 @@ def cli() -> None:
 )
 @model_options
 @public_key_option
+@rollback_options
+@graph_options
 @threads_option
 @no_verify_option
 def predict(
-    values, input_path, fmt, threshold, keep_going, model, max_model_bytes, public_key, threads, no_verify
+    values, input_path, fmt, threshold, keep_going, model, max_model_bytes, public_key, threads, no_verify, **checks
 ) -> None:
     """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
 
@@ -107,7 +141,13 @@ def predict(
         )
     try:
         predictor = load(
-            model, max_model_bytes, public_key=public_key, threads=threads, threshold=threshold, verify=not no_verify
+            model,
+            max_model_bytes,
+            public_key=public_key,
+            threads=threads,
+            threshold=threshold,
+            verify=not no_verify,
+            **checks,
         )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
         raise click.UsageError(f"--threshold {threshold:g}: {exc.problem}") from None
@@ -149,17 +189,19 @@ def _looks_like_option(value: str) -> bool:
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @model_options
 @public_key_option
+@rollback_options
+@graph_options
 @no_verify_option
-def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
+def info(fmt, model, max_model_bytes, public_key, no_verify, **checks) -> None:
     """Show the model's manifest: task, features, outputs, versions, training, sha256, signature."""
     from edge_predict.errors import ModelError
     from edge_predict.cli.info import info_json, info_lines, plain_info
 
     try:
-        predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify)
+        predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify, **checks)
     except ModelError:
         if public_key is None:  # a plain ONNX graph: show what it declares; the error line says why it is not scored
-            plain_info(model, max_model_bytes, fmt)
+            plain_info(model, max_model_bytes, fmt, checks["allow_ops"], checks["graph_limits"])
         raise
     click.echo(info_json(predictor) if fmt == "json" else "\n".join(info_lines(predictor)))
 
@@ -175,13 +217,17 @@ def info(fmt, model, max_model_bytes, public_key, no_verify) -> None:
 )
 @model_options
 @public_key_option
+@rollback_options
+@graph_options
 @threads_option
-def verify(expected_sha, model, max_model_bytes, public_key, threads) -> None:
-    """Prove this device computes what torch computed: score the model's golden vectors."""
-    predictor = load(model, max_model_bytes, public_key=public_key, threads=threads, verify=False)
+def verify(expected_sha, model, max_model_bytes, public_key, threads, **checks) -> None:
+    """Prove this device computes what torch computed: score the model's golden vectors (in batches of several
+    sizes: a sample's answer must not depend on its batch)."""
+    predictor = load(model, max_model_bytes, public_key=public_key, threads=threads, verify=False, **checks)
     if expected_sha is not None and predictor.sha256 != expected_sha:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
-    diff = predictor.verify()
+    with guard.bounded(checks["load_timeout"], _late(model, checks["load_timeout"])):
+        diff = predictor.verify()
     golden = predictor.manifest["golden"]
     bound = (
         f"within atol {golden['atol']:g} + rtol {golden['rtol']:g} x |expected|"
@@ -200,5 +246,6 @@ cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point: the process is ours, so Ctrl-C, load times and the address space are bounded (guard)."""
+    guard.install("edge-predict")
     cli.main(argv, prog_name="edge-predict")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 
-def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None:
+def plain_info(model: str | None, max_model_bytes: int | None, fmt: str, allow_ops=(), graph_limits=()) -> None:
     """Print what a plain ONNX model (no manifest) declares; print nothing for any other file."""
     import click
 
@@ -13,7 +13,7 @@ def plain_info(model: str | None, max_model_bytes: int | None, fmt: str) -> None
     from edge_predict import inspect_model
 
     try:
-        facts = inspect_model(model, max_model_bytes)
+        facts = inspect_model(model, max_model_bytes, list(allow_ops), dict(graph_limits) or None)
     except ModelError:
         return
     if facts is None:

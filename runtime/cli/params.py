@@ -108,3 +108,70 @@ public_key_option = click.option(
     metavar="PEM",
     help=f"Run only a model signed by this key (MODEL.sig beside it; docs/signing.md). ${PUBLIC_KEY_ENV}.",
 )
+
+
+STATE_ENV = "EDGE_PREDICT_STATE_FILE"
+TIMEOUT_ENV = "EDGE_PREDICT_LOAD_TIMEOUT"
+DEFAULT_LOAD_TIMEOUT = 30.0
+
+
+class GraphLimit(click.ParamType):
+    """NAME=N, a graph limit raised: nodes=50000, constant-bytes=256M (docs/security.md)."""
+
+    name = "NAME=N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, number = str(value).partition("=")
+        if not sep:
+            self.fail(f"{value!r} is not NAME=N, such as nodes=50000 or constant-bytes=256M", param, ctx)
+        return name.strip(), ByteSize().convert(number, param, ctx)
+
+
+def graph_options(command):
+    """--allow-op OP, --graph-limit NAME=N and --load-timeout SECONDS, for every command that loads a model."""
+    command = click.option(
+        "--load-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        envvar=TIMEOUT_ENV,
+        default=DEFAULT_LOAD_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help=f"End with exit 1 if loading and verifying the model takes longer (${TIMEOUT_ENV}).",
+    )(command)
+    command = click.option(
+        "--graph-limit",
+        "graph_limits",
+        type=GraphLimit(),
+        multiple=True,
+        help="Raise a graph limit: nodes, fields, constant-bytes, tensor-elements (repeatable; docs/security.md).",
+    )(command)
+    return click.option(
+        "--allow-op",
+        "allow_ops",
+        multiple=True,
+        metavar="OP",
+        help="Also run this operator beyond the documented set: Loop, com.microsoft:Gelu (repeatable; "
+        "docs/security.md).",
+    )(command)
+
+
+def rollback_options(command):
+    """--state-file PATH and --allow-rollback: the versions a device with a public key accepted (docs/signing.md)."""
+    command = click.option(
+        "--allow-rollback",
+        is_flag=True,
+        help="With --public-key: load a model older than one accepted before (the state file is neither read nor "
+        "written).",
+    )(command)
+    return click.option(
+        "--state-file",
+        envvar=STATE_ENV,
+        default=None,
+        callback=not_empty("give the state file's path, or unset the variable for the default"),
+        metavar="PATH",
+        help=f"With --public-key: where the highest accepted model versions are kept (${STATE_ENV}; default "
+        "$STATE_DIRECTORY/versions.json, /var/lib/edge-predict/versions.json for root, else "
+        "$XDG_STATE_HOME/edge-predict/versions.json).",
+    )(command)

@@ -9,12 +9,22 @@ import threading
 import click
 
 from edge_predict.cli.boundary import one_line
-from edge_predict.cli.params import ByteSize, model_options, public_key_option, threads_option
+from edge_predict.cli import guard
+from edge_predict.cli.params import (
+    ByteSize,
+    graph_options,
+    model_options,
+    public_key_option,
+    rollback_options,
+    threads_option,
+)
 
 
 @click.command()
 @model_options
 @public_key_option
+@rollback_options
+@graph_options
 @threads_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port.")
@@ -44,12 +54,28 @@ from edge_predict.cli.params import ByteSize, model_options, public_key_option, 
     help="Open connections; past this a new one is answered 503.",
 )
 def serve(
-    model, max_model_bytes, public_key, threads, host, port, name, token_file, no_token, max_body_bytes, max_connections
+    model,
+    max_model_bytes,
+    public_key,
+    threads,
+    host,
+    port,
+    name,
+    token_file,
+    no_token,
+    max_body_bytes,
+    max_connections,
+    state_file,
+    allow_rollback,
+    allow_ops,
+    graph_limits,
+    load_timeout,
 ) -> None:
     """Serve the model over HTTP in the Open Inference Protocol (docs/serve.md) until SIGTERM (exit 0) or Ctrl-C.
 
     SIGHUP reloads the model file: it is read, signature-checked (with --public-key) and verified, then served;
-    a file that fails keeps the old model serving, and the reason is logged.
+    a file that fails keeps the old model serving, and the reason is logged. With --public-key, a reload to an
+    older model version than one accepted is refused as at start (docs/signing.md, rollback protection).
     """
     from edge_predict.serve import Limits, ModelSlot, Server, is_loopback
 
@@ -61,10 +87,17 @@ def serve(
             f"--host {host} is not a loopback address, so anyone who reaches it could score: give --token-file FILE "
             "(clients then send 'Authorization: Bearer TOKEN'), or --no-token to serve without one"
         )
-    options = {"public_key": public_key, "threads": threads}
+    options = {"public_key": public_key, "threads": threads, "allow_ops": list(allow_ops)}
+    options["limits"] = dict(graph_limits) or None
     if max_model_bytes is not None:
         options["max_bytes"] = max_model_bytes
-    slot = ModelSlot.from_path(model, name=name, **options)
+    if public_key is not None and not allow_rollback:
+        from edge_predict.signing import default_state_file
+
+        options["state_file"] = state_file or default_state_file()  # every reload checks it too
+    with guard.bounded(load_timeout, f"{model or 'the packaged model'}: loading took longer than {load_timeout:g} s"):
+        slot = ModelSlot.from_path(model, name=name, **options)
+    guard.release()  # from here on, serve's own handlers: SIGTERM and Ctrl-C stop it gracefully
     limits = Limits(max_body_bytes=max_body_bytes, max_connections=max_connections)
     server = Server.listen(host, port, slot, limits=limits, token=token, log=_log)
     served = slot.current

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from edge_predict.errors import OutputError
@@ -25,11 +28,16 @@ def sign(model, key) -> None:
     from edge_predict import signing
     from edge_predict import sign_model
 
+    target = signing.signature_path(signing.resolved(model))
     try:
         signed = sign_model(model, key)
     except OSError as exc:
-        target = signing.signature_path(signing.resolved(model))
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    click.echo(
-        f"signed {model} (sha256 {signed.sha256}) with key {signed.key_fingerprint}: wrote {signed.signature_path}"
-    )
+    try:  # success is reported only with the signature in place; a report that cannot be written takes it back
+        click.echo(
+            f"signed {model} (sha256 {signed.sha256}) with key {signed.key_fingerprint}: wrote {signed.signature_path}"
+        )
+        sys.stdout.flush()
+    except OutputError as exc:
+        os.unlink(signed.signature_path)
+        raise OutputError(f"{exc}; so {signed.signature_path} was removed again: sign the model again") from None

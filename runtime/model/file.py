@@ -31,15 +31,81 @@ _CHILDREN = {
     ENTRY: {},
 }
 _TENSOR_NAME, _TENSOR_LOCATION, _EXTERNAL = 8, 14, 1  # TensorProto.name, .data_location, DataLocation.EXTERNAL
+# The strings the graph checks read, per message kind: field number -> attribute of the record.
+_STRINGS = {
+    NODE: {1: "inputs", 2: "outputs", 4: "op_type", 7: "domain"},
+    ATTRIBUTE: {1: "name"},
+    FUNCTION: {1: "name", 10: "domain"},
+    TENSOR: {8: "name"},
+}
+_INT64, _INT32 = 7, 6  # TensorProto.DataType
+_SMALL = 64  # int tensors up to this many values are decoded: shapes, axes, pads, repeats
+
+
+@dataclass
+class Tensor:
+    """A TensorProto's facts: name, dims, element type, its size in the file, and its values if a small int tensor."""
+
+    name: str = ""
+    dims: list[int] = field(default_factory=list)
+    data_type: int = 0
+    nbytes: int = 0
+    ints: list[int] | None = None  # None: not an int tensor, or too large to decode
+    raw: memoryview | None = field(default=None, repr=False)  # during the walk: raw_data when small
+
+
+@dataclass
+class Node:
+    """A NodeProto's facts; `graphs` are its subgraphs (If, Loop, Scan), `tensors` its tensor attributes by name."""
+
+    op_type: str = ""
+    domain: str = ""
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    attributes: list["_Attribute"] = field(default_factory=list)
+
+    def attribute(self, name: str) -> "_Attribute | None":
+        """The attribute `name` (the last one, as protobuf readers take it), or None."""
+        return next((a for a in reversed(self.attributes) if a.name == name), None)
+
+    @property
+    def graphs(self) -> list["Graph"]:
+        return [graph for attribute in self.attributes for graph in attribute.graphs]
+
+
+@dataclass
+class Graph:
+    """A GraphProto's nodes and initializers (the main graph, a subgraph, or a function's body)."""
+
+    nodes: list[Node] = field(default_factory=list)
+    initializers: list[Tensor] = field(default_factory=list)
+    name: str = ""
+    domain: str = ""  # functions only
+
+
+@dataclass
+class _Attribute:
+    name: str = ""
+    i: int | None = None
+    ints: list[int] = field(default_factory=list)
+    tensor: Tensor | None = None
+    graphs: list[Graph] = field(default_factory=list)
 
 
 @dataclass
 class FileFacts:
-    """What the scan learned: versions, and every tensor that keeps its data outside the file."""
+    """What the scan learned: versions, tensors that keep their data outside the file, the graphs, and their sizes."""
 
     ir_version: int = 0
     opsets: dict[str, int] = field(default_factory=dict)
     external: list[tuple[str, str]] = field(default_factory=list)  # (tensor name, location)
+    graph: Graph = field(default_factory=Graph)  # the main graph
+    subgraphs: list[Graph] = field(default_factory=list)  # of If, Loop, Scan nodes, and training graphs
+    functions: list[Graph] = field(default_factory=list)  # model-local functions
+    fields: int = 0  # protobuf fields read
+    nodes: int = 0  # in every graph and function
+    constant_bytes: int = 0  # of initializers and tensor attributes (Constant values)
+    largest: tuple[str, int] = ("", 0)  # the tensor declaring the most elements, and how many
 
 
 def default_model_path() -> str:
@@ -51,17 +117,20 @@ def default_model_path() -> str:
 
 def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     """The bytes of the model file at `path`; ModelError if empty or over max_bytes (/dev/zero: max_bytes + 1 read)."""
+    from edge_predict.regularfile import NotRegular, open_regular
+
     check_limit(max_bytes)
     try:
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size  # 0 for pipes and devices (/dev/zero)
+        with open_regular(path) as stream:  # a FIFO or device is refused at once: opening one could wait for ever
+            size = os.fstat(stream.fileno()).st_size
             if size > max_bytes:  # a file over the limit is refused unread: no memory taken for it
                 check_size(size, max_bytes, os.fspath(path))
             parts = _read_at_most(stream, max_bytes + 1, size)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
-    except IsADirectoryError as exc:
-        raise ModelError(f"{path}: is a directory, not a model file; pass the .onnx file itself") from exc
+    except (IsADirectoryError, NotRegular) as exc:
+        kind = getattr(exc, "kind", "a directory")
+        raise ModelError(f"{path}: is {kind}, not a model file; pass the .onnx file itself") from exc
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from exc
     check_size(sum(map(len, parts)), max_bytes, os.fspath(path))  # before joining: a copy of a huge file is refused
@@ -97,16 +166,25 @@ def check_size(size: int, max_bytes: int, source: str) -> None:
         )
 
 
-def scan(data: bytes, source: str) -> FileFacts:
-    """Walk the ModelProto in `data`; refuse corrupt framing and tensors whose data lives in other files."""
+def scan(data: bytes, source: str, limits=None) -> FileFacts:
+    """Walk the ModelProto in `data`; refuse corrupt framing, tensors whose data lives in other files, and more
+    protobuf fields or nodes than `limits` allow (a limits.GraphLimits; the defaults when None): the walk stops
+    at the limit, so its time and memory are bounded whatever the file holds."""
+    from edge_predict.model.limits import DEFAULT, over_limit
+
     facts = FileFacts()
+    limits = limits or DEFAULT
     try:
-        _walk(memoryview(data), facts)
+        _walk(memoryview(data), facts, limits.fields, limits.nodes)
     except Corrupt as exc:
         raise ModelError(
             f"{source}: not a valid ONNX model (corrupt or truncated at byte {exc} of {len(data)}); "
             "re-export or re-copy it"
         ) from None
+    except _TooMany as exc:
+        if exc.args[0] == "nodes":
+            raise over_limit(source, "nodes", f"more than {limits.nodes:,} nodes", limits.nodes) from None
+        raise over_limit(source, "fields", f"more than {limits.fields:,} protobuf fields", limits.fields) from None
     if facts.external:
         name, location = facts.external[0]
         raise ModelError(
@@ -116,27 +194,57 @@ def scan(data: bytes, source: str) -> FileFacts:
     return facts
 
 
-def _walk(buf: memoryview, facts: FileFacts) -> None:
-    stack = [(MODEL, 0, len(buf), 0)]  # an explicit stack: a hostile file cannot exhaust Python's recursion
+class _TooMany(Exception):
+    """The file holds more protobuf fields (or nodes: args[0]) than the scan may read."""
+
+
+def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) -> None:
+    # an explicit stack: a hostile file cannot exhaust Python's recursion; each entry carries the record it fills
+    stack: list = [(MODEL, 0, len(buf), 0, facts)]
+    fields = 0
     while stack:
-        kind, pos, end, depth = stack.pop()
+        kind, pos, end, depth, record = stack.pop()
         if depth > _MAX_DEPTH:
             raise Corrupt(pos)
-        children = _CHILDREN[kind]
-        tensor_name, external, entry = "?", False, {}
+        children, strings = _CHILDREN[kind], _STRINGS.get(kind, {})
+        external, entry = False, {}
         while pos < end:
-            key, pos = varint(buf, pos, end)
+            fields += 1
+            if fields > max_fields:
+                raise _TooMany("fields")
+            key = buf[pos]  # one byte for every field number below 16: read inline, the walk's hot path
+            if key < 0x80:
+                pos += 1
+            else:
+                key, pos = varint(buf, pos, end)
             number, wire = key >> 3, key & 7
             if number == 0:
                 raise Corrupt(pos)
             if wire == 0:
-                value, pos = varint(buf, pos, end)
+                if pos < end and buf[pos] < 0x80:
+                    value, pos = buf[pos], pos + 1
+                else:
+                    value, pos = varint(buf, pos, end)
                 if kind == MODEL and number == 1:
                     facts.ir_version = value
                 elif kind == OPSET and number == 2:
                     entry["version"] = value
-                elif kind == TENSOR and number == _TENSOR_LOCATION and value == _EXTERNAL:
-                    external = True
+                elif kind == TENSOR:
+                    if number == _TENSOR_LOCATION and value == _EXTERNAL:
+                        external = True
+                    elif number == 1:
+                        record.dims.append(_signed(value))
+                    elif number == 2:
+                        record.data_type = value
+                    elif number in (5, 7):
+                        _add_int(record, _signed(value))
+                elif kind == ATTRIBUTE:
+                    if number == 3:
+                        record.i = _signed(value)
+                    elif number == 8:
+                        record.ints.append(_signed(value))
+                elif kind == SPARSE and number == 3:
+                    record.dims.append(_signed(value))
                 continue
             if wire == 1 or wire == 5:
                 pos += 8 if wire == 1 else 4
@@ -150,21 +258,129 @@ def _walk(buf: memoryview, facts: FileFacts) -> None:
             if pos > end:
                 raise Corrupt(end)
             if number in children:
-                if children[number] == ENTRY:
+                child = children[number]
+                if child == ENTRY:
                     external = True
                     location = _entry_location(buf[start:pos])
                     if location is not None:
                         entry["location"] = location
+                    continue
+                stack.append((child, start, pos, depth + 1, _record(kind, number, child, record, facts, size)))
+                if facts.nodes > max_nodes:
+                    raise _TooMany("nodes")
+            elif number in strings:
+                text = bytes(buf[start:pos]).decode("utf-8", "replace")
+                name = strings[number]
+                if isinstance(getattr(record, name), list):
+                    getattr(record, name).append(text)
                 else:
-                    stack.append((children[number], start, pos, depth + 1))
+                    setattr(record, name, text)
             elif kind == OPSET and number == 1:
                 entry["domain"] = bytes(buf[start:pos]).decode("utf-8", "replace")
-            elif kind == TENSOR and number == _TENSOR_NAME:
-                tensor_name = bytes(buf[start:pos]).decode("utf-8", "replace")
+            elif kind in (TENSOR, ATTRIBUTE, SPARSE) and _packed(kind, number):
+                for value in _varints(buf, start, pos):
+                    fields += 1
+                    if fields > max_fields:
+                        raise _TooMany("fields")
+                    if kind == ATTRIBUTE:
+                        record.ints.append(_signed(value))
+                    elif number == 1 or kind == SPARSE:
+                        record.dims.append(_signed(value))
+                    else:
+                        _add_int(record, _signed(value))
+            elif kind == TENSOR and number == 9:
+                record.raw = buf[start:pos] if size <= 8 * _SMALL else None
         if kind == OPSET:
             facts.opsets[entry.get("domain", "") or "ai.onnx"] = entry.get("version", 0)
-        elif kind == TENSOR and external:
-            facts.external.append((tensor_name, entry.get("location") or "?"))
+        elif kind == TENSOR:
+            if record.raw is not None and record.data_type in (_INT64, _INT32):  # data_type may come after it
+                record.ints = _raw_ints(record.raw, record.data_type)
+            record.raw = None
+            if external:
+                facts.external.append((record.name or "?", entry.get("location") or "?"))
+            _count_elements(record.name, record.dims, facts)
+        elif kind == SPARSE:
+            _count_elements("(a sparse tensor)", record.dims, facts)
+    facts.fields = fields
+
+
+def _record(parent: int, number: int, child: int, owner, facts: FileFacts, size: int):
+    """The record a child message fills, attached to its owner's."""
+    if child == NODE:
+        node = Node()
+        owner.nodes.append(node)
+        facts.nodes += 1
+        return node
+    if child == ATTRIBUTE:
+        attribute = _Attribute()
+        if isinstance(owner, Node):
+            owner.attributes.append(attribute)
+        return attribute
+    if child == TENSOR:
+        facts.constant_bytes += size
+        tensor = Tensor(nbytes=size)
+        if parent == GRAPH:
+            owner.initializers.append(tensor)
+        elif parent == ATTRIBUTE and number == 5:
+            owner.tensor = tensor
+        return tensor
+    if child == SPARSE:
+        facts.constant_bytes += size
+        return Tensor(nbytes=size)
+    if child == GRAPH:
+        if parent == MODEL:
+            return facts.graph  # a repeated graph field is merged into one, as protobuf parsers do
+        graph = Graph()
+        facts.subgraphs.append(graph)
+        if isinstance(owner, _Attribute):
+            owner.graphs.append(graph)
+        return graph
+    if child == FUNCTION:
+        function = Graph()
+        facts.functions.append(function)
+        return function
+    return owner  # OPSET, TRAINING: the model's facts
+
+
+def _packed(kind: int, number: int) -> bool:
+    """A length-delimited field holding packed varints the checks read (dims, int data, ints attributes)."""
+    if kind == TENSOR:
+        return number in (1, 5, 7)
+    if kind == ATTRIBUTE:
+        return number == 8
+    return kind == SPARSE and number == 3
+
+
+def _varints(buf: memoryview, pos: int, end: int):
+    while pos < end:
+        value, pos = varint(buf, pos, end)
+        yield value
+
+
+def _signed(value: int) -> int:
+    """An int64 from its varint (negative numbers are ten-byte two's complement)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _add_int(tensor: Tensor, value: int) -> None:
+    if tensor.ints is None:
+        tensor.ints = []
+    if len(tensor.ints) < _SMALL:
+        tensor.ints.append(value)
+
+
+def _raw_ints(raw: memoryview, data_type: int) -> list[int]:
+    width = 8 if data_type == _INT64 else 4
+    return [int.from_bytes(raw[i : i + width], "little", signed=True) for i in range(0, len(raw) - width + 1, width)]
+
+
+def _count_elements(name: str, dims: list[int], facts: FileFacts) -> None:
+    """Keep the tensor that declares the most elements (onnxruntime allocates what the dims say)."""
+    count = 1
+    for dim in dims:
+        count *= max(dim, 0)
+    if count > facts.largest[1]:
+        facts.largest = (name, count)
 
 
 def _entry_location(buf: memoryview) -> str | None:

@@ -37,24 +37,65 @@ def too_loose(task: str, outputs: Iterable[Sequence[float]], atol: float, rtol: 
 
 def verify(run: Callable[[np.ndarray], np.ndarray], manifest: Manifest, source: str) -> float:
     """The largest absolute difference between run(golden inputs) and the golden outputs, or VerificationError
-    (carrying .difference) when one exceeds atol + rtol * |expected|."""
+    (carrying .difference) when one exceeds atol + rtol * |expected|, or when the rows score differently one at a
+    time or in a batch of another size (batch_sizes) than in one batch: a graph whose answer depends on the batch."""
     x = np.asarray(manifest.golden_inputs, dtype=np.float32)
     expected = np.asarray(manifest.golden_outputs, dtype=np.float64)
-    try:
-        got = run(x).astype(np.float64)
-    except NonFiniteOutputError as exc:  # the manifest's own vectors: this device computes them wrong
-        raise VerificationError(
-            f"{source}: golden vectors do not match: golden vector {exc.row} scores {exc.computed} on this device",
-            difference=math.inf,
-        ) from None
+    got = _scored(run, x, source)
     diff = np.abs(got - expected)
     largest = float(diff.max())
     atol, rtol = manifest.golden_atol, manifest.golden_rtol
+    bound = f"atol {atol:g}" + (f" + rtol {rtol:g} x |expected|" if rtol else "")
     if not (diff <= atol + rtol * np.abs(expected)).all():
-        bound = f"atol {atol:g}" + (f" + rtol {rtol:g} x |expected|" if rtol else "")
         raise VerificationError(
             f"{source}: golden vectors do not match: largest difference {largest:.3g} > {bound}; "
             "this file or this device does not compute what torch computed",
             difference=largest,
         )
+    n = len(x)
+    for size, scored in _other_batches(run, x, source):
+        change = np.abs(scored - np.resize(got, scored.shape))  # row i of a batch of `size` is golden row i % n
+        if not (change <= atol + rtol * np.abs(np.resize(expected, scored.shape))).all():
+            row = int(np.argmax(change.max(axis=1)))
+            raise VerificationError(
+                f"{source}: the model's answer depends on the batch: golden vector {row % n} scores "
+                f"{_shown(got[row % n])} in a batch of {n} but {_shown(scored[row])} in a batch of {size} "
+                f"(difference {float(change.max()):.3g} > {bound}); a sample's answer must not depend on the "
+                "rows scored with it: re-export the model",
+                difference=float(change.max()),
+                batch_sizes=(n, size),
+            )
     return largest
+
+
+def batch_sizes(n: int) -> tuple[int, ...]:
+    """The other batch sizes the n golden vectors are scored in: 1 (each row alone) and the smallest prime above n
+    (rows repeated in order), so that no size is a multiple of another."""
+    p = n + 1
+    while any(p % d == 0 for d in range(2, math.isqrt(p) + 1)):
+        p += 1
+    return (1, p) if n > 1 else (p,)
+
+
+def _other_batches(run, x: np.ndarray, source: str):
+    """(batch size, outputs of the golden rows scored in batches of that size)."""
+    for size in batch_sizes(len(x)):
+        if size == 1:
+            yield 1, np.concatenate([_scored(run, x[i : i + 1], source) for i in range(len(x))])
+        else:
+            yield size, _scored(run, np.resize(x, (size, x.shape[1])), source)
+
+
+def _scored(run, x: np.ndarray, source: str) -> np.ndarray:
+    try:
+        return run(x).astype(np.float64)
+    except NonFiniteOutputError as exc:  # the manifest's own vectors: this device computes them wrong
+        raise VerificationError(
+            f"{source}: golden vectors do not match: golden vector {exc.row % len(x) if len(x) else exc.row} scores "
+            f"{exc.computed} on this device",
+            difference=math.inf,
+        ) from None
+
+
+def _shown(row: np.ndarray) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in row) + "]"

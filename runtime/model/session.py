@@ -13,17 +13,27 @@ from edge_predict.errors import ModelError
 from edge_predict.model import integrity
 from edge_predict.model.manifest import METADATA_KEY, Manifest
 from edge_predict.model.file import FileFacts, check_size, scan
+from edge_predict.model import graph
+from edge_predict.model.limits import DEFAULT, GraphLimits
 
 
-def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) -> tuple[ort.InferenceSession, Manifest]:
+def open_model(
+    data: bytes,
+    source: str,
+    threads: int | None,
+    max_bytes: int,
+    limits: GraphLimits = DEFAULT,
+    allowed: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[ort.InferenceSession, Manifest]:
     """A session and the checked manifest for a model file's bytes, or ModelError saying what is wrong.
 
-    The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data,
-    and the exporter's integrity digest.
+    The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data, the exporter's
+    integrity digest, and the graph (graph.check: the documented operators and limits, no arithmetic on shapes).
     """
     check_size(len(data), max_bytes, source)
-    facts = scan(data, source)  # onnxruntime must never open another file
+    facts = scan(data, source, limits)  # onnxruntime must never open another file
     sealed = integrity.check(data, source)
+    graph.check(facts, source, limits, allowed)
     session = make_session(data, source, threads, facts)
     manifest = Manifest.from_json(manifest_text(session, source), source)
     if not sealed and manifest.format >= 2:  # format 1 files predate the digest
@@ -39,11 +49,19 @@ def open_model(data: bytes, source: str, threads: int | None, max_bytes: int) ->
     return session, manifest
 
 
-def describe_plain(data: bytes, source: str, max_bytes: int) -> dict | None:
+def describe_plain(
+    data: bytes,
+    source: str,
+    max_bytes: int,
+    limits: GraphLimits = DEFAULT,
+    allowed: frozenset[tuple[str, str]] = frozenset(),
+) -> dict | None:
     """What a plain ONNX model (no edge-predict manifest) declares: inputs, outputs, opsets, IR version, producer;
-    None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data)."""
+    None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data,
+    the graph)."""
     check_size(len(data), max_bytes, source)
-    facts = scan(data, source)
+    facts = scan(data, source, limits)
+    graph.check(facts, source, limits, allowed)
     session = make_session(data, source, 1, facts)
     if manifest_text(session, source) is not None:
         return None

@@ -17,12 +17,17 @@ from edge_predict.signing._rules import (
     verify_signature,
 )
 from edge_predict.signing.files import read_verified, resolved, write_signature, write_signed
+from edge_predict.signing.versions import STATE_ENV, check_rollback, default_state_file, model_version
 
 __all__ = [
     "MAX_SIG_BYTES",
+    "STATE_ENV",
     "SUFFIX",
     "SignatureInfo",
+    "check_rollback",
+    "default_state_file",
     "key_hint",
+    "model_version",
     "private_key_fingerprint",
     "public_key_fingerprint",
     "read_key",

@@ -38,9 +38,11 @@ def signature_path(model_path: str) -> str:
 
 def read_signature(model_path: str) -> bytes | None:
     """The bytes of the signature beside `model_path`, or None when there is none."""
+    from edge_predict.regularfile import open_regular
+
     path = signature_path(model_path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO is refused at once, not waited on
             data = f.read(MAX_SIG_BYTES + 1)
     except FileNotFoundError:
         return None
@@ -120,10 +122,12 @@ def sign(model_bytes: bytes, private_key_pem: bytes, model_name: str) -> bytes:
 
 def read_key(key: str | os.PathLike | bytes, what: str = "public key") -> bytes:
     """A key's PEM bytes: `key` itself if bytes, else the contents of the file it names."""
+    from edge_predict.regularfile import open_regular
+
     if isinstance(key, bytes):
         return key
     try:
-        with open(key, "rb") as f:
+        with open_regular(key) as f:
             return f.read(MAX_SIG_BYTES)  # a PEM key is a few hundred bytes
     except OSError as exc:
         raise ModelError(f"{os.fspath(key)}: cannot read the {what} file ({exc.strerror or exc})") from None

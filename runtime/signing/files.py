@@ -7,12 +7,15 @@ at PATH is signed by PATH.sig or by PATH.sig.new.
   3. PATH.sig.new is renamed over PATH.sig.
 The reader resolves PATH once, reads the model, then PATH.sig, then (if that does not cover the bytes it
 read) PATH.sig.new; a writer that finished both renames between its reads makes it read everything again.
+Writers take an exclusive flock on PATH.lock for the three steps: two exports to one path run one after the
+other, so neither leaves its model beside the other's signature, and each that returns has written its pair.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,10 +44,11 @@ def write_signed(path: str | os.PathLike, model_bytes: bytes, sig_bytes: bytes) 
     from edge_predict.atomicfile import sync_directory, write_atomic  # only writers pay for tempfile
 
     path = os.fspath(path)
-    write_atomic(Path(pending_path(path)), sig_bytes)  # 1
-    write_atomic(Path(path), model_bytes)  # 2
-    os.replace(pending_path(path), signing.signature_path(path))  # 3
-    sync_directory(Path(path).resolve().parent)
+    with pair_lock(path):
+        write_atomic(Path(pending_path(path)), sig_bytes)  # 1
+        write_atomic(Path(path), model_bytes)  # 2
+        os.replace(pending_path(path), signing.signature_path(path))  # 3
+        sync_directory(Path(path).resolve().parent)
 
 
 def write_signature(path: str | os.PathLike, sig_bytes: bytes) -> None:
@@ -52,8 +56,27 @@ def write_signature(path: str | os.PathLike, sig_bytes: bytes) -> None:
     from edge_predict.atomicfile import write_atomic
 
     path = resolved(path)  # beside the file the reader reads, not beside a symlink to it
-    write_atomic(Path(signing.signature_path(path)), sig_bytes)
-    Path(pending_path(path)).unlink(missing_ok=True)
+    with pair_lock(path):
+        write_atomic(Path(signing.signature_path(path)), sig_bytes)
+        Path(pending_path(path)).unlink(missing_ok=True)
+
+
+@contextmanager
+def pair_lock(path: str) -> Iterator[None]:
+    """An exclusive flock on PATH.lock while a model and its signature are replaced (released if the writer dies).
+    The lock file stays: removing it would let two writers lock two different files."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one writer at a time is the caller's to arrange
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def read_verified(
@@ -85,8 +108,10 @@ def read_verified(
 
 def _read_pending(real: str) -> bytes | None:
     """PATH.sig.new's bytes, or None when there is none (the usual case) or it cannot be read."""
+    from edge_predict.regularfile import open_regular
+
     try:
-        with open(pending_path(real), "rb") as f:
+        with open_regular(pending_path(real)) as f:  # a FIFO there is no signature, and not waited on
             return f.read(signing.MAX_SIG_BYTES + 1)
     except OSError:
         return None

@@ -10,6 +10,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from edge_predict.tables._fast.fastread import TOO_LONG, line_too_long
 from edge_predict.errors import InputError
 from edge_predict.tables.grammar import NOT_UTF8, SPACE, not_utf8, parse_number, shown
 
@@ -103,6 +104,8 @@ def parse_rows(
     values, texts, lines, errors = [], [], [], {}
     for number, line in rows:
         try:
+            if line == TOO_LONG:  # a line --keep-going skipped as it was read
+                raise line_too_long(number)
             row, text = parse_line(line, f"{kind} {number}", order, columns, split, list(extra or ()))
         except InputError as exc:
             exc.line = number

@@ -44,7 +44,7 @@ def read_batches(
     blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep`
     stays in place with its error. With `json`, blocks also carry their values' JSON texts (Block.json_chars).
     """
-    blocks = whole_lines(text_chunks(stream))
+    blocks = whole_lines(text_chunks(stream), keep=keep)
     first, raw, rest = _first_line(blocks, feature_names)
     header = header_order(first, feature_names, reserved)
     if header is None:  # no header: the first line is a sample, read with the rest of its block

@@ -16,6 +16,7 @@ BLOCK_CHARS = 1 << 17  # per read: numpy's calls stay large, memory stays flat (
 BLOCK_LINES = 1024  # wide lines: reads of this many (the writer's memory follows lines, the parser's fields)
 # A sample is a short line; a file without line breaks (or /dev/zero) must not be read whole into memory.
 MAX_LINE_CHARS = 1 << 20
+TOO_LONG = "\0line too long\0"  # stands for a line over MAX_LINE_CHARS that --keep-going skips (no sample is this)
 
 
 def line_too_long(lineno: int) -> InputError:
@@ -71,14 +72,29 @@ def _read(read, chars: int):
         raise InputError(f"cannot read the input ({exc.strerror or exc}); pass a readable file or '-'") from None
 
 
-def whole_lines(chunks: Iterable[str], lineno: int = 1) -> Iterator[tuple[int, str]]:
+def whole_lines(chunks: Iterable[str], lineno: int = 1, keep: bool = False) -> Iterator[tuple[int, str]]:
     """(number of its first line, text) of the whole lines in `chunks`, each text ending with '\\n',
-    yielded as soon as a line is complete; a line longer than MAX_LINE_CHARS is an InputError."""
-    pending = ""
+    yielded as soon as a line is complete; a line longer than MAX_LINE_CHARS is an InputError, or with `keep` its
+    characters are dropped as they arrive and the line is TOO_LONG (a bad row, and the reading goes on)."""
+    pending, skipping = "", False
     for chunk in chunks:
+        if skipping:  # inside an over-long line: up to its end, nothing is kept
+            end = chunk.find("\n")
+            if end < 0:
+                continue
+            yield lineno, TOO_LONG + "\n"
+            lineno, chunk, skipping = lineno + 1, chunk[end + 1 :], False
         cut = chunk.rfind("\n") + 1
         if len(pending) + (chunk.find("\n") if cut else len(chunk)) > MAX_LINE_CHARS:
-            raise line_too_long(lineno)
+            if not keep:
+                raise line_too_long(lineno)
+            pending, skipping = "", True
+            end = chunk.find("\n")
+            if end < 0:
+                continue
+            yield lineno, TOO_LONG + "\n"
+            lineno, chunk, skipping = lineno + 1, chunk[end + 1 :], False
+            cut = chunk.rfind("\n") + 1
         if not cut:
             pending += chunk
             continue
@@ -86,8 +102,12 @@ def whole_lines(chunks: Iterable[str], lineno: int = 1) -> Iterator[tuple[int, s
         yield lineno, text
         lineno += text.count("\n")
         if len(pending) > MAX_LINE_CHARS:
-            raise line_too_long(lineno)
-    if pending:  # the last line had no line break
+            if not keep:
+                raise line_too_long(lineno)
+            pending, skipping = "", True
+    if skipping:
+        yield lineno, TOO_LONG + "\n"
+    elif pending:  # the last line had no line break
         yield lineno, pending + "\n"
 
 
