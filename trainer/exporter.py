@@ -33,8 +33,8 @@ from .graph import (
     OPSET,
     ExportError,
     ExportWarning,
-    Head,
     check_activation,
+    head,
     encode_categories,
     in_training_mode,
     output_shape,
@@ -139,7 +139,7 @@ def export(
     shape = output_shape(out, len(rows), task, width, output)
     chosen = out if shape.select is None else out[shape.select]
     check_activation(module, chosen.reshape(len(rows), -1).numpy(), task, outputs, shape.columns)
-    graph_module = Head(module, task, outputs, shape).eval()
+    graph_module = head(module, task, outputs, shape)
     expected = torch_outputs(graph_module, codes, task, outputs, width, chosen.reshape(len(rows), -1).numpy())
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)

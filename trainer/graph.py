@@ -48,18 +48,6 @@ class ExportWarning(UserWarning):
     """The tracer flagged code that may not generalize, but the graph was measured equal to torch: shown, not fatal."""
 
 
-class WithActivation(torch.nn.Module):
-    """`inner` followed by sigmoid (binary) or softmax over the classes (multiclass): logits in, probabilities out."""
-
-    def __init__(self, inner: torch.nn.Module, task: str):
-        super().__init__()
-        self.inner, self.task = inner, task
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.inner(x)
-        return torch.sigmoid(logits) if self.task == "binary" else torch.softmax(logits, dim=1)
-
-
 @dataclass(frozen=True)
 class Shape:
     """How the module's output becomes the task's: which tensor of a tuple, list or dict, and its columns."""
@@ -68,27 +56,55 @@ class Shape:
     columns: int  # 0: (batch,), else (batch, columns)
 
 
-class Head(torch.nn.Module):
-    """`inner` with its output as the file's: the chosen tensor, (batch,) as (batch, 1), and for a classifier the
-    probabilities the task documents (binary: [1 - p, p], (batch, 2)) from what the author wrote (one logit, one
-    probability, two logits or two probabilities; class logits or probabilities)."""
+class WithActivation(torch.nn.Module):
+    """`inner` followed by sigmoid (binary) or softmax over the classes (multiclass): logits in, probabilities out."""
 
-    def __init__(self, inner: torch.nn.Module, task: str, outputs: str, shape: Shape):
+    def __init__(self, inner: torch.nn.Module, task: str):
         super().__init__()
-        self.inner, self.task, self.outputs, self.shape = inner, task, outputs, shape
+        self.inner, self.task = inner, task
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        logits = self.inner(*args)
+        return torch.sigmoid(logits) if self.task == "binary" else torch.softmax(logits, dim=1)
+
+
+class Selected(torch.nn.Module):
+    """`inner`'s tensor at `select` of the tuple, list or dict it returns (None: its only tensor), (batch,) as
+    (batch, 1)."""
+
+    def __init__(self, inner: torch.nn.Module, shape: Shape):
+        super().__init__()
+        self.inner, self.shape = inner, shape
 
     def forward(self, *args: torch.Tensor) -> torch.Tensor:
         out = self.inner(*args)
         if self.shape.select is not None:
             out = out[self.shape.select]
-        if self.shape.columns == 0:
-            out = out.unsqueeze(1)
-        if self.task == "binary" and self.shape.columns == 2:  # [P(labels[0]), P(labels[1])] or their logits
-            return torch.softmax(out, dim=1) if self.outputs == "logits" else out
-        if self.task == "binary":  # format 3's binary output, [1 - p, p], built in the graph
-            p = torch.sigmoid(out) if self.outputs == "logits" else out
-            return torch.cat([1 - p, p], dim=1)
-        return torch.softmax(out, dim=1) if self.outputs == "logits" else out
+        return out.unsqueeze(1) if self.shape.columns == 0 else out
+
+
+class BinaryPair(torch.nn.Module):
+    """`inner`'s P(labels[1]) as the (batch, 2) pair [1 - p, p]: format 3's binary output, built in the graph."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        p = self.inner(*args)
+        return torch.cat([1 - p, p], dim=1)
+
+
+def head(module: torch.nn.Module, task: str, outputs: str, shape: Shape) -> torch.nn.Module:
+    """The module whose output is the file's: the chosen tensor as (batch, columns), then for a classifier the
+    probabilities the task documents (binary: [1 - p, p]) from what the author wrote (one logit or probability, two
+    logits or probabilities; class logits or probabilities). Layers are added only where needed, so a module that
+    already returns what the file holds is traced as it is."""
+    inner = module if shape.select is None and shape.columns != 0 else Selected(module, shape).eval()
+    pair = task == "binary" and shape.columns == 2  # [P(labels[0]), P(labels[1])] or their logits
+    if outputs == "logits":
+        inner = WithActivation(inner, "multiclass" if pair else task).eval()
+    return BinaryPair(inner).eval() if task == "binary" and not pair else inner
 
 
 def output_shape(out: Any, rows: int, task: str, width: int, select: int | str | None) -> Shape:
