@@ -293,8 +293,10 @@ def _traced(graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, ou
 def _session(proto: onnx.ModelProto):
     import onnxruntime
 
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # a batch size the graph fails at is measured and reported, not logged to stderr
     try:
-        return onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own refusal of the graph
         raise ExportError(f"onnxruntime cannot load the exported graph: {str(exc).splitlines()[0]}") from exc
 
