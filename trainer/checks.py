@@ -92,6 +92,7 @@ def measure(
 
 
 PROBE_ROWS = 64
+PROBE_SLACK = 100  # probe rows are refused beyond 100 x the golden tolerance (measure_values)
 
 
 def probes(raw: list[np.ndarray], codes: list[np.ndarray], bounds: list, seed: int = 0) -> list[tuple[list, list]]:
@@ -123,13 +124,16 @@ def measure_values(module_outputs, graph_outputs, atol, rtol, flagged, describe)
     want = np.asarray(module_outputs(), np.float64)
     got = _outputs(lambda _: graph_outputs(), None, want.shape).astype(np.float64)
     finite = np.isfinite(want).all(axis=1)
-    bound = atol + rtol * np.abs(want)
+    # Probe rows lie off the golden ones, where float32 rounding of large weights is not what the golden atol was
+    # set for: they test branches and values the trace kept, whose differences are far larger.
+    bound = PROBE_SLACK * (atol + rtol * np.abs(want))
     outside = finite[:, None] & ~(np.abs(got - want) <= bound)
     if outside.any():
         i = int(np.flatnonzero(outside.any(axis=1))[0])
         raise ExportError(
             f"the exported graph computes {got[i].astype(np.float32).tolist()} for input {describe(i)}, but torch "
-            f"computes {want[i].astype(np.float32).tolist()} ({_bound(atol, rtol)}){_where(flagged)}: the graph took "
+            f"computes {want[i].astype(np.float32).tolist()} ({PROBE_SLACK} x {_bound(atol, rtol)}){_where(flagged)}: "
+            "the graph took "
             "the path of the traced inputs (a branch or a value read in Python) and is wrong on others; write that "
             "code with tensor operations (torch.where, masks). If the difference is float32 rounding (a few ulps of "
             "the values computed), pass a larger atol= (at most 1% of the outputs' scale). Nothing was written"
