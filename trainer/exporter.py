@@ -1,12 +1,14 @@
-"""export(): any torch module to one self-verifying ONNX file (manifest format 3), checked before it is written."""
+"""export(): a torch module as its author wrote it to one self-verifying ONNX file (manifest format 3), measured before
+it is written."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -24,9 +26,21 @@ from edge_predict.tables.grammar import SPACE, names_a_column
 from edge_predict.float32 import shortest_float32
 from edge_predict.model.golden import too_loose
 
-from .checks import verify_export
-from .golden import checked_inputs, default_inputs, domain_bounds, forward, torch_outputs
-from .graph import OPSET, BinaryPair, ExportError, check_activation, in_training_mode, output_module, to_onnx
+from .checks import batch_sizes, measure, measure_values, probes, verify_file
+from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
+from .graph import (
+    EXPORTERS,
+    OPSET,
+    ExportError,
+    ExportWarning,
+    check_activation,
+    head,
+    encode_categories,
+    in_training_mode,
+    output_shape,
+    to_onnx,
+)
+from .layout import arguments, default_rows, tensors, typed_rows
 
 # Probabilities: torch's and onnxruntime's float32 sigmoid/softmax kernels differ in the last bits (measured
 # at most 1.8e-7 on sigmoids); 1e-6 leaves margin and a wrong weight moves far more. Regression values differ by
@@ -55,26 +69,30 @@ def export(
     atol: float | None = None,
     rtol: float | None = None,
     sign_key: str | os.PathLike | bytes | None = None,
+    inputs: Any = None,
+    categories: Mapping[str, Sequence] | None = None,
+    output: int | str | None = None,
+    onnx_exporter: str = "auto",
     model_name: str | None = None,
     model_version: int | None = None,
     exporter: str = "export()",
 ) -> bytes:
-    """Export `module`, a float32 (batch, k) -> (batch, width) map, to `path`; return the file's bytes.
+    """Export `module` to `path`; return the file's bytes. docs/training.md ("Your own model") documents each argument.
 
-    task "binary": width 1, P(labels[1]) (labels default ("0", "1")); "multiclass": width len(labels), class
-    probabilities; "regression": width len(targets) (default ["value"]). outputs "probabilities" (default for
-    classifiers) or "logits": then sigmoid / softmax is appended inside the graph. `domain` is what the runtime
-    refuses values outside of (None, per-feature {"min", "max"} or (min, max), or a dict by name). Golden
-    inputs default to distinct rows of `x_train` plus each feature's low end, middle and high end. Every check
-    (arguments, eval mode, tracing, output width, finite outputs, onnx checker, onnxruntime against torch on the
-    golden inputs, then each golden input scored alone by torch and onnxruntime as in the batch) runs before anything
-    is written; a failure is an ExportError and `path` is untouched.
-    With `sign_key` (a private key's PEM path or bytes) PATH.sig is written too, replaced together with the
-    model (signing/files.py). `model_name` (default: the file's stem) and `model_version` (a whole number, larger
-    for a newer export; default $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks
-    signatures compares to refuse a rollback (docs/signing.md).
+    The module maps its inputs (`inputs`: one argument of all features by default; a list of feature-name lists, one
+    per positional argument, or a dict by forward parameter name; numbers float32, `categories` int64 codes) to one
+    tensor, or a tuple, list or dict of them (`output` picks one). task "binary": (batch,), (batch, 1) or (batch, 2),
+    probabilities or logits; "multiclass": (batch, len(labels)), two labels being binary; "regression": (batch,) or
+    (batch, len(targets)). outputs "probabilities" (default for classifiers) or "logits": then sigmoid / softmax goes
+    inside the graph. Every check runs before anything is written, the graph measured against torch at several batch
+    sizes; a failure is an ExportError and `path` is untouched. With `sign_key` PATH.sig is written too.
+    `model_name` (default: the file's stem) and `model_version` (a whole number, larger for a newer export; default
+    $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks signatures compares to refuse a
+    rollback (docs/signing.md).
     """
     identity = _identity(model_name, model_version, path)
+    if onnx_exporter not in EXPORTERS:
+        raise ExportError(f"onnx_exporter {onnx_exporter!r}: expected one of {', '.join(map(repr, EXPORTERS))}")
     names = _feature_names(feature_names)
     task, outputs, labels, targets = _outputs(task, outputs, labels, targets)
     added = {"probability", "label"} if task == "binary" else {"label", *(f"p_{n}" for n in labels or ())}
@@ -89,16 +107,40 @@ def export(
             f"the module is in training mode ({', '.join(n or 'the module' for n in left_on[:3])}): "
             "Dropout and BatchNorm would compute differently; call module.eval() before export"
         )
+    args = arguments(module, names, inputs, categories)
     bounds = domain_bounds(domain, names)
-    observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
-    golden = default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds, names)
-    graph_module = output_module(module, task, outputs)
+    vocab = {n: v for a in args if a.vocabularies for n, v in zip(a.features, a.vocabularies)}
+    if bad := [n for n, b in zip(names, bounds) if n in vocab and b != (None, None)]:
+        raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
+    plain = len(args) == 1 and args[0].vocabularies is None
+    if plain:  # one float32 input: today's path, rows read as the runtime reads them
+        observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
+        golden = (
+            default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds, names)
+        )
+        rows, raw, codes = golden.tolist(), [golden], [golden]
+    else:
+        unbounded = [(None, None)] * len(names)
+        train = None if x_train is None else typed_rows(x_train, names, unbounded, vocab, "x_train")
+        observed = (
+            None
+            if train is None
+            else np.float32([[v if n not in vocab else 0 for n, v in zip(names, r)] for r in train])
+        )
+        rows = (
+            default_rows(names, bounds, vocab, train)
+            if golden_inputs is None
+            else typed_rows(golden_inputs, names, bounds, vocab, "golden_inputs")
+        )
+        raw, codes = tensors(rows, names, args)
     width = 1 if task == "binary" else len(labels or targets)
-    expected = torch_outputs(graph_module, golden, task, outputs, width)
-    check_activation(module, golden, task, outputs)
-    if task == "binary":  # the graph emits [1 - p, p] itself (format 3): nothing is built per call on the device
-        graph_module = BinaryPair(graph_module).eval()
-        expected = forward(graph_module, golden)
+    with torch.no_grad():
+        out = module(*(torch.from_numpy(c) for c in codes))
+    shape = output_shape(out, len(rows), task, width, output)
+    chosen = out if shape.select is None else out[shape.select]
+    check_activation(module, chosen.reshape(len(rows), -1).numpy(), task, outputs, shape.columns)
+    graph_module = head(module, task, outputs, shape)
+    expected = torch_outputs(graph_module, codes, task, outputs, width, chosen.reshape(len(rows), -1).numpy())
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
@@ -107,17 +149,22 @@ def export(
     if loose := too_loose(task, expected, atol, rtol):  # a check that loose would prove nothing on the device
         raise ExportError(
             f"{loose}; nothing was written. Pass a smaller atol: torch and onnxruntime differ that much only on large "
-            "unscaled features, so standardize them (edge-train --standardize)"
+            "unscaled features, so standardize them in the module",
+            cli=f"{loose}; nothing was written. Pass a smaller --atol: torch and onnxruntime differ that much only on "
+            "large unscaled features, so train with --standardize",
         )
-    input_name = "features" if len(names) > 1 else names[0]
     output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
+    arg_bounds = [_bounds_of(a, names, bounds) for a in args]
+    traced, largest = _traced(
+        graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, output_name, opset, onnx_exporter, rows
+    )
     manifest = {
         "format": FORMAT_VERSION,
         "task": task,
         "model": identity,
-        "exporter": {"name": exporter, "edge_predict": __version__, "onnx_exporter": "torchscript"},
-        "features": _feature_entries(names, bounds, observed),
-        "inputs": [{"name": input_name, "type": "float32", "features": list(names)}],
+        "exporter": {"name": exporter, "edge_predict": __version__, "onnx_exporter": traced.exporter},
+        "features": _feature_entries(names, bounds, observed, vocab),
+        "inputs": [{"name": a.name, "type": a.kind, "features": list(a.features)} for a in args],
         "output": output_name,
         **({"labels": list(labels)} if labels else {"targets": list(targets)}),
         **({"threshold": threshold} if task == "binary" else {}),
@@ -126,10 +173,10 @@ def export(
             "edge_predict": __version__,
             "torch": torch.__version__.split("+")[0],
             "onnx": onnx.__version__,
-            "opset": opset,
+            "opset": next(o.version for o in traced.proto.opset_import if o.domain in ("", "ai.onnx")),
         },
         "golden": {
-            "inputs": [[shortest_float32(v) for v in row] for row in golden],
+            "inputs": [[v if isinstance(v, (str, int)) else shortest_float32(v) for v in row] for row in rows],
             "outputs": [[shortest_float32(v) for v in row] for row in expected],
             "atol": atol,
             "rtol": rtol,
@@ -142,7 +189,7 @@ def export(
         raise ExportError(
             f"the manifest holds a value that is not a finite number ({exc}); nothing was written"
         ) from None
-    proto = to_onnx(graph_module, torch.from_numpy(golden), input_name, output_name, opset)
+    proto = traced.proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, text
     try:
@@ -150,7 +197,15 @@ def export(
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
-    verify_export(data, lambda x: forward(graph_module, x), golden, expected, atol, rtol)
+    if plain:  # typed inputs: the runtime's golden check of text and codes lands with its typed inputs; until then
+        verify_file(data, atol)  # the measurement above scored the golden batch with onnxruntime already
+    for place in traced.flagged:  # measured equal at every batch size: shown, not fatal
+        warnings.warn(
+            f"the tracer flagged {place}; the graph was measured equal to torch at batch sizes "
+            f"{', '.join(map(str, batch_sizes(len(rows))))} (largest difference {largest:.3g})",
+            ExportWarning,
+            stacklevel=2,
+        )
     sig = (
         None
         if sign_key is None
@@ -174,6 +229,76 @@ def _identity(name: str | None, version: int | None, path: str | os.PathLike) ->
     if type(version) is not int or version < 0:
         raise ExportError(f"model_version {version!r}: expected a whole number >= 0 (larger for a newer export)")
     return {"name": name, "version": version}
+
+
+def _bounds_of(argument, names, bounds):
+    """(lo, hi) float32 arrays of a numeric argument's features (inf where unbounded); None for categories."""
+    if argument.vocabularies is not None:
+        return None
+    pairs = [bounds[names.index(n)] for n in argument.features]
+    lo = np.float32([-np.inf if b[0] is None else b[0] for b in pairs])
+    return lo, np.float32([np.inf if b[1] is None else b[1] for b in pairs])
+
+
+def _traced(graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, output_name, opset, onnx_exporter, rows):
+    """The graph, by the TorchScript exporter or, where it fails or is measured wrong, the dynamo one, with category
+    codes in front; measured against torch at every batch size and on probe rows. (Traced, the largest difference)."""
+    batches = probes(raw, codes, arg_bounds)
+    plain = len(args) == 1 and args[0].vocabularies is None
+    traced_names = [a.name if a.vocabularies is None else f"{a.name}.codes" for a in args]
+    examples = [torch.from_numpy(c) for c in codes]
+    order = ["torchscript", "dynamo"] if onnx_exporter == "auto" else [onnx_exporter]
+    failures = []
+    for exporter in order:
+        try:
+            traced = to_onnx(graph_module, examples, traced_names, output_name, opset, exporter)
+            for a, name in zip(args, traced_names):
+                if a.vocabularies is not None:
+                    encode_categories(traced.proto, name, a.name, [list(v) for v in a.vocabularies])
+            session = _session(traced.proto)
+
+            def graph_outputs(batch, session=session):
+                return session.run(None, {a.name: r[batch] for a, r in zip(args, raw)})[0]
+
+            def module_outputs(batch):
+                with torch.no_grad():
+                    return graph_module(*(torch.from_numpy(c[batch]) for c in codes)).numpy()
+
+            describe = (lambda i: str(rows[i])) if plain else (lambda i: repr(rows[i]))
+            largest = measure(module_outputs, graph_outputs, expected, atol, rtol, traced.flagged, describe)
+
+            for probe_raw, probe_codes in batches:
+
+                def probe_module(probe_codes=probe_codes):
+                    with torch.no_grad():
+                        return graph_module(*(torch.from_numpy(c) for c in probe_codes)).numpy()
+
+                def probe_graph(session=session, probe_raw=probe_raw):
+                    return session.run(None, {a.name: r for a, r in zip(args, probe_raw)})[0]
+
+                def probe_row(i, probe_raw=probe_raw):
+                    return str([r[i].tolist() for r in probe_raw] if len(args) > 1 else probe_raw[0][i].tolist())
+
+                measure_values(probe_module, probe_graph, atol, rtol, traced.flagged, probe_row)
+            return traced, largest
+        except ExportError as exc:
+            if str(exc).startswith("the module computes"):  # the module itself answers by its batch: no exporter helps
+                raise
+            failures.append(exc)
+    if len(failures) > 1:  # the TorchScript graph measured wrong (or failed) and the dynamo exporter failed too
+        raise ExportError(f"{failures[0]} (torch's dynamo exporter, tried next: {failures[1]})") from failures[1]
+    raise failures[0]
+
+
+def _session(proto: onnx.ModelProto):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # a batch size the graph fails at is measured and reported, not logged to stderr
+    try:
+        return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own refusal of the graph
+        raise ExportError(f"onnxruntime cannot load the exported graph: {str(exc).splitlines()[0]}") from exc
 
 
 def _feature_names(names: Sequence[str]) -> list[str]:
@@ -207,6 +332,8 @@ def _outputs(task, outputs, labels, targets):
     labels = list(labels) if labels is not None else (["0", "1"] if task == "binary" else None)
     if labels is None:
         raise ExportError("a multiclass model needs labels: the class names, in output order")
+    if task == "multiclass" and len(labels) == 2:  # two classes are a binary model: P(labels[1]), a threshold
+        task = "binary"
     _distinct(labels, "labels", 2 if task == "binary" else 3, exact=task == "binary")
     return task, outputs, labels, None
 
@@ -222,12 +349,24 @@ def _distinct(names, what, least, exact=False):
         raise ExportError(f"{what} {names!r}: expected {count} distinct, non-empty strings without NUL characters")
 
 
-def _feature_entries(names, bounds, observed) -> list[dict[str, Any]]:
-    """The manifest's features: name, domain bounds (None: unbounded) and, if known, the training range."""
-    entries = [
-        {"name": n, "type": "number", "min": lo, "max": hi, "missing": "refuse"} for n, (lo, hi) in zip(names, bounds)
-    ]
-    if observed is not None:
-        for entry, lo, hi in zip(entries, observed.min(axis=0), observed.max(axis=0)):
-            entry["observed"] = [shortest_float32(lo), shortest_float32(hi)]
+def _feature_entries(names, bounds, observed, vocab) -> list[dict[str, Any]]:
+    """The manifest's features, typed: a number's domain bounds (None: unbounded) and, if known, its training range;
+    a category's vocabulary; missing values refused."""
+    entries = []
+    for j, (name, (lo, hi)) in enumerate(zip(names, bounds)):
+        if name in vocab:
+            entries.append(
+                {
+                    "name": name,
+                    "type": "category",
+                    "categories": list(vocab[name]),
+                    "unknown": "refuse",
+                    "missing": "refuse",
+                }
+            )
+            continue
+        entry = {"name": name, "type": "number", "min": lo, "max": hi, "missing": "refuse"}
+        if observed is not None:
+            entry["observed"] = [shortest_float32(observed[:, j].min()), shortest_float32(observed[:, j].max())]
+        entries.append(entry)
     return entries

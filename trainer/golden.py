@@ -110,45 +110,33 @@ def outside(x: np.ndarray, bounds: Bounds) -> np.ndarray:
     return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
 
 
-def forward(module, x: np.ndarray) -> np.ndarray:
-    """What `module` computes for float32 rows `x`, as numpy."""
+def torch_outputs(module, codes, task, outputs, width, chosen) -> np.ndarray:
+    """What the graph's module computes on the golden inputs (`codes`: one array per forward argument), checked for
+    finiteness and, with outputs="probabilities", probability. `chosen`: the module's own tensor, for the hint."""
     with torch.no_grad():
-        return module(torch.from_numpy(x)).numpy()
-
-
-def torch_outputs(module, golden, task, outputs, width) -> np.ndarray:
-    """What the graph's module computes on the golden inputs, checked for width, finiteness and probability."""
-    with torch.no_grad():
-        out = module(torch.from_numpy(golden))
-    if not isinstance(out, torch.Tensor) or out.dtype != torch.float32:
-        raise ExportError(
-            f"the module returns {type(out).__name__} {getattr(out, 'dtype', '')}; expected one float32 tensor"
-        )
-    if tuple(out.shape) != (len(golden), width):
-        what = {
-            "binary": "1 column, P(labels[1])",
-            "multiclass": f"{width} columns, one per label",
-            "regression": f"{width} columns, one per target",
-        }[task]
-        raise ExportError(
-            f"the module returns shape {tuple(out.shape)} for {len(golden)} rows; a {task} model "
-            f"returns (batch, {width}): {what}"
-        )
-    out = out.numpy()
+        out = module(*(torch.from_numpy(c) for c in codes)).numpy()
     bad = ~np.isfinite(out).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        row = codes[0][i].tolist() if len(codes) == 1 else [c[i].tolist() for c in codes]
         raise ExportError(
-            f"the module computes {out[i].tolist()} for golden input {golden[i].tolist()}: not finite; "
-            "fix the module or narrow the domain"
+            f"the module computes {out[i].tolist()} for golden input {row}: not finite; fix the module or narrow "
+            "the domain"
         )
     if outputs == "probabilities" and (
         (out < 0).any()
         or (out > 1).any()
-        or (task == "multiclass" and (np.abs(out.sum(axis=1, dtype=np.float64) - 1) > SUM_ATOL).any())
+        or (chosen.shape[1] >= 2 and (np.abs(chosen.sum(axis=1, dtype=np.float64) - 1) > SUM_ATOL).any())
     ):
         raise ExportError(
-            "outputs='probabilities', but the module's outputs are not probabilities (outside [0, 1], "
-            "or rows not summing to 1); if it returns logits, pass outputs='logits'"
+            "outputs='probabilities', but the module's outputs are not probabilities (outside [0, 1], or rows not "
+            f"summing to 1: {chosen.min():.4g} to {chosen.max():.4g}); {_hint(chosen, task)}"
         )
     return out
+
+
+def _hint(values: np.ndarray, task: str) -> str:
+    """Which the numbers look like: logits (both signs, where a sigmoid still separates them) or a regression's values."""
+    if task == "multiclass" or values.shape[1] >= 2 or (values.min() < 0 < values.max() and np.abs(values).max() <= 30):
+        return "they look like logits: pass outputs='logits', which puts the activation into the graph"
+    return "they look like a regression's values: pass task='regression' (and targets=[...] to name them)"

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from .data import Table, data_sha256, split
 from .exporter import export
+from .graph import ExportError
 from .graph import OPSET
 from .metrics import baseline, evaluate, learned, outputs
 from .train import LOSSES, TrainConfig, TrainingError, TrainResult, train
@@ -121,6 +122,15 @@ def export_fitted(
     model_version: int | None = None,
 ) -> bytes:
     """Export the fitted model (format 3) with its manifest and golden vectors; verified, then written atomically."""
+    try:
+        return _export(fitted, path, opset, atol, sign_key, model_name, model_version)
+    except ExportError as exc:  # the same advice in edge-train's terms: its flags, not export()'s arguments
+        if exc.cli is None:
+            raise
+        raise ExportError(exc.cli) from None
+
+
+def _export(fitted, path, opset, atol, sign_key, model_name, model_version) -> bytes:
     table, result = fitted.table, fitted.result
     classifier = table.task != "regression"
     return export(

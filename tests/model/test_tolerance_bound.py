@@ -72,7 +72,7 @@ def test_export_refuses_a_loose_atol_and_writes_nothing(tmp_path):
     assert str(info.value) == (
         "atol 0.5 passes differences up to 0.5 on probabilities, more than 1% of their scale (0.010001): a check "
         "that loose passes almost any model; nothing was written. Pass a smaller atol: torch and onnxruntime differ "
-        "that much only on large unscaled features, so standardize them (edge-train --standardize)"
+        "that much only on large unscaled features, so standardize them in the module"
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -225,9 +225,11 @@ def test_default_golden_inputs_are_training_rows_and_the_domains_ends_and_middle
 
 
 class Branching(nn.Module):
+    """Takes one branch for the whole batch: a sample's answer depends on the batch it is scored in."""
+
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(K, 1)
+        self.linear = constant(K, 0.5)
 
     def forward(self, x):
         if x.sum() > 0:  # the trace would keep one branch for every input
@@ -252,19 +254,29 @@ class LogOfInput(nn.Module):
 @pytest.mark.parametrize(
     "module, options, message",
     [
-        (Branching().eval(), {}, "the module's forward has Python control flow that depends on the input's values ("),
-        (nn.Linear(K, 3).eval(), {}, "the module returns shape (3, 3) for 3 rows; a binary model returns (batch, 1)"),
+        (
+            Branching().eval(),
+            {},
+            "the module computes [0.6224592924118042, 0.3775406777858734] for golden input 0 [0.0, 0.0, 0.0, 0.0] "
+            "scored alone, but [",
+        ),
+        (
+            nn.Linear(K, 3).eval(),
+            {},
+            "the module returns float32 tensor of shape (3, 3) for 3 rows; a binary model returns (batch, 1) or "
+            "(batch,): P(labels[1]) or its logit, or (batch, 2): both classes' probabilities or logits",
+        ),
         (
             nn.Linear(K, 2).eval(),
             dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
-            "the module returns shape (3, 2) for 3 rows; a multiclass model returns (batch, 3): 3 columns, one per label",
+            "the module returns float32 tensor of shape (3, 2) for 3 rows; a multiclass model returns (batch, 3): one "
+            "column per label",
         ),
         (
             LogOfInput().eval(),
             dict(task="regression"),
             "the module computes [-inf] for golden input [0.0, 0.0, 0.0, 0.0]: not finite",
         ),
-        (BatchNormMLP(2).train(), dict(task="multiclass", labels=["a", "b"]), "labels ['a', 'b']: expected at least 3"),
         (
             BatchNormMLP(3).train(),
             dict(task="multiclass", labels=["a", "b", "c"], outputs="logits"),
@@ -308,8 +320,13 @@ def test_what_cannot_be_exported_is_an_export_error_and_nothing_is_written(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_control_flow_error_names_the_line(tmp_path):
-    with pytest.raises(ExportError, match=r"test_export_api\.py:\d+: Converting a tensor to a Python boolean"):
+def test_a_branch_the_trace_kept_is_measured_and_names_the_line(tmp_path):
+    """Every golden row and batch takes the same branch; the golden rows negated take the other, and the graph does not."""
+    with pytest.raises(
+        ExportError,
+        match=r"^the exported graph computes .* for input .*, but torch computes .*; the tracer flagged "
+        r".*test_export_api\.py:\d+: Converting a tensor to a Python boolean",
+    ):
         export(Branching().eval(), tmp_path / "m.onnx", feature_names=list("abcd"), golden_inputs=np.ones((2, K)))
 
 
