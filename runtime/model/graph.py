@@ -31,6 +31,8 @@ SIZE_ONLY = {
     "Split": {1},
     "Resize": {1, 2, 3},
     "Pad": {1, 3},
+    "TopK": {1},  # k: how many values (TabNet's sparsemax takes the feature count)
+    "CumSum": {1},  # the axis
     "Slice": {1, 2, 3, 4},  # the chunks of torch.chunk along a feature axis have bounds computed from its shape
     **{op: {1} for op in ("ReduceL2", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd")},
     **{op: {1} for op in ("ReduceSum", "ReduceSumSquare")},

@@ -14,14 +14,14 @@ ONNX, ML = "ai.onnx", "ai.onnx.ml"
 
 # ai.onnx: what torch 2.13's TorchScript and dynamo exporters emit for the trainer's models (Linear, MLP with
 # sigmoid/relu/tanh, Standardized, Rescaled; the binary, multiclass and regression heads), plus the elementwise
-# and shape operators of the same kinds that small feed-forward models use.
+# and shape operators of the same kinds that small feed-forward models use; CumSum and TopK: TabNet's sparsemax.
 _ONNX = """
-Abs Add And ArgMax ArgMin BatchNormalization Cast Ceil Clip Concat Constant ConstantOfShape Div Einsum Elu Equal
+Abs Add And ArgMax ArgMin BatchNormalization Cast Ceil Clip Concat Constant ConstantOfShape CumSum Div Einsum Elu Equal
 Erf Exp Expand Flatten Floor Gather GatherElements Gelu Gemm Greater GreaterOrEqual HardSigmoid HardSwish Identity
 IsInf IsNaN LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax MatMul Max Mean Min Mish Mul Neg Not Or Pow
 PRelu Range Reciprocal ReduceL2 ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare
 Relu Reshape Round Selu Shape Sigmoid Sign Size Slice Softmax Softplus Softsign Split Sqrt Squeeze Sub Sum Tanh Tile
-Transpose Trilu Unsqueeze Where Xor
+TopK Transpose Trilu Unsqueeze Where Xor
 """
 # ai.onnx.ml: the encoders and scalers of scikit-learn pipelines (skl2onnx) over numbers and categories.
 _ML = """
