@@ -2,9 +2,6 @@
 
 F32_MAX = 3.4028234663852886e38  # float32's largest finite value
 
-# Up to this many values, Python floats beat numpy's per-call overhead (checks and the binary (n, 2) build).
-SMALL = 64
-
 
 def shortest_float32(value: float) -> float:
     """The float whose repr is the shortest decimal that reads back as the same float32."""
