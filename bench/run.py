@@ -23,7 +23,7 @@ FULL = {
     "warm_reps": 9,
     "file_reps": 5,
     "budget": 0.1,
-    "batches": [1, 1000, 1_000_000],
+    "batches": [1, 2, 4, 8, 32, 64, 1000, 1_000_000],  # issue 27: every small size, a thousand, a million
     "file_lines": 1_000_000,
     "memory_lines": [100_000, 10_000_000],
     "rivals": True,
@@ -39,7 +39,7 @@ QUICK = {
     "warm_reps": 2,
     "file_reps": 2,
     "budget": 0.002,
-    "batches": [1, 1000],
+    "batches": [1, 8, 1000],
     "file_lines": 2000,
     "memory_lines": [1000, 10_000],
     "rivals": False,
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows += tables.flatness(device, mlps[8], [tables.table_file(work, n, 8) for n in plan["flat_rows"]], work)
     rows += tables.device_loop(device, model, plan["trips"], plan["loop_reps"])
-    rows += tables.bigger_model(mlps[30], [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"], plan["budget"])
+    rows += tables.bigger_model(mlps[30], plan["batches"], plan["warm_reps"], plan["budget"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["rows"] = sorted(rows, key=lambda r: int(re.match(r"[0-9]+", r["workload"]).group()))  # 4, 4b, ..., 10

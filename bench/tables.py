@@ -190,9 +190,10 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
     import onnxruntime as ort
 
     from edge_predict import Predictor
-    from workloads import RAW, _in_process
+    from workloads import BOUND, RAW, _in_process, runner
 
     predictor = Predictor.from_path(model)
+    bound = runner(model)
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1  # what Predictor uses
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -203,8 +204,11 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
         x = np.random.default_rng(n).normal(0, 1, (n, len(predictor.feature_names))).astype(np.float32)
         competitors = {
             "Predictor.predict_proba": lambda x=x: predictor.predict_proba(x),
+            BOUND: lambda x=x: bound(x),
             RAW: lambda x=x: session.run(None, {name: x})[0],
         }
+        if n == 1:
+            competitors["Predictor.predict_proba (list)"] = lambda row=x.tolist(): predictor.predict_proba(row)
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
         rows += _in_process(f"11. MLP 30-64-64-1, batch {n:,}", competitors, RAW, reps, budget, unit, scale)
     return rows

@@ -79,8 +79,21 @@ def _in_process(
     return _rows(workload, unit, scale, interleave(timed, reps), reference)
 
 
+BOUND = "Runner.run (the call Predictor makes, no checks)"
+
+
+def runner(model: Path):
+    """The model layer's Runner on its own session: the call into onnxruntime Predictor makes (bound for small
+    batches, model/_fast/binding.py), without the checks, to show what that call buys against session.run."""
+    from edge_predict.model.session import Runner, make_session
+    from edge_predict.model.file import scan
+
+    data = Path(model).read_bytes()
+    return Runner(make_session(data, str(model), None, scan(data, str(model))), 1).run
+
+
 def scorers(model: Path, weights: Path):
-    """The three in-process competitors: edge-predict's Predictor, a raw session, the torch module."""
+    """The in-process competitors: edge-predict's Predictor, its Runner, a raw session, the torch module."""
     import onnxruntime as ort
     import torch
 
@@ -104,6 +117,7 @@ def scorers(model: Path, weights: Path):
 
     return {
         "Predictor.predict_proba": predictor.predict_proba,
+        BOUND: runner(model),
         RAW: lambda x: same.run(None, {name: x})[0],
         "raw session.run, onnxruntime's default options": lambda x: session.run(None, {name: x})[0],
         "torch module": torch_proba,
@@ -118,7 +132,10 @@ def warm(model: Path, weights: Path, sizes: list[int], reps: int, budget: float)
         x = np.random.default_rng(n).uniform(0, 12, (n, 1)).astype(np.float32)
         competitors = {name: (lambda fn=fn, x=x: fn(x)) for name, fn in fns.items()}
         if n == 1:
-            competitors["Predictor.predict_proba([[7.0]]) (list)"] = lambda: fns["Predictor.predict_proba"]([[7.0]])
+            predictor = fns["Predictor.predict_proba"].__self__
+            competitors["Predictor.predict_proba([[7.0]]) (list)"] = lambda: predictor.predict_proba([[7.0]])
+            competitors["Predictor.predict"] = lambda x=x: predictor.predict(x)
+            competitors["Predictor.predict_table"] = lambda x=x: predictor.predict_table(x)
         title = "2. warm latency, batch 1" if n == 1 else f"3. throughput, batch {n:,}"
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
         rows += _in_process(title, competitors, RAW, reps, budget, unit, scale)

@@ -19,6 +19,7 @@ from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
 from edge_predict.model.limits import GraphLimits
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
+from edge_predict.float32 import TINY
 
 
 class Predictor:
@@ -206,7 +207,9 @@ class Predictor:
         if self.task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here,
+        if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here
+            if out.size <= TINY:  # float32(1.0 - p) is float32(1) - p for every float32 p in [0, 1] (all compared)
+                return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)
             # written into one array: no temporary of 1 - p, no stacking copy
             proba = np.empty((len(out), 2), np.float32)
             proba[:, 1:] = out

@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_predict.scoring.frames import columns_by_name
 from edge_predict.errors import InputError
-from edge_predict.float32 import F32_MAX
+from edge_predict.float32 import F32_MAX, TINY
 
 _F32 = np.dtype(np.float32)
 
@@ -25,6 +25,9 @@ class InputCheck:
         # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
         self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
         self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
+        # the bounds repeated row after row to TINY values, for the Python-float check of a flat x
+        repeat = TINY // self._n_features + 1 if self._n_features else 0
+        self._lo_tiny, self._hi_tiny = self._lo.tolist() * repeat, self._hi.tolist() * repeat
 
     def __call__(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
@@ -45,6 +48,8 @@ class InputCheck:
 
     def _in_domain(self, x32: np.ndarray) -> bool:
         """True if every value is finite, within float32 and within its feature's domain."""
+        if x32.size <= TINY:  # NaN fails every comparison; inf lies beyond the finite stand-ins
+            return all(lo <= v <= hi for v, lo, hi in zip(x32.ravel().tolist(), self._lo_tiny, self._hi_tiny))
         # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
         if x32.min() >= self._lo_max and x32.max() <= self._hi_min:

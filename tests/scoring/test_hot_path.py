@@ -7,7 +7,7 @@ from helpers import handmade
 from edge_predict import InputError, Predictor
 
 F32_MAX = float(np.finfo(np.float32).max)
-SIZES = [1, 64, 65, 100_000]  # bound calls (model/_fast/binding.py) up to 1,024 rows, session.run above
+SIZES = [1, 8, 9, 64, 100_000]  # Python floats up to 8 values; bound calls up to 1,024 rows, session.run above
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +78,22 @@ def test_a_large_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
 
 
 def test_small_batches_give_the_probabilities_large_ones_do(predictor):
-    """Batches of 50 (bound calls) and one of 1,100 (session.run): the same float32 bits."""
+    """Up to 8 samples [1 - p, p] is built from Python floats, above with numpy; batches of up to 1,024 rows are
+    bound calls, larger ones session.run: the same float32 bits in every case."""
     hours = np.random.default_rng(0).uniform(0, 40, (1100, 1)).astype(np.float32)
     hours[:3, 0] = [0.0, 1e-30, 3.4e38]  # p at and near 0 and 1
     large = predictor.predict_proba(hours)
-    small = np.concatenate([predictor.predict_proba(hours[i : i + 50]) for i in range(0, 1100, 50)])
-    assert small.dtype == large.dtype == np.float32 and small.shape == large.shape == (1100, 2)
-    np.testing.assert_array_equal(small.view(np.uint32), large.view(np.uint32))
+    for size in (1, 8, 50):
+        small = np.concatenate([predictor.predict_proba(hours[i : i + size]) for i in range(0, 1100, size)])
+        assert small.dtype == large.dtype == np.float32 and small.shape == large.shape == (1100, 2)
+        np.testing.assert_array_equal(small.view(np.uint32), large.view(np.uint32))
+
+
+def test_one_minus_p_in_float64_rounds_as_float32_subtraction():
+    """The small path's premise: float32(1.0 - p) computed in float64 is float32(1) - p, here for every 256th float32
+    bit pattern in [0, 1] (all 1,065,353,217 agreed when compared once)."""
+    p = np.arange(0, int(np.float32(1).view(np.uint32)) + 1, 1 << 8, dtype=np.uint32).view(np.float32)
+    np.testing.assert_array_equal((1.0 - p.astype(np.float64)).astype(np.float32), np.float32(1) - p)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +103,7 @@ def unbounded():
     return Predictor.from_bytes(handmade.weighted_sum([0.0] * 8, doc))
 
 
-@pytest.mark.parametrize("rows", [1, 8, 9, 1000])
+@pytest.mark.parametrize("rows", [1, 2, 9, 1000])  # 1 x 8 values in Python, 2 x 8 and more with numpy
 @pytest.mark.parametrize("value, problem", [(np.nan, "is NaN"), (np.inf, "is infinite"), (-np.inf, "is infinite")])
 @pytest.mark.parametrize("where", [0, 5, 7])
 def test_without_a_domain_finite_values_pass_and_others_are_named(unbounded, rows, value, problem, where):
