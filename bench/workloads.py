@@ -53,8 +53,9 @@ def _processes(commands: dict[str, tuple[list[str], str]], reps: int) -> tuple[d
     return samples, {name: {"peak_mib": statistics.median(v)} for name, v in peaks.items()}
 
 
-def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict]:
-    """Workload 1: `edge-predict predict 7` vs a raw onnxruntime script vs torch vs importing onnxruntime."""
+def cold_start(device: Path, model: Path, weights: Path, reps: int, tract_env: Path | None = None) -> list[dict]:
+    """Workload 1: `edge-predict predict 7` vs a raw onnxruntime script vs torch vs importing onnxruntime (and the
+    same script with tract, in tract's own venv, where pip installs it)."""
     py = str(device / "bin" / "python")
     commands = {
         "edge-predict predict 7": ([str(device / "bin" / "edge-predict"), "predict", "7"], os.devnull),
@@ -67,6 +68,11 @@ def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict
         "torch script": ([sys.executable, str(SCRIPTS / "torch_predict.py"), str(weights), "7"], os.devnull),
         "python -c 'import onnxruntime'": ([py, "-c", "import onnxruntime"], os.devnull),
     }
+    if tract_env:
+        commands[TRACT + " script"] = (
+            [str(tract_env / "bin" / "python"), str(SCRIPTS / "tract_predict.py"), str(model), "7"],
+            os.devnull,
+        )
     samples, peaks = _processes(commands, reps)
     return _rows("1. cold start, whole process", "ms", 1e3, samples, "raw onnxruntime script", peaks)
 
@@ -80,6 +86,17 @@ def _in_process(
 
 
 BOUND = "Runner.run (the call Predictor makes, no checks)"
+TRACT = "tract (no checks)"
+
+
+def tract_runner(model: Path):
+    """tract's runnable model for the file, as its README's script makes it; None without the bench extra."""
+    try:
+        import tract
+    except ImportError:
+        return None
+    runnable = tract.onnx().load(str(model)).into_model().into_runnable()
+    return lambda x: runnable.run([x])[0].to_numpy()
 
 
 def runner(model: Path):
@@ -121,6 +138,7 @@ def scorers(model: Path, weights: Path):
         RAW: lambda x: same.run(None, {name: x})[0],
         "raw session.run, onnxruntime's default options": lambda x: session.run(None, {name: x})[0],
         "torch module": torch_proba,
+        **({TRACT: peer} if (peer := tract_runner(model)) else {}),
     }
 
 
