@@ -106,7 +106,9 @@ def runner(model: Path):
     from edge_predict.model.file import scan
 
     data = Path(model).read_bytes()
-    return Runner(make_session(data, str(model), None, scan(data, str(model))), 1).run
+    session = make_session(data, str(model), None, scan(data, str(model)))
+    output = session.get_outputs()[0]
+    return Runner(session, output.name, output.shape[-1] if isinstance(output.shape[-1], int) else 1).run
 
 
 def scorers(model: Path, weights: Path):
