@@ -43,6 +43,7 @@ fuzz: $(STAMP)
 # Minutes, not seconds: builds the wheel and a torch-free device env in bench/.work/, writes bench/results.md.
 # Scale-out (Dask, Spark) has its own target: make bench-scale.
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[train,test,bench]'
 	$(BIN)/python bench/run.py
 
 # Distributed scoring (docs/distributed.md): 1e7 rows of Parquet on a Dask

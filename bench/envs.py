@@ -36,6 +36,22 @@ def build_wheel(work: Path) -> Path:
     return next(dist.glob("edge_predict-*.whl"))
 
 
+def tract_env(work: Path) -> Path | None:
+    """A venv with tract and numpy only, the peer's own device install (x86-64 wheels only); None where pip
+    cannot install it. Made once."""
+    env = work / "tract"
+    if not (env / ".ready").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(env)], check=True)
+        installed = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "-q", "tract", "numpy"],
+            capture_output=True,
+        )
+        if installed.returncode:
+            return None
+        (env / ".ready").touch()
+    return env
+
+
 def device_env(work: Path, wheel: Path) -> Path:
     """A venv with only the wheel and its dependencies (no torch, no pip); reused while the wheel is unchanged."""
     with zipfile.ZipFile(wheel) as archive:  # the contents, not the zip: its timestamps change every build

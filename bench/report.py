@@ -95,7 +95,34 @@ def targets(rows: list[dict]) -> list[dict]:
             "{:.2f}x" + f" ({memory[0]['peak_mib']:.1f} -> {memory[-1]['peak_mib']:.1f} MiB)",
         )
     _table_targets(rows, add)
+    _call_targets(rows, add)
     return out
+
+
+def _call_targets(rows: list[dict], add) -> None:
+    """Issue #27's targets: predict_proba against the same-options raw session.run at every batch size."""
+
+    def proba(prefix: str, competitor: str = "Predictor.predict_proba") -> list[dict]:
+        return [r for r in rows if r["workload"].startswith(prefix) and r["competitor"] == competitor]
+
+    for prefix, model in (("2.", "default model"), ("11.", "MLP 30-64-64-1")):
+        batch1 = next((r for r in proba(prefix) if r["workload"].endswith("batch 1")), None)
+        add(f"{model}, batch 1: predict_proba <= 1.0x raw (issue 27)", batch1 and batch1["ratio"], 1.0, "{:.2f}x")
+    for competitor in ("Predictor.predict", "Predictor.predict_table"):
+        row = next(iter(proba("2.", competitor)), None)
+        add(f"default model, batch 1: {competitor[10:]} <= 1.0x raw (issue 27)", row and row["ratio"], 1.0, "{:.2f}x")
+    for prefix, competitor in (
+        ("2.", "Predictor.predict_proba([[7.0]]) (list)"),
+        ("11.", "Predictor.predict_proba (list)"),
+    ):
+        row = next(iter(proba(prefix, competitor)), None)
+        add(f"{competitor}, batch 1 <= 1.3x raw (issue 27)", row and row["ratio"], 1.3, "{:.2f}x")
+    for prefix, model in (("3.", "default model"), ("11.", "MLP 30-64-64-1")):
+        for r in proba(prefix):
+            n = int(r["workload"].rsplit(" ", 1)[-1].replace(",", ""))
+            limit = 1.0 if n <= 8 else 1.2 if n <= 1000 else (1.15 if prefix == "3." else 1.05)
+            if n > 1:  # batch 1 above
+                add(f"{model}, batch {n:,}: predict_proba <= {limit}x raw (issue 27)", r["ratio"], limit, "{:.2f}x")
 
 
 def _paired(a: dict, b: dict) -> float:
@@ -104,13 +131,18 @@ def _paired(a: dict, b: dict) -> float:
 
 def _table_targets(rows: list[dict], add) -> None:
     """Issue #13's targets: k-feature tables against polars and pandas, their memory, the device loop, an MLP."""
-    for workload in sorted({r["workload"] for r in rows if r["workload"].startswith("8.")}):
+    for workload in sorted({r["workload"] for r in rows if r["workload"].startswith(("8.", "8b."))}):
         fmt = workload.rsplit(" ", 1)[-1].lower()
         cli = _find(rows, workload, f"edge-predict --format {fmt}")
         for rival, limit in (("polars", 1.0), ("pandas", 0.3)):
             other = _find(rows, workload, f"{rival} script")
             if cli and other and fmt == "csv":
-                add(f"{workload[3:]}: CLI <= {limit}x the {rival} script", _paired(cli, other), limit, "{:.2f}x")
+                add(
+                    f"{workload.split(' ', 1)[1]}: CLI <= {limit}x the {rival} script",
+                    _paired(cli, other),
+                    limit,
+                    "{:.2f}x",
+                )
         if cli:
             add(f"{workload[3:]}: CLI peak RSS <= 80 MiB", cli["peak_mib"], 80, "{:.1f} MiB")
         csv = _find(rows, workload[:-4] + "CSV", "edge-predict --format csv")
@@ -128,7 +160,13 @@ def _table_targets(rows: list[dict], add) -> None:
             )
     loop = _find(rows, "10.", next((r["competitor"] for r in rows if r["workload"].startswith("10.")), ""))
     add("device loop: median round trip <= 1 ms", loop and loop["median"], 1.0, "{:.2f} ms")
-    for row in (r for r in rows if r["workload"].startswith("11.") and r["competitor"] == "Predictor.predict_proba"):
+    for row in (
+        r
+        for r in rows
+        if r["workload"].startswith("11.")
+        and r["competitor"] == "Predictor.predict_proba"
+        and r["workload"].endswith(("batch 1", "batch 1,000,000"))
+    ):
         add(f"{row['workload'][4:]}: predict_proba <= 1.1x raw", row["ratio"], 1.1, "{:.2f}x")
 
 

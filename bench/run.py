@@ -23,7 +23,7 @@ FULL = {
     "warm_reps": 9,
     "file_reps": 5,
     "budget": 0.1,
-    "batches": [1, 1000, 1_000_000],
+    "batches": [1, 2, 4, 8, 32, 64, 1000, 1_000_000],  # issue 27: every small size, a thousand, a million
     "file_lines": 1_000_000,
     "memory_lines": [100_000, 10_000_000],
     "rivals": True,
@@ -39,7 +39,7 @@ QUICK = {
     "warm_reps": 2,
     "file_reps": 2,
     "budget": 0.002,
-    "batches": [1, 1000],
+    "batches": [1, 8, 1000],
     "file_lines": 2000,
     "memory_lines": [1000, 10_000],
     "rivals": False,
@@ -95,17 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     _say("8-11. k-feature tables (against polars and pandas in full mode), their memory, the device loop, an MLP")
     rivals = tables.rivals_env(work) if plan["rivals"] else None
     mlps = {k: tables.mlp(work, k, plan["epochs"]) for k in (8, 30)}
-    rows += tables.tables(
-        device,
-        rivals,
-        mlps,
-        {k: tables.table_file(work, plan["table_rows"], k) for k in mlps},
-        work,
-        plan["table_reps"],
-    )
+    n = plan["table_rows"]
+    cases = {f"{n:,} x {k} table": (mlps[k], tables.table_file(work, n, k)) for k in mlps}
+    rows += tables.tables(device, rivals, cases, work, plan["table_reps"])
+    # issue 27: a light model (16-8 MLP: the parse, not the model, is the work) on tables drawn row by row, 5 decimals
+    light = tables.mlp(work, 8, plan["epochs"], hidden="16,8")
+    fresh = {
+        f"{n:,} x 8 light table (16-8 MLP, %.5f, no repeats)": (light, tables.table_file(work, n, 8, 5, False)),
+        f"{n:,} x 8 light table (16-8 MLP, %.4f)": (light, tables.table_file(work, n, 8)),
+    }
+    rows += tables.tables(device, rivals, fresh, work, plan["table_reps"], formats=("csv",))
+    if rivals:  # once, beside a one-core CPU hog: polars' threads lose most on a loaded host
+        hogged = {
+            **{f"{t}, beside a CPU hog": c for t, c in cases.items()},
+            **{f"{t}, beside a CPU hog": c for t, c in fresh.items()},
+        }
+        rows += tables.beside_a_hog(lambda: tables.tables(device, rivals, hogged, work, 1, "8b.", ("csv",)))
     rows += tables.flatness(device, mlps[8], [tables.table_file(work, n, 8) for n in plan["flat_rows"]], work)
     rows += tables.device_loop(device, model, plan["trips"], plan["loop_reps"])
-    rows += tables.bigger_model(mlps[30], [plan["batches"][0], plan["batches"][-1]], plan["warm_reps"], plan["budget"])
+    rows += tables.bigger_model(mlps[30], plan["batches"], plan["warm_reps"], plan["budget"])
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["rows"] = sorted(rows, key=lambda r: int(re.match(r"[0-9]+", r["workload"]).group()))  # 4, 4b, ..., 10
@@ -124,7 +132,8 @@ def _issue5(device: Path, wheel: Path, model: Path, work: Path, plan: dict) -> l
     weights = envs.torch_weights(model, work)
     rows = envs.footprint(device, wheel)
     _say("1. cold start")
-    rows += workloads.cold_start(device, model, weights, plan["reps"])
+    peer = envs.tract_env(work) if plan["rivals"] else None  # the peer a small-device user might pick (issue 27)
+    rows += workloads.cold_start(device, model, weights, plan["reps"], peer)
     _say("2-3. warm latency and throughput")
     rows += workloads.warm(model, weights, plan["batches"], plan["warm_reps"], plan["budget"])
     _say("4. files")

@@ -32,25 +32,30 @@ def rivals_env(work: Path) -> Path:
     return env
 
 
-def table_file(work: Path, rows: int, k: int) -> Path:
-    """A CSV of `rows` samples of k features (header f0..), values like sensors write them ("%.4f"); made once."""
-    path = work / f"table-{k}x{rows}.csv"
+def table_file(work: Path, rows: int, k: int, decimals: int = 4, repeated: bool = True) -> Path:
+    """A CSV of `rows` samples of k features (header f0..), values like sensors write them ("%.4f"); made once.
+    repeated: one 100,000-row block again and again (the size is what counts); else every row drawn anew."""
+    spelling = ("" if decimals == 4 else f"-{decimals}d") + ("" if repeated else "-fresh")
+    path = work / f"table-{k}x{rows}{spelling}.csv"
     if not path.exists():
         block_rows = min(rows, 100_000)
-        x = np.random.default_rng(k).normal(0, 1, (block_rows, k))
-        block = "\n".join(",".join(f"{v:.4f}" for v in row) for row in x.tolist()) + "\n"
+        rng = np.random.default_rng(k)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w") as out:
             out.write(",".join(f"f{j}" for j in range(k)) + "\n")
-            for start in range(0, rows, block_rows):  # the block again and again: the size is what counts here
+            for start in range(0, rows, block_rows):
+                if start == 0 or not repeated:
+                    x = rng.normal(0, 1, (min(block_rows, rows - start), k))
+                    block = "\n".join(",".join(f"{v:.{decimals}f}" for v in row) for row in x.tolist()) + "\n"
                 out.write(block if rows - start >= block_rows else "".join(block.splitlines(True)[: rows - start]))
         tmp.replace(path)
     return path
 
 
-def mlp(work: Path, k: int, epochs: int) -> Path:
-    """A k -> 64 -> 64 -> 1 MLP trained and exported by edge-train (this env has torch) on generated data."""
-    path = work / f"mlp-{k}.onnx"
+def mlp(work: Path, k: int, epochs: int, hidden: str = HIDDEN) -> Path:
+    """A k -> 64 -> 64 -> 1 MLP (or `hidden`) trained and exported by edge-train (this env has torch) on generated
+    data."""
+    path = work / (f"mlp-{k}.onnx" if hidden == HIDDEN else f"mlp-{k}-{hidden.replace(',', '-')}.onnx")
     if not path.exists():
         rng = np.random.default_rng(k)
         x = rng.normal(0, 1, (2000, k))
@@ -70,7 +75,7 @@ def mlp(work: Path, k: int, epochs: int) -> Path:
                 "--model",
                 "mlp",
                 "--hidden",
-                HIDDEN,
+                hidden,
                 "--epochs",
                 str(epochs),
                 "--lr",
@@ -86,26 +91,24 @@ def mlp(work: Path, k: int, epochs: int) -> Path:
 
 
 def tables(
-    device: Path, rivals: Path | None, models: dict[int, Path], data: dict[int, Path], work: Path, reps: int
+    device: Path,
+    rivals: Path | None,
+    cases: dict[str, tuple[Path, Path]],
+    work: Path,
+    reps: int,
+    workload: str = "8.",
+    formats: tuple[str, ...] = ("csv", "json"),
 ) -> list[dict]:
-    """Workload 8: a k-feature table scored to CSV and to JSON Lines: the CLI, a polars and a pandas script."""
+    """Workload 8: tables (title -> (model, file)) scored to CSV and to JSON Lines: the CLI, a polars and a pandas
+    script, interleaved."""
     rows = []
-    for k, path in data.items():
-        lines = sum(1 for _ in open(path, "rb")) - 1
-        for fmt in ("csv", "json"):
+    for title, (model, path) in cases.items():
+        for fmt in formats:
             out = str(work / f"scored.{fmt}")
             commands = {
                 f"edge-predict --format {fmt}": (
-                    [
-                        str(device / "bin" / "edge-predict"),
-                        "predict",
-                        "-m",
-                        str(models[k]),
-                        "--input",
-                        str(path),
-                        "--format",
-                        fmt,
-                    ],
+                    [str(device / "bin" / "edge-predict"), "predict", "-m", str(model), "--input", str(path)]
+                    + ["--format", fmt],
                     out,
                 )
             }
@@ -114,7 +117,7 @@ def tables(
                     [
                         str(rivals / "bin" / "python"),
                         str(SCRIPTS / f"{rival}_predict.py"),
-                        str(models[k]),
+                        str(model),
                         str(path),
                         out,
                         fmt,
@@ -123,8 +126,18 @@ def tables(
                 )
             samples, peaks = _processes(commands, reps)
             reference = "polars script" if rivals else f"edge-predict --format {fmt}"
-            rows += _rows(f"8. {lines:,} x {k} table to {fmt.upper()}", "ms", 1e3, samples, reference, peaks)
+            rows += _rows(f"{workload} {title} to {fmt.upper()}", "ms", 1e3, samples, reference, peaks)
     return rows
+
+
+def beside_a_hog(run):
+    """run() while one core is kept busy by a spinning process (a device's other work), which is then ended."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        return run()
+    finally:
+        hog.kill()
+        hog.wait()
 
 
 def flatness(device: Path, model: Path, data: list[Path], work: Path) -> list[dict]:
@@ -190,9 +203,10 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
     import onnxruntime as ort
 
     from edge_predict import Predictor
-    from workloads import RAW, _in_process
+    from workloads import BOUND, RAW, TRACT, _in_process, runner, tract_runner
 
     predictor = Predictor.from_path(model)
+    bound, peer = runner(model), tract_runner(model)
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1  # what Predictor uses
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -203,8 +217,13 @@ def bigger_model(model: Path, sizes: list[int], reps: int, budget: float) -> lis
         x = np.random.default_rng(n).normal(0, 1, (n, len(predictor.feature_names))).astype(np.float32)
         competitors = {
             "Predictor.predict_proba": lambda x=x: predictor.predict_proba(x),
+            BOUND: lambda x=x: bound(x),
             RAW: lambda x=x: session.run(None, {name: x})[0],
         }
+        if n == 1:
+            competitors["Predictor.predict_proba (list)"] = lambda row=x.tolist(): predictor.predict_proba(row)
+        if peer and n in (1, 1_000_000):
+            competitors[TRACT] = lambda x=x: peer(x)
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
         rows += _in_process(f"11. MLP 30-64-64-1, batch {n:,}", competitors, RAW, reps, budget, unit, scale)
     return rows

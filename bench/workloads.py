@@ -53,8 +53,9 @@ def _processes(commands: dict[str, tuple[list[str], str]], reps: int) -> tuple[d
     return samples, {name: {"peak_mib": statistics.median(v)} for name, v in peaks.items()}
 
 
-def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict]:
-    """Workload 1: `edge-predict predict 7` vs a raw onnxruntime script vs torch vs importing onnxruntime."""
+def cold_start(device: Path, model: Path, weights: Path, reps: int, tract_env: Path | None = None) -> list[dict]:
+    """Workload 1: `edge-predict predict 7` vs a raw onnxruntime script vs torch vs importing onnxruntime (and the
+    same script with tract, in tract's own venv, where pip installs it)."""
     py = str(device / "bin" / "python")
     commands = {
         "edge-predict predict 7": ([str(device / "bin" / "edge-predict"), "predict", "7"], os.devnull),
@@ -67,6 +68,11 @@ def cold_start(device: Path, model: Path, weights: Path, reps: int) -> list[dict
         "torch script": ([sys.executable, str(SCRIPTS / "torch_predict.py"), str(weights), "7"], os.devnull),
         "python -c 'import onnxruntime'": ([py, "-c", "import onnxruntime"], os.devnull),
     }
+    if tract_env:
+        commands[TRACT + " script"] = (
+            [str(tract_env / "bin" / "python"), str(SCRIPTS / "tract_predict.py"), str(model), "7"],
+            os.devnull,
+        )
     samples, peaks = _processes(commands, reps)
     return _rows("1. cold start, whole process", "ms", 1e3, samples, "raw onnxruntime script", peaks)
 
@@ -79,8 +85,34 @@ def _in_process(
     return _rows(workload, unit, scale, interleave(timed, reps), reference)
 
 
+BOUND = "Runner.run (the call Predictor makes, no checks)"
+TRACT = "tract (no checks)"
+
+
+def tract_runner(model: Path):
+    """tract's runnable model for the file, as its README's script makes it; None without the bench extra."""
+    try:
+        import tract
+    except ImportError:
+        return None
+    runnable = tract.onnx().load(str(model)).into_model().into_runnable()
+    return lambda x: runnable.run([x])[0].to_numpy()
+
+
+def runner(model: Path):
+    """The model layer's Runner on its own session: the call into onnxruntime Predictor makes (bound for small
+    batches, model/_fast/binding.py), without the checks, to show what that call buys against session.run."""
+    from edge_predict.model.session import Runner, make_session
+    from edge_predict.model.file import scan
+
+    data = Path(model).read_bytes()
+    session = make_session(data, str(model), None, scan(data, str(model)))
+    output = session.get_outputs()[0]
+    return Runner(session, output.name, output.shape[-1] if isinstance(output.shape[-1], int) else 1).run
+
+
 def scorers(model: Path, weights: Path):
-    """The three in-process competitors: edge-predict's Predictor, a raw session, the torch module."""
+    """The in-process competitors: edge-predict's Predictor, its Runner, a raw session, the torch module."""
     import onnxruntime as ort
     import torch
 
@@ -104,9 +136,11 @@ def scorers(model: Path, weights: Path):
 
     return {
         "Predictor.predict_proba": predictor.predict_proba,
+        BOUND: runner(model),
         RAW: lambda x: same.run(None, {name: x})[0],
         "raw session.run, onnxruntime's default options": lambda x: session.run(None, {name: x})[0],
         "torch module": torch_proba,
+        **({TRACT: peer} if (peer := tract_runner(model)) else {}),
     }
 
 
@@ -118,7 +152,10 @@ def warm(model: Path, weights: Path, sizes: list[int], reps: int, budget: float)
         x = np.random.default_rng(n).uniform(0, 12, (n, 1)).astype(np.float32)
         competitors = {name: (lambda fn=fn, x=x: fn(x)) for name, fn in fns.items()}
         if n == 1:
-            competitors["Predictor.predict_proba([[7.0]]) (list)"] = lambda: fns["Predictor.predict_proba"]([[7.0]])
+            predictor = fns["Predictor.predict_proba"].__self__
+            competitors["Predictor.predict_proba([[7.0]]) (list)"] = lambda: predictor.predict_proba([[7.0]])
+            competitors["Predictor.predict"] = lambda x=x: predictor.predict(x)
+            competitors["Predictor.predict_table"] = lambda x=x: predictor.predict_table(x)
         title = "2. warm latency, batch 1" if n == 1 else f"3. throughput, batch {n:,}"
         unit, scale = ("µs", 1e6) if n < 100_000 else ("ms", 1e3)
         rows += _in_process(title, competitors, RAW, reps, budget, unit, scale)

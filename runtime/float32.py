@@ -2,8 +2,9 @@
 
 F32_MAX = 3.4028234663852886e38  # float32's largest finite value
 
-# Up to this many values, Python floats beat numpy's per-call overhead (checks and the binary (n, 2) build).
-SMALL = 64
+# Up to this many values the checks and the binary (n, 2) build use Python floats: numpy's per-call cost is most of
+# the work there, and from about 32 values on it is Python's (bench/results.md, issue 27: batches 1 to 64).
+TINY = 8
 
 
 def shortest_float32(value: float) -> float:

@@ -15,11 +15,11 @@ from edge_predict.scoring import outputs as tasks
 from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
 from edge_predict.model.manifest import Manifest
 from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
-from edge_predict.model.session import open_model, run_failure
+from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
 from edge_predict.model.limits import GraphLimits
-from edge_predict.float32 import SMALL
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
+from edge_predict.float32 import TINY
 
 
 class Predictor:
@@ -37,8 +37,6 @@ class Predictor:
         allow_ops: frozenset[tuple[str, str]] = frozenset(),
         limits: Any = None,
     ):
-        import onnxruntime as ort
-
         self._session = session
         self._manifest = manifest
         self._model_bytes = model_bytes
@@ -46,9 +44,7 @@ class Predictor:
         self._threads = threads
         self._allow_ops, self._limits = allow_ops, limits  # for pickling: the other side checks as this one did
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
-        self._input_name = session.get_inputs()[0].name
-        self._output_names = [manifest.output or session.get_outputs()[0].name]
-        self._run_options = ort.RunOptions()  # passing one spares onnxruntime building one per call
+        self._runner = Runner(session, manifest.output or session.get_outputs()[0].name, manifest.width)
         self._check = InputCheck(manifest.feature_names, manifest.domain)
         self._signature = None  # set by from_path when a public key checked the model's signature
 
@@ -212,8 +208,7 @@ class Predictor:
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
         if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here
-            if len(out) <= SMALL:  # Python floats beat numpy's per-call cost here, and float32(1.0 - p) is
-                # float32(1) - p for every float32 p in [0, 1] (all 1,065,353,217 were compared)
+            if out.size <= TINY:  # float32(1.0 - p) is float32(1) - p for every float32 p in [0, 1] (all compared)
                 return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)
             # written into one array: no temporary of 1 - p, no stacking copy
             proba = np.empty((len(out), 2), np.float32)
@@ -277,7 +272,7 @@ class Predictor:
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The graph's output for checked input, (n, width), itself checked (run_failure, NaN rows)."""
         try:  # free when nothing is raised (Python 3.11): the hot path pays nothing for it
-            out = self._session.run(self._output_names, {self._input_name: x}, self._run_options)[0]
+            out = self._runner.run(x)
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
         return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)

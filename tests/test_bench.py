@@ -67,8 +67,10 @@ def test_processes_report_peak_rss(quick):
 
 def test_targets_are_evaluated(quick):
     result, _, _ = quick
-    # issue #5: 7; issue #10: 2 (cold start, wheel); issue #13 in quick mode (no polars, pandas): 11
-    assert len(result["targets"]) == 20
+    # issue #5: 7; issue #10: 2 (cold start, wheel); issue #13 in quick mode (no polars, pandas): 10 (the MLP at
+    # batch 1 only; 1e6 is not a quick size); issue #27: 2 light tables' RSS, batch 1 for both models, predict,
+    # predict_table, two lists, and batches 8 and 1,000 for both models
+    assert len(result["targets"]) == 31
     assert all(isinstance(t["met"], bool) for t in result["targets"])
 
 

@@ -7,10 +7,12 @@ import io
 import os
 import re
 
+import numpy as np
 import onnxruntime as ort
 
 from edge_predict.errors import ModelError
 from edge_predict.model import integrity
+from edge_predict.model._fast import binding
 from edge_predict.model.manifest import METADATA_KEY, Manifest
 from edge_predict.model.file import FileFacts, check_size, scan
 from edge_predict.model import graph
@@ -47,6 +49,26 @@ def open_model(
     except UnicodeDecodeError as exc:  # a damaged name in the graph: onnxruntime hands its bytes to Python as is
         raise ModelError(f"{source}: the graph's input or output names are corrupt; re-copy or re-export it") from exc
     return session, manifest
+
+
+class Runner:
+    """Runs a session on checked float32 (n, k) input: the named output, as session.run returns it."""
+
+    def __init__(self, session: ort.InferenceSession, output: str, width: int):
+        self._session = session
+        self._input, self._outputs = session.get_inputs()[0].name, [output]
+        self._options = ort.RunOptions()  # passing one spares onnxruntime building one per call
+        # run_with_iobinding reads this entry on every call; a missing one costs onnxruntime a C++ exception
+        # (-1: no graph capture, which only WebGPU does)
+        self._options.add_run_config_entry("gpu_graph_id", "-1")
+        self._bound = binding.Bindings(session, self._options, output, width)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The output for x; onnxruntime's exceptions pass through (the caller words them: run_failure)."""
+        out = self._bound.run(x)  # None: not for this batch
+        if out is None:
+            out = self._session.run(self._outputs, {self._input: x}, self._options)[0]
+        return out
 
 
 def describe_plain(

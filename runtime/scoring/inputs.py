@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_predict.scoring.frames import columns_by_name
 from edge_predict.errors import InputError
-from edge_predict.float32 import F32_MAX, SMALL
+from edge_predict.float32 import F32_MAX, TINY
 
 _F32 = np.dtype(np.float32)
 
@@ -24,13 +24,10 @@ class InputCheck:
         self._maxs = np.array([hi if hi is not None else np.inf for _, hi in domain], np.float32)
         # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
         self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
-        self._lo_list, self._hi_list = self._lo.tolist(), self._hi.tolist()
         self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
-        # Where every domain is [0, hi], one pass decides: as uint32 the bit patterns of 0.0..hi are 0..bits(hi),
-        # and those of negatives, NaN and inf all lie above. (-0.0 also does; the two-pass check accepts it.)
-        one_pass = set(self._lo_list) == {0.0} and len(set(self._hi_list)) == 1
-        self._max_bits = int(self._hi.view(np.uint32)[0]) if one_pass else None
-        self._finite_only = set(self._lo_list) == {-F32_MAX} and set(self._hi_list) == {F32_MAX}  # no domain
+        # the bounds repeated row after row to TINY values, for the Python-float check of a flat x
+        repeat = TINY // self._n_features + 1 if self._n_features else 0
+        self._lo_tiny, self._hi_tiny = self._lo.tolist() * repeat, self._hi.tolist() * repeat
 
     def __call__(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
@@ -51,13 +48,8 @@ class InputCheck:
 
     def _in_domain(self, x32: np.ndarray) -> bool:
         """True if every value is finite, within float32 and within its feature's domain."""
-        if x32.size <= SMALL:
-            if self._finite_only:  # NaN and inf make the sum non-finite; 64 float32s cannot overflow a float64
-                return math.isfinite(sum(x32.ravel().tolist()))
-            lo, hi = self._lo_list, self._hi_list
-            return all(a <= v <= b for row in x32.tolist() for v, a, b in zip(row, lo, hi))
-        if self._max_bits is not None and x32.view(np.uint32).max() <= self._max_bits:
-            return True
+        if x32.size <= TINY:  # NaN fails every comparison; inf lies beyond the finite stand-ins
+            return all(lo <= v <= hi for v, lo, hi in zip(x32.ravel().tolist(), self._lo_tiny, self._hi_tiny))
         # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
         if x32.min() >= self._lo_max and x32.max() <= self._hi_min:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_predict.errors import ModelError, NonFiniteOutputError
-from edge_predict.float32 import SMALL
+from edge_predict.float32 import TINY
 
 OVERFLOW = "the input overflows float32 arithmetic inside the model"
 
@@ -78,7 +78,7 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
         if not np.isfinite(out).all():
             _refuse_nonfinite(out, ~np.isfinite(out))
         return out
-    if out.size <= SMALL:
+    if out.size <= TINY:
         ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
     else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
         ok = out.view(np.uint32).max() <= _ONE_BITS

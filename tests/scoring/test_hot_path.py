@@ -1,4 +1,4 @@
-"""predict_proba's fast paths (float32 arrays, small batches, one-pass domain check) decide as the slow path does."""
+"""predict_proba's fast paths (float32 arrays, bound small batches, one min and max) decide as the slow path does."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from helpers import handmade
 from edge_predict import InputError, Predictor
 
 F32_MAX = float(np.finfo(np.float32).max)
-SIZES = [1, 64, 65, 100_000]  # Python check up to 64 values, numpy above
+SIZES = [1, 8, 9, 64, 100_000]  # Python floats up to 8 values; bound calls up to 1,024 rows, session.run above
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,11 @@ def test_arrays_that_need_a_copy_score_like_a_plain_one(predictor, x):
     )
 
 
-def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
+def test_a_large_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
+    """Above the bound call's batches (model/_fast/binding.py copies those into its buffer) the array itself is fed."""
     import onnxruntime
+
+    from edge_predict.model._fast.binding import MAX_ROWS
 
     fed = []
     run = onnxruntime.InferenceSession.run
@@ -69,19 +72,21 @@ def test_a_float32_array_is_scored_without_a_copy(predictor, monkeypatch):
         "run",
         lambda self, names, feed, *a: fed.append(next(iter(feed.values()))) or run(self, names, feed, *a),
     )
-    x = batch(10, 7.0)
+    x = batch(MAX_ROWS + 1, 7.0)
     predictor.predict_proba(x)[:, 1]
     assert fed[0] is x
 
 
 def test_small_batches_give_the_probabilities_large_ones_do(predictor):
-    """Up to 64 samples, [1 - p, p] is built from Python floats; above, with numpy: the same float32 bits."""
-    hours = np.random.default_rng(0).uniform(0, 40, (1000, 1)).astype(np.float32)
+    """Up to 8 samples [1 - p, p] is built from Python floats, above with numpy; batches of up to 1,024 rows are
+    bound calls, larger ones session.run: the same float32 bits in every case."""
+    hours = np.random.default_rng(0).uniform(0, 40, (1100, 1)).astype(np.float32)
     hours[:3, 0] = [0.0, 1e-30, 3.4e38]  # p at and near 0 and 1
     large = predictor.predict_proba(hours)
-    small = np.concatenate([predictor.predict_proba(hours[i : i + 50]) for i in range(0, 1000, 50)])
-    assert small.dtype == large.dtype == np.float32 and small.shape == large.shape == (1000, 2)
-    np.testing.assert_array_equal(small.view(np.uint32), large.view(np.uint32))
+    for size in (1, 8, 50):
+        small = np.concatenate([predictor.predict_proba(hours[i : i + size]) for i in range(0, 1100, size)])
+        assert small.dtype == large.dtype == np.float32 and small.shape == large.shape == (1100, 2)
+        np.testing.assert_array_equal(small.view(np.uint32), large.view(np.uint32))
 
 
 def test_one_minus_p_in_float64_rounds_as_float32_subtraction():
@@ -98,7 +103,7 @@ def unbounded():
     return Predictor.from_bytes(handmade.weighted_sum([0.0] * 8, doc))
 
 
-@pytest.mark.parametrize("rows", [1, 8, 9, 1000])  # up to 8 x 8 = 64 values one sum in Python decides; above, numpy
+@pytest.mark.parametrize("rows", [1, 2, 9, 1000])  # 1 x 8 values in Python, 2 x 8 and more with numpy
 @pytest.mark.parametrize("value, problem", [(np.nan, "is NaN"), (np.inf, "is infinite"), (-np.inf, "is infinite")])
 @pytest.mark.parametrize("where", [0, 5, 7])
 def test_without_a_domain_finite_values_pass_and_others_are_named(unbounded, rows, value, problem, where):
