@@ -6,19 +6,21 @@ import os
 from typing import Any, Iterable, Mapping
 
 import json
+import math
 
 import numpy as np
 
 from edge_predict.model import golden
 from edge_predict.model.integrity import sha256_hex
 from edge_predict.scoring import outputs as tasks
-from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
+from edge_predict.errors import InputError, ModelError, NonFiniteOutputError, VerificationError
 from edge_predict.model.manifest import Manifest
 from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
 from edge_predict.model.limits import GraphLimits
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
+from edge_predict.scoring.typed import TypedInputCheck
 from edge_predict.float32 import TINY
 
 
@@ -45,7 +47,11 @@ class Predictor:
         self._allow_ops, self._limits = allow_ops, limits  # for pickling: the other side checks as this one did
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._runner = Runner(session, manifest.output or session.get_outputs()[0].name, manifest.width)
-        self._check = InputCheck(manifest.feature_names, manifest.domain)
+        if manifest.numeric:  # one float32 input: the checked array is what the session takes
+            self._check = InputCheck(manifest.feature_names, manifest.domain)
+        else:  # numbers and categories, missing values: a feed of one array per graph input
+            self._check = TypedInputCheck(manifest)
+            self._run = self._run_feed
         self._signature = None  # set by from_path when a public key checked the model's signature
 
     # -- named constructors -------------------------------------------------------------------
@@ -267,7 +273,23 @@ class Predictor:
 
     def verify(self) -> float:
         """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""
-        return golden.verify(self._run, self._manifest, self._source)
+        if isinstance(self._check, InputCheck):
+            return golden.verify(self._run, self._manifest, self._source)
+        return golden.verify(
+            self._golden_run, self._manifest, self._source, self._check.rows(self._manifest.golden_inputs)
+        )
+
+    def _golden_run(self, rows) -> np.ndarray:
+        """The graph's output for golden rows of a typed model: through the typed check, as any input goes."""
+        try:
+            feed = self._check(rows)
+        except InputError as exc:
+            raise VerificationError(
+                f"{self._source}: golden vector {exc.row} is refused by the model's own manifest ({exc}); "
+                "re-export the model",
+                difference=math.inf,
+            ) from None
+        return self._run_feed(feed)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The graph's output for checked input, (n, width), itself checked (run_failure, NaN rows)."""
@@ -276,6 +298,14 @@ class Predictor:
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source) from exc
         return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)
+
+    def _run_feed(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """_run for typed models: the graph's output for a checked feed (one array per graph input)."""
+        try:
+            out = self._runner.run(feed)
+        except Exception as exc:  # onnxruntime's pybind classes never leave the library
+            raise run_failure(exc, self._source) from exc
+        return tasks.check_output(out, len(next(iter(feed.values()))), self._manifest.width, self.task, self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

@@ -197,8 +197,7 @@ def export(
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
-    if plain:  # typed inputs: the runtime's golden check of text and codes lands with its typed inputs; until then
-        verify_file(data, atol)  # the measurement above scored the golden batch with onnxruntime already
+    verify_file(data, atol)  # as the device will: the runtime's checks and golden vectors, typed inputs included
     for place in traced.flagged:  # measured equal at every batch size: shown, not fatal
         warnings.warn(
             f"the tracer flagged {place}; the graph was measured equal to torch at batch sizes "

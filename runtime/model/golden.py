@@ -4,7 +4,7 @@ their tolerance may be (the exporter and edge-train write no looser one; files w
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -35,11 +35,15 @@ def too_loose(task: str, outputs: Iterable[Sequence[float]], atol: float, rtol: 
     )
 
 
-def verify(run: Callable[[np.ndarray], np.ndarray], manifest: Manifest, source: str) -> float:
+def verify(run: Callable[[Any], np.ndarray], manifest: Manifest, source: str, x: Any = None) -> float:
     """The largest absolute difference between run(golden inputs) and the golden outputs, or VerificationError
     (carrying .difference) when one exceeds atol + rtol * |expected|, or when the rows score differently one at a
-    time or in a batch of another size (batch_sizes) than in one batch: a graph whose answer depends on the batch."""
-    x = np.asarray(manifest.golden_inputs, dtype=np.float32)
+    time or in a batch of another size (batch_sizes) than in one batch: a graph whose answer depends on the batch.
+
+    `x` is the golden inputs as `run` takes them (rows picked by x[index array], x[i : i + 1]); default: the float32
+    (n, k) array of a numeric model's."""
+    if x is None:
+        x = np.asarray(manifest.golden_inputs, dtype=np.float32)
     expected = np.asarray(manifest.golden_outputs, dtype=np.float64)
     got = _scored(run, x, source)
     diff = np.abs(got - expected)
@@ -83,7 +87,7 @@ def _other_batches(run, x: np.ndarray, source: str):
         if size == 1:
             yield 1, np.concatenate([_scored(run, x[i : i + 1], source) for i in range(len(x))])
         else:
-            yield size, _scored(run, np.resize(x, (size, x.shape[1])), source)
+            yield size, _scored(run, x[np.arange(size) % len(x)], source)  # the rows repeated in order
 
 
 def _scored(run, x: np.ndarray, source: str) -> np.ndarray:

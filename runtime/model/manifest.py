@@ -17,6 +17,8 @@ FEATURE_TYPES = ("number", "category")
 INPUT_TYPES = ("float32", "int64", "string")
 UNKNOWN = ("refuse", "encode")  # a category outside the vocabulary: an input error, or the graph's own policy
 MISSING = ("refuse", "impute")  # a missing value: an input error, or passed to the graph, which imputes it
+# Texts that are a missing value on every surface (a CSV field, a string in a DataFrame), unless they are a category
+MISSING_TEXTS = frozenset({"", "nan", "NaN", "NA", "N/A", "null"})
 ENGINES = ("onnxruntime", "numpy")
 
 

@@ -52,7 +52,8 @@ def open_model(
 
 
 class Runner:
-    """Runs a session on checked float32 (n, k) input: the named output, as session.run returns it."""
+    """Runs a session on checked input, the float32 (n, k) array of a numeric model or the feed of a typed one
+    ({graph input name: array}): the named output, as session.run returns it."""
 
     def __init__(self, session: ort.InferenceSession, output: str, width: int):
         self._session = session
@@ -65,6 +66,8 @@ class Runner:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """The output for x; onnxruntime's exceptions pass through (the caller words them: run_failure)."""
+        if type(x) is dict:  # a typed model's feed: one array per graph input
+            return self._session.run(self._outputs, x, self._options)[0]
         out = self._bound.run(x)  # None: not for this batch
         if out is None:
             out = self._session.run(self._outputs, {self._input: x}, self._options)[0]

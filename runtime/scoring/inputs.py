@@ -109,18 +109,26 @@ class InputCheck:
         ]
 
     def _value_error(self, row: int, col: int, value: float) -> InputError:
-        if math.isnan(value):
-            problem = "is NaN; expected a finite number"
-        elif math.isinf(value):
-            problem = "is infinite; expected a finite number"
-        elif abs(value) > F32_MAX:
-            problem = f"overflows float32 (largest {F32_MAX:.4g})"
-        else:
-            lo, hi = self._domain[col]
-            bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
-            problem = f"is outside the model's domain (expected {bounds})"
+        lo, hi = self._domain[col]
+        problem = value_problem(value, lo, hi) or "is outside the model's domain"
         name = self._names[col]
         return InputError(f"sample {row}, {name}: {value:g} {problem}", row=row, col=col, problem=problem)
+
+
+def value_problem(value: float, lo: float | None, hi: float | None) -> str | None:
+    """What is wrong with a number for a feature of domain [lo, hi] (None: unbounded), judged in float32 as the
+    session takes it ("is NaN; expected a finite number"), or None if nothing is."""
+    if math.isnan(value):
+        return "is NaN; expected a finite number"
+    if math.isinf(value):
+        return "is infinite; expected a finite number"
+    if abs(value) > F32_MAX:
+        return f"overflows float32 (largest {F32_MAX:.4g})"
+    v32 = np.float32(value)
+    if (lo is None or v32 >= np.float32(lo)) and (hi is None or v32 <= np.float32(hi)):
+        return None
+    bounds = f">= {lo:g}" if hi is None else (f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]")
+    return f"is outside the model's domain (expected {bounds})"
 
 
 def checked_threshold(threshold: Any, task: str) -> float:
