@@ -19,6 +19,8 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from edge_predict.float32 import shortest_float32
+
 from .graph import ML_DOMAIN, ML_OPSET, UNKNOWN_CODE, ExportError
 
 NUMBERS, TEXT, INTEGERS = "numbers", "categories", "integer_categories"
@@ -331,7 +333,7 @@ def fit_encoding(names: Sequence[str], kinds: Sequence[str], columns: Sequence[S
         present = [v for v in values if v is not None]
         gaps = len(present) < len(values)
         if kind == "number":
-            impute = float(np.float32(np.median(np.float64(present)))) if gaps else None
+            impute = shortest_float32(np.median(np.float64(present))) if gaps else None
             result.append(Column(name, "number", (), impute))
             continue
         counts = Counter(present)
@@ -383,8 +385,6 @@ def encoded_rows(table: Any, encoding: Encoding, bounds, what: str) -> list[list
 
 def observed_ranges(encoding: Encoding, rows: Sequence[Sequence]) -> list[list[float] | None]:
     """Per feature, a number's [min, max] over the rows' values (gaps left out); None for a category."""
-    from edge_predict.float32 import shortest_float32
-
     ranges = []
     for j, c in enumerate(encoding.columns):
         present = [r[j] for r in rows if r[j] is not None]
