@@ -24,6 +24,7 @@ from edge_predict.float32 import shortest_float32
 from .graph import ML_DOMAIN, ML_OPSET, UNKNOWN_CODE, ExportError
 
 NUMBERS, TEXT, INTEGERS = "numbers", "categories", "integer_categories"
+UNSEEN_TEXT = "__unseen__"  # the golden rows' value outside a vocabulary whose graph encodes unseen values
 MISSING_TEXT, MISSING_CODE = "", -1  # what the runtime passes the graph for a gap (docs/artifact.md missing_value)
 
 
@@ -31,12 +32,14 @@ MISSING_TEXT, MISSING_CODE = "", -1  # what the runtime passes the graph for a g
 class Column:
     """One raw feature: a number, or a category of a fixed vocabulary (all strings or all integers, in code order).
 
-    `impute`: the value a gap becomes (a number, or one of `categories`); None: a gap is refused."""
+    `impute`: the value a gap becomes (a number, or one of `categories`); None: a gap is refused. `unknown_policy`:
+    what the graph does with a value outside `categories` (the one-hot's all-zero row); None: the runtime refuses it."""
 
     name: str
     type: str = "number"  # or "category"
     categories: tuple = ()
     impute: Any = None
+    unknown_policy: str | None = None
 
     @property
     def text(self) -> bool:
@@ -223,6 +226,10 @@ class Encoding:
         if not any(o.domain == ML_DOMAIN for o in proto.opset_import):
             proto.opset_import.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
 
+    def exporter_record(self) -> dict[str, str]:
+        """What the manifest's exporter record adds for this front: nothing (the project's own encoding)."""
+        return {}
+
     def feature_entries(self, bounds, observed) -> list[dict[str, Any]]:
         """The manifest's features: types, vocabularies, the unknown and missing rules, the imputed values."""
         entries = []
@@ -234,7 +241,11 @@ class Encoding:
                         "name": c.name,
                         "type": "category",
                         "categories": list(c.categories),
-                        "unknown": "refuse",
+                        **(
+                            {"unknown": "refuse"}
+                            if c.unknown_policy is None
+                            else {"unknown": "encode", "unknown_policy": c.unknown_policy}
+                        ),
                         **missing,
                     }
                 )
@@ -276,6 +287,11 @@ class Encoding:
             missing.append(row)
         if len(gaps) > 1:
             missing.append([None if j in gaps else v for j, v in enumerate(grid[0])])
+        for j, c in enumerate(self.columns):  # an unseen value where the graph has a policy for it: the policy, proved
+            if c.unknown_policy is not None:
+                row = list(grid[0])
+                row[j] = UNSEEN_TEXT if c.text else max(c.categories) + 1
+                missing.append(row)
         rows = []
         for row in [list(r) for r in distinct] + grid + missing:
             if row not in rows:

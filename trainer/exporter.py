@@ -205,7 +205,12 @@ def export(
         "format": FORMAT_VERSION,
         "task": task,
         "model": identity,
-        "exporter": {"name": exporter, "edge_predict": __version__, "onnx_exporter": traced.exporter},
+        "exporter": {
+            "name": exporter,
+            "edge_predict": __version__,
+            "onnx_exporter": traced.exporter,
+            **(encoding.exporter_record() if encoding is not None else {}),
+        },
         "features": features,
         "inputs": graph_inputs,
         "output": output_name,
@@ -310,7 +315,11 @@ def _traced(
     for exporter in order:
         try:
             traced = to_onnx(graph_module, examples, traced_names, output_name, opset, exporter)
-            prepare(traced.proto)
+        except ExportError as exc:
+            failures.append(exc)
+            continue
+        prepare(traced.proto)  # what goes in front of the module (its errors are no exporter's: raised as they are)
+        try:
             session = _session(traced.proto)
 
             def graph_outputs(batch, session=session):
