@@ -7,10 +7,18 @@ Needs the `train` extra (torch, onnx). `export` and `ExportError` are imported o
 `import edge_predict.trainer` (and `edge-train --help`) work without torch.
 """
 
-__all__ = ["ExportError", "export"]
+__all__ = ["Column", "Encoding", "ExportError", "export", "export_pipeline"]
 
 
 def __getattr__(name: str):
+    if name in ("Column", "Encoding"):
+        from . import encoding
+
+        return getattr(encoding, name)
+    if name == "export_pipeline":
+        from . import pipeline
+
+        return pipeline.export_pipeline
     if name in __all__:
         from . import exporter
 

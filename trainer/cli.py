@@ -28,6 +28,8 @@ def cli(
     data,
     label,
     drop,
+    categorical,
+    numeric,
     task,
     labels,
     kind,
@@ -77,6 +79,8 @@ def cli(
             for name, given in (
                 ("--label", label is not None),
                 ("--drop", drop),
+                ("--categorical", categorical),
+                ("--numeric", numeric),
                 ("--domain", domain != "none"),
                 ("--task", task != "auto"),
             )
@@ -99,7 +103,7 @@ def cli(
 
         sign_key = signing.read_key(sign_key, "signing key")
         fingerprint = signing.private_key_fingerprint(sign_key)
-    table = read_table(data, label, drop, task) if data else lecture_table()
+    table = read_table(data, label, drop, task, categorical, numeric) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
     kind, threshold = settle(table, kind, labels, threshold)
@@ -118,6 +122,8 @@ def cli(
             )
     if data:
         click.echo(summary.task_line(table, chosen=task == "auto"))
+        for line in summary.encoding_lines(table):
+            click.echo(line)
     config = TrainConfig(
         epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize, activation=activation
     )

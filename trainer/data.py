@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,10 @@ class Table:
     domain: tuple[dict, ...] | None = None
     labels: tuple[str, ...] | None = ("0", "1")  # classifiers: class names in output order; regression: None
     task: str = "binary"
+    # A table with text or integer categories or gaps: how its raw features become x (trainer/encoding.py), and the
+    # raw rows (object (n, features), None for a gap). None: x is the features themselves.
+    encoding: Any = None
+    raw: np.ndarray | None = None
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -67,11 +72,25 @@ def split(table: Table, val_fraction: float, seed: int) -> tuple[Table, Table | 
         raise InputError(f"--val-fraction {val_fraction:g} of {n} rows leaves no training or no validation rows")
     order = np.random.default_rng(seed).permutation(n)
     val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return replace(table, x=table.x[fit], y=table.y[fit]), replace(table, x=table.x[val], y=table.y[val])
+    parts = []
+    for rows in (fit, val):
+        raw = None if table.raw is None else table.raw[rows]
+        parts.append(replace(table, x=table.x[rows], y=table.y[rows], raw=raw))
+    return parts[0], parts[1]
 
 
 def observed_domain(table: Table) -> Table:
     """`table` whose domain is the range each feature has in it: the runtime will refuse anything else."""
+    if table.encoding is not None:  # numbers: the range of their values (gaps left out); categories: their vocabulary
+        bounds = []
+        for j, column in enumerate(table.encoding.columns):
+            present = [v for v in table.raw[:, j] if v is not None]
+            bounds.append(
+                {"min": float(np.float32(min(present))), "max": float(np.float32(max(present)))}
+                if column.type == "number"
+                else {}
+            )
+        return replace(table, domain=tuple(bounds))
     bounds = [{"min": float(lo), "max": float(hi)} for lo, hi in zip(table.x.min(axis=0), table.x.max(axis=0))]
     return replace(table, domain=tuple(bounds))
 

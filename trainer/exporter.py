@@ -40,6 +40,7 @@ from .graph import (
     output_shape,
     to_onnx,
 )
+from .encoding import Encoding, encoded_rows, observed_ranges
 from .layout import arguments, default_rows, tensors, typed_rows
 
 # Probabilities: torch's and onnxruntime's float32 sigmoid/softmax kernels differ in the last bits (measured
@@ -48,6 +49,7 @@ from .layout import arguments, default_rows, tensors, typed_rows
 # comes out of cancellation: atol = 1e-6 + 1e-5 * max |golden output| and rtol = 1e-5 (figures: docs/training.md).
 PARITY_ATOL = 1e-6
 REGRESSION_RTOL = 1e-5
+ENCODED = "encoded"  # the module's input behind an encoding: an inner name of the graph
 OUTPUT_NAMES = {"binary": "probabilities", "multiclass": "probabilities", "regression": "value"}
 
 
@@ -76,6 +78,7 @@ def export(
     model_name: str | None = None,
     model_version: int | None = None,
     exporter: str = "export()",
+    encoding: Encoding | None = None,
 ) -> bytes:
     """Export `module` to `path`; return the file's bytes. docs/training.md ("Your own model") documents each argument.
 
@@ -107,32 +110,52 @@ def export(
             f"the module is in training mode ({', '.join(n or 'the module' for n in left_on[:3])}): "
             "Dropout and BatchNorm would compute differently; call module.eval() before export"
         )
-    args = arguments(module, names, inputs, categories)
     bounds = domain_bounds(domain, names)
-    vocab = {n: v for a in args if a.vocabularies for n, v in zip(a.features, a.vocabularies)}
-    if bad := [n for n, b in zip(names, bounds) if n in vocab and b != (None, None)]:
-        raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
-    plain = len(args) == 1 and args[0].vocabularies is None
-    if plain:  # one float32 input: today's path, rows read as the runtime reads them
-        observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
-        golden = (
-            default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds, names)
-        )
-        rows, raw, codes = golden.tolist(), [golden], [golden]
-    else:
-        unbounded = [(None, None)] * len(names)
-        train = None if x_train is None else typed_rows(x_train, names, unbounded, vocab, "x_train")
-        observed = (
-            None
-            if train is None
-            else np.float32([[v if n not in vocab else 0 for n, v in zip(names, r)] for r in train])
-        )
+    if encoding is not None:  # raw features, encoded in the graph in front of the module's one float32 input
+        if inputs is not None or categories is not None:
+            raise ExportError("encoding= says how the module's one input is made; leave inputs= and categories= out")
+        if encoding.names != names:
+            raise ExportError(f"encoding's columns {encoding.names} are not feature_names {names}, in that order")
+        if bad := [c.name for c, b in zip(encoding.columns, bounds) if c.type == "category" and b != (None, None)]:
+            raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
+        train = None if x_train is None else encoded_rows(x_train, encoding, [(None, None)] * len(names), "x_train")
+        observed = None if train is None else observed_ranges(encoding, train)
         rows = (
-            default_rows(names, bounds, vocab, train)
+            encoding.golden_rows(train, bounds)
             if golden_inputs is None
-            else typed_rows(golden_inputs, names, bounds, vocab, "golden_inputs")
+            else encoded_rows(golden_inputs, encoding, bounds, "golden_inputs")
         )
-        raw, codes = tensors(rows, names, args)
+        codes, plain = [encoding.transform(rows)], False
+    else:
+        args = arguments(module, names, inputs, categories)
+        vocab = {n: v for a in args if a.vocabularies for n, v in zip(a.features, a.vocabularies)}
+        if bad := [n for n, b in zip(names, bounds) if n in vocab and b != (None, None)]:
+            raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
+        plain = len(args) == 1 and args[0].vocabularies is None
+        if plain:  # one float32 input: today's path, rows read as the runtime reads them
+            observed = (
+                None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
+            )
+            golden = (
+                default_inputs(bounds, observed)
+                if golden_inputs is None
+                else checked_inputs(golden_inputs, bounds, names)
+            )
+            rows, raw, codes = golden.tolist(), [golden], [golden]
+        else:
+            unbounded = [(None, None)] * len(names)
+            train = None if x_train is None else typed_rows(x_train, names, unbounded, vocab, "x_train")
+            observed = (
+                None
+                if train is None
+                else np.float32([[v if n not in vocab else 0 for n, v in zip(names, r)] for r in train])
+            )
+            rows = (
+                default_rows(names, bounds, vocab, train)
+                if golden_inputs is None
+                else typed_rows(golden_inputs, names, bounds, vocab, "golden_inputs")
+            )
+            raw, codes = tensors(rows, names, args)
     width = 1 if task == "binary" else len(labels or targets)
     with torch.no_grad():
         out = module(*(torch.from_numpy(c) for c in codes))
@@ -154,17 +177,42 @@ def export(
             "large unscaled features, so train with --standardize",
         )
     output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
-    arg_bounds = [_bounds_of(a, names, bounds) for a in args]
+    if encoding is not None:
+        traced_names, prepare, feed, batches, describe = _encoding_front(encoding, rows, codes, bounds)
+        features = encoding.feature_entries(bounds, observed)
+        graph_inputs = [{"name": n, "type": k, "features": [c.name for c in cols]} for n, k, cols in encoding.inputs()]
+    else:
+        arg_bounds = [_bounds_of(a, names, bounds) for a in args]
+        traced_names, prepare, feed, batches, describe = _argument_front(args, raw, codes, arg_bounds, rows)
+        features = _feature_entries(names, bounds, observed, vocab)
+        graph_inputs = [{"name": a.name, "type": a.kind, "features": list(a.features)} for a in args]
     traced, largest = _traced(
-        graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, output_name, opset, onnx_exporter, rows
+        graph_module,
+        traced_names,
+        prepare,
+        feed,
+        codes,
+        batches,
+        expected,
+        atol,
+        rtol,
+        output_name,
+        opset,
+        onnx_exporter,
+        describe,
     )
     manifest = {
         "format": FORMAT_VERSION,
         "task": task,
         "model": identity,
-        "exporter": {"name": exporter, "edge_predict": __version__, "onnx_exporter": traced.exporter},
-        "features": _feature_entries(names, bounds, observed, vocab),
-        "inputs": [{"name": a.name, "type": a.kind, "features": list(a.features)} for a in args],
+        "exporter": {
+            "name": exporter,
+            "edge_predict": __version__,
+            "onnx_exporter": traced.exporter,
+            **(encoding.exporter_record() if encoding is not None else {}),
+        },
+        "features": features,
+        "inputs": graph_inputs,
         "output": output_name,
         **({"labels": list(labels)} if labels else {"targets": list(targets)}),
         **({"threshold": threshold} if task == "binary" else {}),
@@ -176,7 +224,9 @@ def export(
             "opset": next(o.version for o in traced.proto.opset_import if o.domain in ("", "ai.onnx")),
         },
         "golden": {
-            "inputs": [[v if isinstance(v, (str, int)) else shortest_float32(v) for v in row] for row in rows],
+            "inputs": [
+                [v if v is None or isinstance(v, (str, int)) else shortest_float32(v) for v in row] for row in rows
+            ],
             "outputs": [[shortest_float32(v) for v in row] for row in expected],
             "atol": atol,
             "rtol": rtol,
@@ -239,44 +289,55 @@ def _bounds_of(argument, names, bounds):
     return lo, np.float32([np.inf if b[1] is None else b[1] for b in pairs])
 
 
-def _traced(graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, output_name, opset, onnx_exporter, rows):
-    """The graph, by the TorchScript exporter or, where it fails or is measured wrong, the dynamo one, with category
-    codes in front; measured against torch at every batch size and on probe rows. (Traced, the largest difference)."""
-    batches = probes(raw, codes, arg_bounds)
-    plain = len(args) == 1 and args[0].vocabularies is None
-    traced_names = [a.name if a.vocabularies is None else f"{a.name}.codes" for a in args]
+def _traced(
+    graph_module,
+    traced_names,
+    prepare,
+    feed,
+    codes,
+    batches,
+    expected,
+    atol,
+    rtol,
+    output_name,
+    opset,
+    onnx_exporter,
+    describe,
+):
+    """The graph, by the TorchScript exporter or, where it fails or is measured wrong, the dynamo one, with what the
+    graph takes in front (`prepare(proto)`: category codes, an encoding); measured against torch at every batch size
+    on the golden rows (`feed`: what the graph takes, `codes`: what the module takes) and on the probe `batches`
+    ((feed, codes, describe row i)). (Traced, the largest difference)."""
     examples = [torch.from_numpy(c) for c in codes]
     order = ["torchscript", "dynamo"] if onnx_exporter == "auto" else [onnx_exporter]
     failures = []
     for exporter in order:
         try:
             traced = to_onnx(graph_module, examples, traced_names, output_name, opset, exporter)
-            for a, name in zip(args, traced_names):
-                if a.vocabularies is not None:
-                    encode_categories(traced.proto, name, a.name, [list(v) for v in a.vocabularies])
+        except ExportError as exc:
+            failures.append(exc)
+            continue
+        prepare(traced.proto)  # what goes in front of the module (its errors are no exporter's: raised as they are)
+        try:
             session = _session(traced.proto)
 
             def graph_outputs(batch, session=session):
-                return session.run(None, {a.name: r[batch] for a, r in zip(args, raw)})[0]
+                return session.run(None, {name: r[batch] for name, r in feed.items()})[0]
 
             def module_outputs(batch):
                 with torch.no_grad():
                     return graph_module(*(torch.from_numpy(c[batch]) for c in codes)).numpy()
 
-            describe = (lambda i: str(rows[i])) if plain else (lambda i: repr(rows[i]))
             largest = measure(module_outputs, graph_outputs, expected, atol, rtol, traced.flagged, describe)
 
-            for probe_raw, probe_codes in batches:
+            for probe_feed, probe_codes, probe_row in batches:
 
                 def probe_module(probe_codes=probe_codes):
                     with torch.no_grad():
                         return graph_module(*(torch.from_numpy(c) for c in probe_codes)).numpy()
 
-                def probe_graph(session=session, probe_raw=probe_raw):
-                    return session.run(None, {a.name: r for a, r in zip(args, probe_raw)})[0]
-
-                def probe_row(i, probe_raw=probe_raw):
-                    return str([r[i].tolist() for r in probe_raw] if len(args) > 1 else probe_raw[0][i].tolist())
+                def probe_graph(session=session, probe_feed=probe_feed):
+                    return session.run(None, probe_feed)[0]
 
                 measure_values(probe_module, probe_graph, atol, rtol, traced.flagged, probe_row)
             return traced, largest
@@ -287,6 +348,40 @@ def _traced(graph_module, args, raw, codes, arg_bounds, expected, atol, rtol, ou
     if len(failures) > 1:  # the TorchScript graph measured wrong (or failed) and the dynamo exporter failed too
         raise ExportError(f"{failures[0]} (torch's dynamo exporter, tried next: {failures[1]})") from failures[1]
     raise failures[0]
+
+
+def _encoding_front(encoding, rows, codes, bounds):
+    """What _traced needs for a module behind an encoding: the graph takes the raw features by kind."""
+
+    def prepare(proto):
+        encoding.prepend(proto, ENCODED)
+
+    batches = []
+    for seed in (0, 1):
+        probe = encoding.probe_rows(rows, bounds, seed=seed)
+        batches.append((encoding.feed(probe), [encoding.transform(probe)], lambda i, probe=probe: repr(probe[i])))
+    return [ENCODED], prepare, encoding.feed(rows), batches, lambda i: repr(rows[i])
+
+
+def _argument_front(args, raw, codes, arg_bounds, rows):
+    """What _traced needs for modules that take their features as arguments (numbers, category codes)."""
+    plain = len(args) == 1 and args[0].vocabularies is None
+    traced_names = [a.name if a.vocabularies is None else f"{a.name}.codes" for a in args]
+
+    def prepare(proto):
+        for a, name in zip(args, traced_names):
+            if a.vocabularies is not None:
+                encode_categories(proto, name, a.name, [list(v) for v in a.vocabularies])
+
+    batches = []
+    for probe_raw, probe_codes in probes(raw, codes, arg_bounds):
+
+        def probe_row(i, probe_raw=probe_raw):
+            return str([r[i].tolist() for r in probe_raw] if len(args) > 1 else probe_raw[0][i].tolist())
+
+        batches.append(({a.name: r for a, r in zip(args, probe_raw)}, probe_codes, probe_row))
+    describe = (lambda i: str(rows[i])) if plain else (lambda i: repr(rows[i]))
+    return traced_names, prepare, {a.name: r for a, r in zip(args, raw)}, batches, describe
 
 
 def _session(proto: onnx.ModelProto):

@@ -31,6 +31,21 @@ OPTIONS = [
         help="With --data: columns that are not features (e.g. an ID): header names or numbers from 1.",
     ),
     click.option(
+        "--categorical",
+        metavar="COLUMN[,COLUMN...]",
+        multiple=True,
+        callback=column_list,
+        help="With --data: integer-coded columns that are categories, not numbers (text columns always are).",
+    ),
+    click.option(
+        "--numeric",
+        metavar="COLUMN[,COLUMN...]",
+        multiple=True,
+        callback=column_list,
+        help="With --data: columns read as numbers, a text value refused (by default a column without numbers is "
+        "a category).",
+    ),
+    click.option(
         "--task",
         type=click.Choice(["auto", "binary", "multiclass", "regression"]),
         default="auto",

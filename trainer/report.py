@@ -44,6 +44,7 @@ def write_report(
         **({"labels": list(table.labels)} if table.labels else {}),
         "sha256": file_sha256(data_file) if data_file else None,
         "table_sha256": data_sha256(table.x, table.y),
+        **({"encoding": encoding_record(table)} if table.encoding is not None else {}),
     }
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -67,6 +68,22 @@ def write_report(
     path = directory / "report.json"
     write_atomic(path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     return [*written, path]
+
+
+def encoding_record(table) -> list[dict[str, Any]]:
+    """Per feature of a table with categories or gaps: its type, categories, gaps in the table and the value a gap
+    becomes in the graph (the median of a number, the most frequent category), as in the model's manifest."""
+    record = []
+    for j, column in enumerate(table.encoding.columns):
+        entry: dict[str, Any] = {"name": column.name, "type": column.type}
+        if column.type == "category":
+            entry["categories"] = list(column.categories)
+        entry["gaps"] = int(sum(v is None for v in table.raw[:, j]))
+        if column.impute is not None:
+            entry["impute"] = column.impute
+            entry["imputed_by"] = "median" if column.type == "number" else "most frequent"
+        record.append(entry)
+    return record
 
 
 def _save(fig, path: Path) -> Path:

@@ -45,7 +45,15 @@ def fit(
     width = len(table.labels) if table.task == "multiclass" else 1  # output columns: classes, or one
     val_x, val_y = (val_rows.x, val_rows.y) if val_rows is not None else (None, None)
     result = train(
-        fit_rows.x, fit_rows.y, config, task=table.task, width=width, on_epoch=on_epoch, x_val=val_x, y_val=val_y
+        fit_rows.x,
+        fit_rows.y,
+        config,
+        task=table.task,
+        width=width,
+        on_epoch=on_epoch,
+        x_val=val_x,
+        y_val=val_y,
+        names=table.feature_names if table.encoding is None else table.encoding.module_columns(),
     )
     return measured(table, result, fit_rows=fit_rows, val_rows=val_rows, val_fraction=val_fraction, threshold=threshold)
 
@@ -143,7 +151,8 @@ def _export(fitted, path, opset, atol, sign_key, model_name, model_version) -> b
         targets=None if classifier else table.targets,
         threshold=fitted.threshold,
         domain=table.domain,
-        x_train=fitted.fit.x,
+        x_train=fitted.fit.x if table.encoding is None else fitted.fit.raw.tolist(),
+        encoding=table.encoding,
         training=training_record(fitted),
         opset=opset,
         atol=atol,

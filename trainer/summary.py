@@ -30,6 +30,29 @@ def task_line(table: Table, chosen: bool) -> str:
     return f"task:       {table.task} ({len(table.labels)} classes: {classes}){how}"
 
 
+def encoding_lines(table: Table) -> list[str]:
+    """A table with categories or gaps: per feature that has either, its categories and what a gap becomes."""
+    if table.encoding is None:
+        return []
+    lines = []
+    for j, column in enumerate(table.encoding.columns):
+        gaps = sum(v is None for v in table.raw[:, j])
+        if column.type == "number" and not gaps:
+            continue
+        what = (
+            "number"
+            if column.type == "number"
+            else f"category ({len(column.categories)}: {', '.join(map(str, column.categories[:10]))}"
+            + (", ..." if len(column.categories) > 10 else "")
+            + ")"
+        )
+        if gaps:
+            how = "the median" if column.type == "number" else "the most frequent"
+            what += f", {gaps} gaps -> {column.impute!r} ({how}, imputed in the graph)"
+        lines.append(f"{'feature:':<12}{column.name}: {what}")
+    return lines
+
+
 def metric_lines(fitted: Fitted) -> list[str]:
     """One line per part (train, validation): its rows, the model's metrics and, in brackets, the baseline's."""
     lines = []

@@ -16,13 +16,31 @@ from .data import Table
 from .tasks import encode
 
 
-def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] = (), task: str = "auto") -> Table:
+# A gap in a training table: an empty field, or what R and spreadsheets write for one. 'nan' is refused as a number
+# that is not finite (as before): a gap is written as nothing.
+GAPS = ("", "NA", "N/A", "null")
+# A text (or declared integer) column with at least this share of distinct values among its rows, and more than
+# MIN_ID_VALUES of them, is a name or an ID: one category per row teaches nothing and adds a column per row.
+ID_SHARE, MIN_ID_VALUES = 0.5, 10
+
+
+def read_table(
+    path: str | Path,
+    label: str | None = None,
+    drop: Sequence[str] = (),
+    task: str = "auto",
+    categorical: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+) -> Table:
     """Read a CSV table; `label` is a header name or a column number from 1 (default: the last column).
 
     Columns in `drop` (names or numbers, e.g. an ID) are neither features nor read. The first line is a
     header when a column is named (label or drop) or when one of its feature fields is not a number;
     without one the features are x0, x1, ... Blank lines are skipped; '#' lines as `_hash_rows` says, so that no
     row is ever dropped silently. `task` (auto, binary, multiclass, regression) decides how the label column is read.
+
+    A table of numbers without gaps is read as it always was. Otherwise (text in a column, a gap, `categorical`
+    columns: integer codes) the Table holds the raw rows and the encoding fitted to them (typed_table).
     """
     path = Path(path)
     lead, lines = _lines(path)
@@ -48,6 +66,18 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     ]
     if not features or not rows:
         raise InputError(f"{path}: need at least one feature column and one data row")
+    declared = {
+        option: {_column_index(c, header, width, path, option) for c in columns}
+        for option, columns in (("--categorical", categorical), ("--numeric", numeric))
+    }
+    for option, columns in declared.items():
+        if bad := sorted(columns - set(features)):
+            raise InputError(f"{path}: {option} {names[bad[0]]!r} is not a feature column (the label, or dropped)")
+    if both := sorted(declared["--categorical"] & declared["--numeric"]):
+        raise InputError(f"{path}: column {names[both[0]]!r} is given to both --categorical and --numeric")
+    kinds = _kinds(rows, width, features, declared, path)
+    if kinds is not None:
+        return typed_table(path, header, names, rows, features, target, kinds, task, lines[0][0])
     x = np.empty((len(rows), len(features)), np.float32)
     values, where = [], []
     for i, (lineno, line) in enumerate(rows):
@@ -98,6 +128,118 @@ def read_table(path: str | Path, label: str | None = None, drop: Sequence[str] =
     if header:
         check_header(header, feature_names, table, f"{path} line {lines[0][0]}")
     return table
+
+
+def _kinds(rows, width, features, declared, path) -> dict[int, str] | None:
+    """Per feature column "number", "text" or "integer" when the table needs the typed reader (a gap, a column without
+    a number, a declared category); None when it is numbers only, read as it always was. A column of numbers and text
+    is numbers with a bad value: the reader refuses it naming the value."""
+    gaps, text, numbers = set(), set(), set()
+    for _, line in rows:
+        try:
+            fields = split_fields(line)
+        except InputError:
+            return None  # the reader refuses the line, naming it
+        if len(fields) != width:
+            return None
+        for j in features:
+            value = fields[j].strip()
+            if value in GAPS:
+                gaps.add(j)
+            elif NUMBER.fullmatch(value):
+                numbers.add(j)
+            else:
+                text.add(j)
+    forced = declared["--numeric"]
+    kinds = {
+        j: "integer"
+        if j in declared["--categorical"]
+        else "text"
+        if j in text and j not in numbers and j not in forced
+        else "number"
+        for j in features
+    }
+    if not gaps and not declared["--categorical"] and all(kind == "number" for kind in kinds.values()):
+        return None
+    return kinds
+
+
+def typed_table(path, header, names, rows, features, target, kinds, task, header_line) -> Table:
+    """A table with text or integer categories or gaps: the raw rows (None for a gap), the encoding fitted to them
+    (trainer/encoding.py: sorted vocabularies; a gap imputed, where a column has one, by the median or the most
+    frequent category) and x, the module's input it makes."""
+    from .encoding import fit_encoding
+
+    if header is None and any(kind == "text" for kind in kinds.values()):
+        raise InputError(f"{path}: a table with text columns needs a header line naming its columns")
+    raw: list[list] = []
+    values, where = [], []
+    for lineno, line in rows:
+        place = f"{path} line {lineno}"
+        fields = split_fields(line, place)
+        row = []
+        for j in features:
+            field, at = fields[j].strip(), f"{place}, column {j + 1} ({names[j]})"
+            if field in GAPS:
+                row.append(None)
+            elif kinds[j] == "text":
+                row.append(field)
+            else:
+                number = parse_number(field, at)
+                if not np.isfinite(np.float32(number)):
+                    raise InputError(
+                        f"{at}: {field!r} is not a finite float32 number; the model cannot be trained on it: fix the "
+                        "value or remove the row (a gap is an empty field)"
+                    )
+                if kinds[j] == "integer":
+                    if not float(number).is_integer():
+                        raise InputError(f"{at}: {field!r} is not a whole number, which --categorical columns hold")
+                    number = int(number)
+                row.append(number)
+        label = fields[target].strip()
+        if label in GAPS:
+            raise InputError(f"{place}: the label ({names[target]}) is missing; label the row or remove it")
+        raw.append(row)
+        values.append(label)
+        where.append(place)
+    columns = [list(c) for c in zip(*raw)]
+    for j, column in zip(features, columns):
+        present = [v for v in column if v is not None]
+        if not present:
+            raise InputError(f"{path}: column {j + 1} ({names[j]}) has no values, only gaps; drop it with --drop")
+        distinct = len(set(present))
+        if kinds[j] != "number" and distinct > MIN_ID_VALUES and distinct >= ID_SHARE * len(present):
+            shown_values = ", ".join(repr(v) for v in sorted(set(present), key=str)[:3])
+            raise InputError(
+                f"{path}: column {j + 1} ({names[j]}) has {distinct} different values in {len(present)} rows "
+                f"({shown_values}, ...): a name or an ID, not a category to learn from; drop it with --drop {names[j]}"
+            )
+    feature_names = tuple(header[j] for j in features) if header else tuple(f"x{i}" for i in range(len(features)))
+    encoding = fit_encoding(feature_names, [kinds[j] for j in features], columns)
+    encoded = encode(values, where, task, f"the label column {target + 1} ({names[target]})", str(path))
+    label_name = names[target] if header else "label"
+    table = Table(
+        encoding.transform(raw),
+        encoded.y,
+        feature_names,
+        label_name,
+        str(path),
+        labels=encoded.labels,
+        task=encoded.task,
+        encoding=encoding,
+        raw=_object_rows(raw),
+    )
+    if header:
+        check_header(header, feature_names, table, f"{path} line {header_line}")
+    return table
+
+
+def _object_rows(raw: list[list]) -> np.ndarray:
+    """Rows as a numpy object array (n, k): they split as x does."""
+    array = np.empty((len(raw), len(raw[0])), object)
+    for i, row in enumerate(raw):
+        array[i, :] = row
+    return array
 
 
 def output_columns(table: Table) -> tuple[str, ...]:
