@@ -11,7 +11,7 @@ from edge_predict.engines.numpy import ops, reader
 from edge_predict.errors import ModelError
 from edge_predict.model import operators
 
-_FEED_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(string)": object}
+_FEED_TYPES = {name: np.dtype(reader.DTYPES[code]) for code, name in reader.TYPE_NAMES.items()}
 
 
 @dataclass(frozen=True)
