@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Callable
 
 from edge_predict.errors import ModelError
@@ -13,9 +12,18 @@ from edge_predict.errors import ModelError
 NAMES = ("onnxruntime", "numpy")
 
 
+def _onnxruntime_missing() -> str | None:
+    """Why onnxruntime cannot be imported here (not installed, or a build that fails to load), or None."""
+    try:
+        import onnxruntime  # noqa: F401  (imported once: scoring with it imports it anyway)
+    except Exception as exc:  # ImportError, or a broken build's OSError: either way it cannot score here
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def available(name: str) -> bool:
     """Whether the engine `name` can run here (onnxruntime is an optional dependency; numpy always is)."""
-    return name == "numpy" or importlib.util.find_spec("onnxruntime") is not None
+    return name == "numpy" or _onnxruntime_missing() is None
 
 
 def resolve(engine: str | None) -> str:
@@ -25,10 +33,11 @@ def resolve(engine: str | None) -> str:
         return "onnxruntime" if available("onnxruntime") else "numpy"
     if engine not in NAMES:
         raise ValueError(f"engine={engine!r}: expected one of {', '.join(map(repr, NAMES))} or None (automatic)")
-    if not available(engine):
+    missing = None if engine == "numpy" else _onnxruntime_missing()
+    if missing is not None:
         raise ModelError(
-            "the onnxruntime engine is not installed here (no onnxruntime for this platform?): "
-            "pip install onnxruntime, or use the numpy engine (--engine numpy, engine='numpy')"
+            f"the onnxruntime engine is not installed here ({missing}): pip install onnxruntime where it has a wheel, "
+            "or use the numpy engine (--engine numpy, engine='numpy')"
         )
     return engine
 
