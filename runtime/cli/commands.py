@@ -254,8 +254,8 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads, engine, **
     )
     signed = f"; signed by key {predictor.signature.key_fingerprint}" if predictor.signature else ""
     click.echo(
-        f"ok: {len(golden['inputs'])} golden vectors match on the {predictor.engine} engine (largest difference "
-        f"{diff:.3g} {bound}); sha256 {predictor.sha256}{signed}"
+        f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
+        f"sha256 {predictor.sha256}{signed}; engine {predictor.engine}"
     )
 
 
