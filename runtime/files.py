@@ -25,12 +25,14 @@ def inspect_model(
     from edge_predict.model.limits import GraphLimits
     from edge_predict.model.file import DEFAULT_MAX_BYTES, default_model_path, read_model_file
     from edge_predict.model.integrity import sha256_hex
+    from edge_predict import engines
     from edge_predict.model.session import describe_plain
 
     source = os.fspath(path) if path is not None else default_model_path()
     limit = max_bytes or DEFAULT_MAX_BYTES
     data = read_model_file(source, limit)
-    facts = describe_plain(data, source, limit, GraphLimits.of(limits), operators.parse(allow_ops))
+    make = engines.factory(engines.resolve(None))
+    facts = describe_plain(data, source, limit, GraphLimits.of(limits), operators.parse(allow_ops), make)
     if facts is None:
         return None
     return {"path": source, "sha256": sha256_hex(data), **facts}

@@ -1,4 +1,4 @@
-"""Predictor: an edge-predict model loaded into an onnxruntime session, scored with checked input."""
+"""Predictor: an edge-predict model loaded into an engine's session (onnxruntime or numpy), scored with checked input."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from edge_predict import engines
 from edge_predict.model import golden
 from edge_predict.model.integrity import sha256_hex
 from edge_predict.scoring import outputs as tasks
@@ -52,6 +53,7 @@ class Predictor:
         else:  # numbers and categories, missing values: a feed of one array per graph input
             self._check = TypedInputCheck(manifest)
             self._run = self._run_feed
+        self._engine = getattr(session, "engine", "onnxruntime")  # the numpy engine's session names itself
         self._signature = None  # set by from_path when a public key checked the model's signature
 
     # -- named constructors -------------------------------------------------------------------
@@ -97,6 +99,7 @@ class Predictor:
         verify: bool = True,
         allow_ops: Iterable[str] | None = None,
         limits: GraphLimits | Mapping[str, int] | None = None,
+        engine: str | None = None,
     ) -> "Predictor":
         """Load a model from the bytes of a self-contained .onnx file (no external data).
 
@@ -105,10 +108,15 @@ class Predictor:
         The golden vectors are scored before it is returned, as one batch, one row at a time and as a batch of
         another size (VerificationError if this device computes them differently, or the answer depends on the
         batch); verify=False skips that, for callers that verify once and load many times.
+
+        `engine`: 'onnxruntime', 'numpy' (docs/engines.md), or None: onnxruntime where it is installed, else numpy.
+        A file whose manifest does not list the engine (golden.engines: proven at export) scores only once verify()
+        passed on it, which verify=True does at load; with verify=False, scoring raises ModelError until then.
         """
         check_limit(max_bytes)
         allowed, bounds = operators.parse(allow_ops), GraphLimits.of(limits)
-        session, manifest = open_model(data, source, threads, max_bytes, bounds, allowed)
+        name = engines.resolve(engine)
+        session, manifest = open_model(data, source, threads, max_bytes, bounds, allowed, engines.factory(name))
         predictor = cls(
             session,
             manifest,
@@ -119,6 +127,9 @@ class Predictor:
             allow_ops=allowed,
             limits=bounds,
         )
+        predictor._engine = name
+        if name not in manifest.engines:  # not proven on this engine at export: scoring waits for verify()
+            predictor._runner = _Unproven(predictor._runner, source, name, manifest.engines)
         if verify:
             predictor.verify()
         return predictor
@@ -189,6 +200,17 @@ class Predictor:
     @property
     def source(self) -> str:
         return self._source
+
+    @property
+    def engine(self) -> str:
+        """The engine scoring this model: 'onnxruntime' or 'numpy'."""
+        return self._engine
+
+    @property
+    def proven(self) -> bool:
+        """Whether the engine reproduced the golden vectors: at export (golden.engines), or here by verify(). An
+        unproven Predictor (verify=False on an engine the file was not proven on) refuses to score."""
+        return not isinstance(self._runner, _Unproven)
 
     @property
     def signature(self):
@@ -272,14 +294,20 @@ class Predictor:
         return self._check.errors(self._check.convert(X)[0])
 
     def verify(self) -> float:
-        """Score the golden vectors stored at export: the largest absolute difference, or VerificationError."""
+        """Score the golden vectors stored at export: the largest absolute difference, or VerificationError. On an
+        engine the file was not proven on at export, passing is the proof that lets it score."""
+        held = self._runner if isinstance(self._runner, _Unproven) else None
+        runner = None if held is None else held.runner
         if isinstance(self._check, InputCheck):
-            return golden.verify(self._run, self._manifest, self._source)
-        return golden.verify(
-            self._golden_run, self._manifest, self._source, self._check.rows(self._manifest.golden_inputs)
-        )
+            difference = golden.verify(lambda x: self._run(x, runner), self._manifest, self._source)
+        else:
+            rows = self._check.rows(self._manifest.golden_inputs)
+            difference = golden.verify(lambda r: self._golden_run(r, runner), self._manifest, self._source, rows)
+        if held is not None:
+            self._runner = held.runner
+        return difference
 
-    def _golden_run(self, rows) -> np.ndarray:
+    def _golden_run(self, rows, runner=None) -> np.ndarray:
         """The graph's output for golden rows of a typed model: through the typed check, as any input goes."""
         try:
             feed = self._check(rows)
@@ -289,34 +317,57 @@ class Predictor:
                 "re-export the model",
                 difference=math.inf,
             ) from None
-        return self._run_feed(feed)
+        return self._run_feed(feed, runner)
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def _run(self, x: np.ndarray, runner=None) -> np.ndarray:
         """The graph's output for checked input, (n, width), itself checked (run_failure, NaN rows)."""
         try:  # free when nothing is raised (Python 3.11): the hot path pays nothing for it
-            out = self._runner.run(x)
+            out = (runner or self._runner).run(x)
+        except ModelError:  # _Unproven's refusal, worded already
+            raise
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
-            raise run_failure(exc, self._source) from exc
+            raise run_failure(exc, self._source, self._engine) from exc
         return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)
 
-    def _run_feed(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+    def _run_feed(self, feed: dict[str, np.ndarray], runner=None) -> np.ndarray:
         """_run for typed models: the graph's output for a checked feed (one array per graph input)."""
         try:
-            out = self._runner.run(feed)
+            out = (runner or self._runner).run(feed)
+        except ModelError:  # _Unproven's refusal, worded already
+            raise
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
-            raise run_failure(exc, self._source) from exc
+            raise run_failure(exc, self._source, self._engine) from exc
         return tasks.check_output(out, len(next(iter(feed.values()))), self._manifest.width, self.task, self._source)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):
         allowed = sorted(operators.name(d, op) for d, op in self._allow_ops)
-        return (_rebuild, (self._model_bytes, self._source, self._threads, self._threshold, allowed, self._limits))
+        return (
+            _rebuild,
+            (self._model_bytes, self._source, self._threads, self._threshold, allowed, self._limits, self._engine),
+        )
 
     def __repr__(self) -> str:
         return f"Predictor(source={self._source!r}, task={self.task!r}, features={list(self.feature_names)})"
 
 
-def _rebuild(data: bytes, source: str, threads: int | None, threshold: float, allow_ops=(), limits=None) -> Predictor:
+class _Unproven:
+    """The runner of a file not proven on its engine at export: refuses to score until verify() passes."""
+
+    def __init__(self, runner: Runner, source: str, engine: str, proven: tuple[str, ...]):
+        self.runner, self._source, self._engine, self._proven = runner, source, engine, proven
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        raise ModelError(
+            f"{self._source}: the model was proven at export on {', '.join(self._proven)}, not on the {self._engine} "
+            "engine, and has not been verified on it here; load it with verification (drop --no-verify; "
+            "verify=True) or call verify() first"
+        )
+
+
+def _rebuild(
+    data: bytes, source: str, threads: int | None, threshold: float, allow_ops=(), limits=None, engine=None
+) -> Predictor:
     return Predictor.from_bytes(
         data,
         source=source,
@@ -325,4 +376,5 @@ def _rebuild(data: bytes, source: str, threads: int | None, threshold: float, al
         max_bytes=len(data),
         allow_ops=allow_ops,
         limits=limits,
+        engine=engine,
     )

@@ -63,7 +63,7 @@ def test_device_has_no_torch_and_no_onnx(device, report):
 def test_device_verify_passes_on_the_packaged_model(device):
     out = run(device / "bin" / "edge-predict", "verify", cwd=device)
     assert out.startswith("ok: ")
-    assert out.strip().endswith(hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest())
+    assert out.strip().endswith(f"sha256 {hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()}; engine onnxruntime")
 
 
 def test_device_api_and_cli_give_torchs_probabilities(device, report, lecture):

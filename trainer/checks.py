@@ -164,6 +164,24 @@ def _bound(atol: float, rtol: float) -> str:
     return f"bound {atol:g}" + (f" + {rtol:g} x |value|" if rtol else "")
 
 
+def engines_reproducing(graph: bytes, feed: dict, output: str, expected: np.ndarray, atol: float, rtol: float):
+    """The engines that compute torch's golden outputs `expected` within atol + rtol x |expected| (golden.engines):
+    onnxruntime, which the export measured already (it stops otherwise), and the numpy engine where it runs every
+    operator of `graph` (the serialized model) and agrees on the golden batch `feed`."""
+    from edge_predict.engines.numpy.session import Session, unsupported
+    from edge_predict.engines.numpy.reader import read
+
+    model = read(graph)
+    if unsupported(model):
+        return ["onnxruntime"]
+    try:
+        got = np.asarray(Session(model).run([output], feed)[0], np.float64).reshape(expected.shape)
+    except Exception:  # an attribute or a shape the numpy engine does not handle: not proven on it
+        return ["onnxruntime"]
+    within = np.abs(got - expected) <= atol + rtol * np.abs(expected)
+    return ["onnxruntime", "numpy"] if within.all() else ["onnxruntime"]
+
+
 def verify_file(data: bytes, atol: float) -> Predictor:
     """The file loaded as the runtime loads it, which scores the golden vectors with onnxruntime; ExportError if not."""
     try:

@@ -26,7 +26,7 @@ from edge_predict.tables.grammar import SPACE, names_a_column
 from edge_predict.float32 import shortest_float32
 from edge_predict.model.golden import too_loose
 
-from .checks import batch_sizes, measure, measure_values, probes, verify_file
+from .checks import batch_sizes, engines_reproducing, measure, measure_values, probes, verify_file
 from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
 from .graph import (
     EXPORTERS,
@@ -201,6 +201,8 @@ def export(
         onnx_exporter,
         describe,
     )
+    feed = {a.name: r for a, r in zip(args, raw)}
+    engines = engines_reproducing(traced.proto.SerializeToString(), feed, output_name, expected, atol, rtol)
     manifest = {
         "format": FORMAT_VERSION,
         "task": task,
@@ -230,7 +232,7 @@ def export(
             "outputs": [[shortest_float32(v) for v in row] for row in expected],
             "atol": atol,
             "rtol": rtol,
-            "engines": ["onnxruntime"],
+            "engines": engines,
         },
     }
     try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it

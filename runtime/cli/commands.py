@@ -16,6 +16,7 @@ from edge_predict.cli.params import (
     FiniteFloatRange,
     graph_options,
     model_options,
+    engine_option,
     no_verify_option,
     public_key_option,
     rollback_options,
@@ -118,8 +119,20 @@ def cli() -> None:
 @graph_options
 @threads_option
 @no_verify_option
+@engine_option
 def predict(
-    values, input_path, fmt, threshold, keep_going, model, max_model_bytes, public_key, threads, no_verify, **checks
+    values,
+    input_path,
+    fmt,
+    threshold,
+    keep_going,
+    model,
+    max_model_bytes,
+    public_key,
+    threads,
+    no_verify,
+    engine,
+    **checks,
 ) -> None:
     """Score VALUES (numbers; for a k-feature model, 'v1,...,vk' each) or the samples in --input.
 
@@ -147,6 +160,7 @@ def predict(
             threads=threads,
             threshold=threshold,
             verify=not no_verify,
+            engine=engine,
             **checks,
         )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
@@ -192,13 +206,14 @@ def _looks_like_option(value: str) -> bool:
 @rollback_options
 @graph_options
 @no_verify_option
-def info(fmt, model, max_model_bytes, public_key, no_verify, **checks) -> None:
+@engine_option
+def info(fmt, model, max_model_bytes, public_key, no_verify, engine, **checks) -> None:
     """Show the model's manifest: task, features, outputs, versions, training, sha256, signature."""
     from edge_predict.errors import ModelError
     from edge_predict.cli.info import info_json, info_lines, plain_info
 
     try:
-        predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify, **checks)
+        predictor = load(model, max_model_bytes, public_key=public_key, verify=not no_verify, engine=engine, **checks)
     except ModelError:
         if public_key is None:  # a plain ONNX graph: show what it declares; the error line says why it is not scored
             plain_info(model, max_model_bytes, fmt, checks["allow_ops"], checks["graph_limits"])
@@ -220,10 +235,13 @@ def info(fmt, model, max_model_bytes, public_key, no_verify, **checks) -> None:
 @rollback_options
 @graph_options
 @threads_option
-def verify(expected_sha, model, max_model_bytes, public_key, threads, **checks) -> None:
+@engine_option
+def verify(expected_sha, model, max_model_bytes, public_key, threads, engine, **checks) -> None:
     """Prove this device computes what torch computed: score the model's golden vectors (in batches of several
     sizes: a sample's answer must not depend on its batch)."""
-    predictor = load(model, max_model_bytes, public_key=public_key, threads=threads, verify=False, **checks)
+    predictor = load(
+        model, max_model_bytes, public_key=public_key, threads=threads, verify=False, engine=engine, **checks
+    )
     if expected_sha is not None and predictor.sha256 != expected_sha:
         raise VerificationError(f"{predictor.source}: sha256 is {predictor.sha256}, expected {expected_sha}")
     with guard.bounded(checks["load_timeout"], _late(model, checks["load_timeout"])):
@@ -237,7 +255,7 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads, **checks) 
     signed = f"; signed by key {predictor.signature.key_fingerprint}" if predictor.signature else ""
     click.echo(
         f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
-        f"sha256 {predictor.sha256}{signed}"
+        f"sha256 {predictor.sha256}{signed}; engine {predictor.engine}"
     )
 
 

@@ -45,6 +45,7 @@ def info_json(predictor) -> str:
             "path": predictor.source,
             "sha256": predictor.sha256,
             "manifest": predictor.manifest,
+            "engine": predictor.engine,
             "signature": signature_facts(predictor),
         },
         indent=2,
@@ -115,9 +116,19 @@ def info_lines(predictor) -> list[str]:
             f"{len(golden['inputs'])} vectors, {tolerance}"
             + (f"; reproduced at export by {', '.join(golden['engines'])}" if "engines" in golden else ""),
         ),
+        ("engine", _engine_text(predictor, golden.get("engines", ["onnxruntime"]))),
         ("signature", _signature_text(signature_facts(predictor))),
     ]
     return [f"{key + ':':<11}{value}" for key, value in rows]
+
+
+def _engine_text(predictor, proven: list[str]) -> str:
+    """The engine in use, and how it was proven for this file: at export, at load, or not yet (--no-verify)."""
+    if predictor.engine in proven:
+        return f"{predictor.engine} (proven at export)"
+    if predictor.proven:
+        return f"{predictor.engine} (not proven at export; verified at load)"
+    return f"{predictor.engine} (not proven at export and not verified: it will not score until verified)"
 
 
 def _feature_text(feature: dict) -> str:

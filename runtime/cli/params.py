@@ -93,6 +93,16 @@ threads_option = click.option(
     help="onnxruntime intra-op threads, at most this machine's CPUs (default 1).",
 )
 
+ENGINE_ENV = "EDGE_PREDICT_ENGINE"
+
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(["onnxruntime", "numpy"]),
+    envvar=ENGINE_ENV,
+    default=None,
+    help=f"What scores the model (docs/engines.md). Default: onnxruntime where installed, else numpy. ${ENGINE_ENV}.",
+)
+
 no_verify_option = click.option(
     "--no-verify",
     is_flag=True,

@@ -16,6 +16,7 @@ from edge_predict.cli.params import (
     model_options,
     public_key_option,
     rollback_options,
+    engine_option,
     threads_option,
 )
 
@@ -26,6 +27,7 @@ from edge_predict.cli.params import (
 @rollback_options
 @graph_options
 @threads_option
+@engine_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port.")
 @click.option("--name", default=None, help="The model's name in URLs (default: the file's name without .onnx).")
@@ -58,6 +60,7 @@ def serve(
     max_model_bytes,
     public_key,
     threads,
+    engine,
     host,
     port,
     name,
@@ -87,7 +90,7 @@ def serve(
             f"--host {host} is not a loopback address, so anyone who reaches it could score: give --token-file FILE "
             "(clients then send 'Authorization: Bearer TOKEN'), or --no-token to serve without one"
         )
-    options = {"public_key": public_key, "threads": threads, "allow_ops": list(allow_ops)}
+    options = {"public_key": public_key, "threads": threads, "allow_ops": list(allow_ops), "engine": engine}
     options["limits"] = dict(graph_limits) or None
     if max_model_bytes is not None:
         options["max_bytes"] = max_model_bytes

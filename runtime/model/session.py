@@ -1,4 +1,7 @@
-"""The onnxruntime boundary: a session from checked bytes, its signature, and onnxruntime's errors worded."""
+"""The onnxruntime boundary: a session from checked bytes, its signature, and onnxruntime's errors worded.
+
+onnxruntime is imported when a session is made, not before: the numpy engine (engines/numpy) runs where it is not
+installed, through the same checks (open_model's `make`)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ import contextlib
 import io
 import os
 import re
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import onnxruntime as ort
 
 from edge_predict.errors import ModelError
 from edge_predict.model import integrity
@@ -18,6 +21,9 @@ from edge_predict.model.file import FileFacts, check_size, scan
 from edge_predict.model import graph
 from edge_predict.model.limits import DEFAULT, GraphLimits
 
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
 
 def open_model(
     data: bytes,
@@ -26,17 +32,19 @@ def open_model(
     max_bytes: int,
     limits: GraphLimits = DEFAULT,
     allowed: frozenset[tuple[str, str]] = frozenset(),
+    make: Callable | None = None,
 ) -> tuple[ort.InferenceSession, Manifest]:
     """A session and the checked manifest for a model file's bytes, or ModelError saying what is wrong.
 
     The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data, the exporter's
     integrity digest, and the graph (graph.check: the documented operators and limits, no arithmetic on shapes).
+    `make` is the engine's session factory (make_session's arguments; engines.factory), onnxruntime's by default.
     """
     check_size(len(data), max_bytes, source)
     facts = scan(data, source, limits)  # onnxruntime must never open another file
     sealed = integrity.check(data, source)
     graph.check(facts, source, limits, allowed)
-    session = make_session(data, source, threads, facts)
+    session = (make or make_session)(data, source, threads, facts)
     manifest = Manifest.from_json(manifest_text(session, source), source)
     if not sealed and manifest.format >= 2:  # format 1 files predate the digest
         raise integrity.missing(source)
@@ -58,6 +66,11 @@ class Runner:
     def __init__(self, session: ort.InferenceSession, output: str, width: int):
         self._session = session
         self._input, self._outputs = session.get_inputs()[0].name, [output]
+        if getattr(session, "engine", "onnxruntime") != "onnxruntime":  # the numpy engine: its plain run
+            self._options, self._bound = None, _UNBOUND
+            return
+        import onnxruntime as ort
+
         self._options = ort.RunOptions()  # passing one spares onnxruntime building one per call
         # run_with_iobinding reads this entry on every call; a missing one costs onnxruntime a C++ exception
         # (-1: no graph capture, which only WebGPU does)
@@ -74,12 +87,24 @@ class Runner:
         return out
 
 
+class _Unbound:
+    """No bound call (another engine than onnxruntime): run() always takes the plain call."""
+
+    @staticmethod
+    def run(x):
+        return None
+
+
+_UNBOUND = _Unbound()
+
+
 def describe_plain(
     data: bytes,
     source: str,
     max_bytes: int,
     limits: GraphLimits = DEFAULT,
     allowed: frozenset[tuple[str, str]] = frozenset(),
+    make: Callable | None = None,
 ) -> dict | None:
     """What a plain ONNX model (no edge-predict manifest) declares: inputs, outputs, opsets, IR version, producer;
     None if it has a manifest. Checked as for scoring before onnxruntime opens it (size, framing, no external data,
@@ -87,7 +112,7 @@ def describe_plain(
     check_size(len(data), max_bytes, source)
     facts = scan(data, source, limits)
     graph.check(facts, source, limits, allowed)
-    session = make_session(data, source, 1, facts)
+    session = (make or make_session)(data, source, 1, facts)
     if manifest_text(session, source) is not None:
         return None
     try:
@@ -103,6 +128,8 @@ def describe_plain(
 
 def make_session(data: bytes, source: str, threads: int | None, facts: FileFacts) -> ort.InferenceSession:
     """An InferenceSession on the CPU with the measured defaults, or ModelError saying why not."""
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.log_severity_level = 4  # fatal only: onnxruntime's own log lines would break the one-line contract
     # Defaults measured by `make bench` (see bench/results.md): one thread is as fast at batch 1 and fastest at
@@ -202,10 +229,11 @@ def check_width(session: ort.InferenceSession, n_features: int, source: str) -> 
         )
 
 
-def run_failure(exc: Exception, source: str) -> ModelError:
-    """onnxruntime failed while scoring: the model's fault (exit 1), said in one line."""
+def run_failure(exc: Exception, source: str, engine: str = "onnxruntime") -> ModelError:
+    """The engine failed while scoring: the model's fault (exit 1), said in one line."""
+    engine = "the numpy engine" if engine == "numpy" else engine
     return ModelError(
-        f"{source}: onnxruntime failed to score with this model ({_first_line(str(exc))}); re-export or re-copy it"
+        f"{source}: {engine} failed to score with this model ({_first_line(str(exc))}); re-export or re-copy it"
     )
 
 
@@ -215,6 +243,8 @@ def _first_line(text: str) -> str:
 
 def _load_failure(text: str, source: str, facts: FileFacts) -> str:
     """One line on why onnxruntime refused the model, and what to do when the cause is a version."""
+    import onnxruntime as ort
+
     ir = re.search(r"max supported IR version: (\d+)", text)
     if ir:
         return (

@@ -203,7 +203,7 @@ def never_onnxruntime(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("onnxruntime was asked to load a model with external data")
 
-    monkeypatch.setattr("edge_predict.model.session.ort.InferenceSession", forbidden)
+    monkeypatch.setattr("onnxruntime.InferenceSession", forbidden)  # session.py imports it when it makes one
 
 
 EVERYWHERE = [

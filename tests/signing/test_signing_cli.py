@@ -119,7 +119,8 @@ def test_info_says_whether_and_by_which_key_a_model_is_signed(cli_runner, signed
 def test_verify_names_the_signing_key(cli_runner, signed):
     model, public, _ = signed
     result = cli_runner.invoke(cli, ["verify", "--model", str(model), "--public-key", str(public)])
-    assert result.stdout.rstrip().endswith(f"; signed by key {signing.public_key_fingerprint(public.read_bytes())}")
+    fingerprint = signing.public_key_fingerprint(public.read_bytes())
+    assert result.stdout.rstrip().endswith(f"; signed by key {fingerprint}; engine onnxruntime")
 
 
 def test_from_path_takes_the_key_as_a_path_or_pem_bytes(signed):

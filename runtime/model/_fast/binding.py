@@ -8,9 +8,12 @@ input buffer, onnxruntime writes into its output buffer, and the caller gets a c
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 # Above this many rows the copy into the buffer costs what binding saves, and the buffers would hold real memory:
 # session.run is used (bench/results.md: the bound call against session.run per batch size).
@@ -55,6 +58,8 @@ class Bindings:
             raise OverflowError(n)
         given = np.empty(x.shape, np.float32)
         out = np.empty((n, *self._out_shape), np.float32)
+        import onnxruntime as ort  # imported already: Runner made the session's RunOptions
+
         binding = self._session.io_binding()
         binding.bind_ortvalue_input(self._input, ort.OrtValue.ortvalue_from_numpy(given))
         binding.bind_ortvalue_output(self._output, ort.OrtValue.ortvalue_from_numpy(out))
