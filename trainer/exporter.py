@@ -201,7 +201,6 @@ def export(
         onnx_exporter,
         describe,
     )
-    feed = {a.name: r for a, r in zip(args, raw)}
     engines = engines_reproducing(traced.proto.SerializeToString(), feed, output_name, expected, atol, rtol)
     manifest = {
         "format": FORMAT_VERSION,

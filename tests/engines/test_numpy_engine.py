@@ -19,6 +19,7 @@ from edge_predict import ModelError, Predictor
 from edge_predict.cli import cli
 
 ENGINES = ["onnxruntime", "numpy"]
+FORMAT2 = str(DATA / "default_format2.onnx")  # no golden.engines: proven on onnxruntime alone
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -75,7 +76,7 @@ def test_the_cli_refuses_it_in_one_line(cli_runner, tmp_path):
 
 
 def test_a_file_not_proven_on_numpy_scores_once_verified_and_not_before():
-    unproven = Predictor.default(engine="numpy", verify=False)
+    unproven = Predictor.from_path(DATA / "default_format2.onnx", engine="numpy", verify=False)  # no golden.engines
     assert not unproven.proven
     with pytest.raises(ModelError, match="proven at export on onnxruntime, not on the numpy engine"):
         unproven.predict([[7.0]])
@@ -213,7 +214,8 @@ def test_without_onnxruntime_the_numpy_engine_is_chosen_and_scores():
     [
         (["predict", "7"], 0, "pass"),
         (["verify"], 0, "; engine numpy\n"),
-        (["info"], 0, "numpy (not proven at export; verified at load)"),
+        (["info"], 0, "numpy (proven at export)"),
+        (["info", "--model", FORMAT2], 0, "numpy (not proven at export; verified at load)"),
         (
             ["predict", "--engine", "onnxruntime", "7"],
             1,

@@ -17,13 +17,6 @@ def test_committed_default_model_verifies():
     assert predictor.verify() <= predictor.manifest["golden"]["atol"]
 
 
-# The exporter proves the numpy engine too (golden.engines lists it, issue 29): the committed default model predates
-# that, so a fresh export differs from it until models/default.onnx is re-exported once (make export); then these
-# strict xfails fail, and the marker goes.
-REEXPORT = pytest.mark.xfail(strict=True, reason="models/default.onnx predates golden.engines listing numpy")
-
-
-@REEXPORT
 def test_export_with_default_seed_reproduces_committed_bytes(lecture, tmp_path):
     data = export_lecture(*lecture, tmp_path / "again.onnx")
     assert hashlib.sha256(data).hexdigest() == hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()
@@ -57,7 +50,7 @@ def test_manifest_has_the_documented_keys():
     assert METADATA_KEY == "edge_predict"
 
 
-@pytest.mark.parametrize("seed, same", [pytest.param(0, True, marks=REEXPORT), (1, False)])
+@pytest.mark.parametrize("seed, same", [(0, True), (1, False)])
 def test_training_and_exporting_again_gives_the_committed_bytes_only_with_its_seed(tmp_path, seed, same):
     from edge_predict.trainer.data import lecture_data
     from edge_predict.trainer.train import TrainConfig, train
