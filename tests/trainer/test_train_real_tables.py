@@ -12,6 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from helpers.parity import ATOL
+from edge_predict import Predictor
 from edge_predict.errors import InputError
 from edge_predict.trainer.cli import cli
 from edge_predict.trainer.run import export_fitted, fit
@@ -144,15 +145,24 @@ def test_a_gap_becomes_the_imputed_value_in_the_graph(table_path, tmp_path):
     np.testing.assert_array_equal(scored(data, [gaps]), scored(data, [imputed]))
 
 
-def test_an_unseen_category_gets_no_one_hot_column_in_the_graph_and_the_runtime_is_told_to_refuse_it(
-    table_path, tmp_path
-):
-    """The graph encodes 'Atlantis' as no island at all; the manifest says unknown: refuse, so the runtime refuses it
-    before the graph runs (its message: tests/ of the runtime)."""
-    fitted = fit(read_table(table_path, label="species"), TrainConfig(epochs=50, lr=0.5, standardize=True))
-    data = export_fitted(fitted, tmp_path / "m.onnx")
-    manifest = manifest_of(data)
-    assert {f["name"]: f.get("unknown") for f in manifest["features"]}["island"] == "refuse"
+def test_the_predictor_scores_the_raw_table_and_refuses_an_unseen_category(table_path, tmp_path):
+    """Text, NA and empty fields as the table has them; 'Atlantis' refused naming the value, its column and the
+    known islands (unknown: refuse)."""
+    pandas = pytest.importorskip("pandas")
+    table = read_table(table_path, label="species")
+    fitted = fit(table, TrainConfig(epochs=300, lr=0.5, standardize=True))
+    predictor = Predictor.from_bytes(export_fitted(fitted, tmp_path / "m.onnx"))
+    frame = pandas.read_csv(table_path).drop(columns=["species"])  # NA and empty fields: NaN
+    with torch.no_grad():
+        expected = fitted.result.model(torch.from_numpy(table.x)).numpy()
+    np.testing.assert_allclose(predictor.predict_proba(frame), expected, atol=ATOL, rtol=0)
+    np.testing.assert_allclose(predictor.predict_proba(table.raw.tolist()), expected, atol=ATOL, rtol=0)
+    frame.loc[3, "island"] = "Atlantis"
+    with pytest.raises(InputError) as info:
+        predictor.predict(frame)
+    assert str(info.value) == (
+        "sample 3, island: 'Atlantis' is not a known category; expected one of 'Biscoe', 'Dream', 'Torgersen'"
+    )
 
 
 @pytest.mark.parametrize(
