@@ -89,6 +89,9 @@ def export(
     (batch, len(targets)). outputs "probabilities" (default for classifiers) or "logits": then sigmoid / softmax goes
     inside the graph. Every check runs before anything is written, the graph measured against torch at several batch
     sizes; a failure is an ExportError and `path` is untouched. With `sign_key` PATH.sig is written too.
+    `encoding` (an Encoding: trainer/encoding.py): the module takes one float32 input made from raw features (numbers,
+    text and integer categories, gaps) by the encoding, which goes into the graph in front of it; x_train and
+    golden_inputs are then raw rows (None for a gap) or a DataFrame.
     `model_name` (default: the file's stem) and `model_version` (a whole number, larger for a newer export; default
     $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks signatures compares to refuse a
     rollback (docs/signing.md).
@@ -201,7 +204,9 @@ def export(
         onnx_exporter,
         describe,
     )
-    engines = engines_reproducing(traced.proto.SerializeToString(), feed, output_name, expected, atol, rtol)
+    engines = engines_reproducing(  # `feed`: the golden rows as the graph takes them (any front)
+        traced.proto.SerializeToString(), feed, output_name, expected, atol, rtol
+    )
     manifest = {
         "format": FORMAT_VERSION,
         "task": task,

@@ -186,7 +186,9 @@ def typed_table(path, header, names, rows, features, target, kinds, task, header
                 row.append(field)
             else:
                 number = parse_number(field, at)
-                if not np.isfinite(np.float32(number)):
+                with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused here with its line
+                    finite = bool(np.isfinite(np.float32(number)))
+                if not finite:
                     raise InputError(
                         f"{at}: {field!r} is not a finite float32 number; the model cannot be trained on it: fix the "
                         "value or remove the row (a gap is an empty field)"
@@ -203,6 +205,13 @@ def typed_table(path, header, names, rows, features, target, kinds, task, header
         values.append(label)
         where.append(place)
     columns = [list(c) for c in zip(*raw)]
+    if header is not None:  # a header-less table whose first row has text in it reads as a header: refuse it
+        for j, column in zip(features, columns):
+            if kinds[j] == "text" and header[j] in column:
+                raise InputError(
+                    f"{path} line {header_line}: {header[j]!r} names column {j + 1} and is one of its values too, so "
+                    "this line is a row, not a header; add a header line naming the columns"
+                )
     for j, column in zip(features, columns):
         present = [v for v in column if v is not None]
         if not present:

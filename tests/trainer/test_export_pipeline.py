@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.parity import ATOL
+from edge_predict import Predictor
 from edge_predict.trainer import Column, Encoding, ExportError, export, export_pipeline
 
 pd = pytest.importorskip("pandas")
@@ -169,6 +170,9 @@ def test_a_scikit_learn_pipeline_in_front_of_the_module_scores_as_scikit_learn_a
         want = torch.softmax(net(torch.from_numpy(pre.transform(raw).astype(np.float32))), dim=1).numpy()
     np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
     assert len(rows) == len(got)
+    predictor = Predictor.from_bytes(data)  # the device: the raw DataFrame (NaN gaps) and rows holding None
+    np.testing.assert_allclose(predictor.predict_proba(raw), want, atol=ATOL, rtol=0)
+    np.testing.assert_allclose(predictor.predict_proba(rows), want, atol=ATOL, rtol=0)
     features = {f["name"]: f for f in manifest["features"]}
     assert features["sex"]["missing"] == "impute" and features["island"]["missing"] == "impute"
     assert features["body_mass_g"]["missing"] == "impute"  # a SimpleImputer takes its gaps, though it had none
@@ -219,6 +223,7 @@ def test_a_pipeline_ending_in_a_skorch_net_exports_as_a_whole(tmp_path):
     assert manifest["task"] == "binary" and manifest["labels"] == ["0", "1"]
     got = session(data).run(["probabilities"], {"features": x})[0]
     np.testing.assert_allclose(got, pipe.predict_proba(x), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(Predictor.from_bytes(data).predict_proba(x), pipe.predict_proba(x), atol=ATOL, rtol=0)
     assert (got.argmax(axis=1) == pipe.predict(x)).all()
     # net.module_ alone, without the scaler in front of it, is the silent wrong answer this replaces
     with torch.no_grad():

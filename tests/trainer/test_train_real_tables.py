@@ -10,8 +10,11 @@ import onnxruntime
 import pytest
 import torch
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.parity import ATOL
+from edge_predict import Predictor
 from edge_predict.errors import InputError
 from edge_predict.trainer.cli import cli
 from edge_predict.trainer.run import export_fitted, fit
@@ -95,7 +98,7 @@ def test_text_columns_become_categories_and_gaps_are_imputed(table_path):
 
 def test_the_file_scores_raw_rows_as_torch_scores_the_encoded_ones(table_path, tmp_path):
     table = read_table(table_path, label="species")
-    fitted = fit(table, TrainConfig(epochs=300, lr=0.5, standardize=True), val_fraction=0.2)
+    fitted = fit(table, TrainConfig(epochs=100, lr=0.5, standardize=True), val_fraction=0.2)
     data = export_fitted(fitted, tmp_path / "m.onnx")
     rows = table.raw.tolist()
     with torch.no_grad():
@@ -103,7 +106,7 @@ def test_the_file_scores_raw_rows_as_torch_scores_the_encoded_ones(table_path, t
     got = scored(data, rows)
     np.testing.assert_allclose(got, expected, atol=ATOL, rtol=0)
     accuracy = float((got.argmax(axis=1) == table.y.reshape(-1)).mean())
-    assert accuracy >= 0.95, accuracy  # measured 0.9958 on this table (seed 0)
+    assert accuracy >= 0.95, accuracy  # measured 1.0 on this table (seed 0, all 240 rows; 300 epochs too)
     assert fitted.metrics["validation"]["accuracy"] >= 0.9
 
 
@@ -144,15 +147,24 @@ def test_a_gap_becomes_the_imputed_value_in_the_graph(table_path, tmp_path):
     np.testing.assert_array_equal(scored(data, [gaps]), scored(data, [imputed]))
 
 
-def test_an_unseen_category_gets_no_one_hot_column_in_the_graph_and_the_runtime_is_told_to_refuse_it(
-    table_path, tmp_path
-):
-    """The graph encodes 'Atlantis' as no island at all; the manifest says unknown: refuse, so the runtime refuses it
-    before the graph runs (its message: tests/ of the runtime)."""
-    fitted = fit(read_table(table_path, label="species"), TrainConfig(epochs=50, lr=0.5, standardize=True))
-    data = export_fitted(fitted, tmp_path / "m.onnx")
-    manifest = manifest_of(data)
-    assert {f["name"]: f.get("unknown") for f in manifest["features"]}["island"] == "refuse"
+def test_the_predictor_scores_the_raw_table_and_refuses_an_unseen_category(table_path, tmp_path):
+    """Text, NA and empty fields as the table has them; 'Atlantis' refused naming the value, its column and the
+    known islands (unknown: refuse)."""
+    pandas = pytest.importorskip("pandas")
+    table = read_table(table_path, label="species")
+    fitted = fit(table, TrainConfig(epochs=100, lr=0.5, standardize=True))
+    predictor = Predictor.from_bytes(export_fitted(fitted, tmp_path / "m.onnx"))
+    frame = pandas.read_csv(table_path).drop(columns=["species"])  # NA and empty fields: NaN
+    with torch.no_grad():
+        expected = fitted.result.model(torch.from_numpy(table.x)).numpy()
+    np.testing.assert_allclose(predictor.predict_proba(frame), expected, atol=ATOL, rtol=0)
+    np.testing.assert_allclose(predictor.predict_proba(table.raw.tolist()), expected, atol=ATOL, rtol=0)
+    frame.loc[3, "island"] = "Atlantis"
+    with pytest.raises(InputError) as info:
+        predictor.predict(frame)
+    assert str(info.value) == (
+        "sample 3, island: 'Atlantis' is not a known category; expected one of 'Biscoe', 'Dream', 'Torgersen'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -247,3 +259,31 @@ def test_the_palmer_penguins_table_as_published(tmp_path):
     with torch.no_grad():
         np.testing.assert_allclose(got, fitted.result.model(torch.from_numpy(table.x)).numpy(), atol=ATOL, rtol=0)
     assert fitted.metrics["validation"]["accuracy"] >= 0.95  # measured 1.0000 (69 rows), 0.9942 on all 344
+
+
+def test_a_table_without_a_header_whose_first_row_has_text_is_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("Adelie,x,1\nGentoo,y,0\nAdelie,x,1\n")
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    assert str(info.value) == (
+        f"{path} line 1: 'Adelie' names column 1 and is one of its values too, so this line is a row, not a header; "
+        "add a header line naming the columns"
+    )
+
+
+FIELDS = st.sampled_from(["", "NA", "null", "1", "2.5", "-3", "x", "y", "Dream", "nan", "1e39", "1.5", '"a,b"'])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(FIELDS, min_size=3, max_size=3), min_size=1, max_size=8), st.booleans())
+def test_any_table_is_read_or_refused_in_one_line(tmp_path_factory, rows, declare):
+    """Text, gaps and numbers in any mix: a Table whose x is finite, or an InputError; never another exception."""
+    path = tmp_path_factory.mktemp("t") / "t.csv"
+    path.write_text("a,b,y\n" + "".join(",".join(r) + "\n" for r in rows))
+    try:
+        table = read_table(path, categorical=["b"] if declare else ())
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert np.isfinite(table.x).all() and len(table.x) == len(table.y)
