@@ -165,7 +165,15 @@ def predict(
         )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
         raise click.UsageError(f"--threshold {threshold:g}: {exc.problem}") from None
-    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.output_names, predictor.task, keep_going)
+    writer = Writer(
+        sys.stdout,
+        fmt,
+        predictor.feature_names,
+        predictor.output_names,
+        predictor.task,
+        keep_going,
+        outputs_for=predictor.output_names_for,
+    )
     report = (lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) if keep_going else None
     if values:
         batches = [samples_from_args(values, predictor.feature_names, keep_going)]
@@ -177,7 +185,7 @@ def predict(
                 stream,
                 predictor.feature_names,
                 keep=keep_going,
-                reserved=(*predictor.output_names, "error"),
+                reserved=("error",) if keep_going else (),  # an output named like a column is predicted_<name>
                 json=fmt == "json",
             )
             with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
