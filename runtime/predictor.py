@@ -20,6 +20,7 @@ from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_mode
 from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
 from edge_predict.model.limits import GraphLimits
+from edge_predict.scoring import metrics
 from edge_predict.scoring.frames import column_labels
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
 from edge_predict.scoring.typed import TypedInputCheck
@@ -301,6 +302,30 @@ class Predictor:
             else:
                 return table, dict(sorted(errors.items()))
         return None, dict(sorted(errors.items()))
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
+        """How the model does on samples X whose truth is y: the task's metrics (scoring/metrics.py), beside the
+        figures of the model's training record where it has them.
+
+        y: classifiers, the model's labels as text (UnknownLabelError naming any other value); regression, the
+        values, (n,) or (n, t). Returns {"task", "rows", "metrics", "training"}; classifiers' metrics hold the
+        confusion matrix (rows: truth, columns: predicted, in classes_ order). A bad sample in X raises as predict.
+        """
+        out = self._run(self._check(X))
+        n = len(out)
+        if self.task == "regression":
+            truth = metrics.target_values(y, n, len(self.targets))
+            scores = metrics.regression(out, truth, self.targets)
+            names = metrics.REGRESSION
+        else:
+            truth = metrics.class_codes(y, self.labels, n)
+            if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only
+                out = np.column_stack([1 - out[:, 0], out[:, 0]])
+            predicted = tasks.label_codes(out, self.task, self._threshold)
+            scores = metrics.classification(out, truth, predicted)
+            names = metrics.CLASSIFIER
+        record = self._manifest.raw.get("training") or {}
+        return {"task": self.task, "rows": n, "metrics": scores, "training": metrics.training_figures(record, names)}
 
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of `X` holding a non-finite or out-of-domain value (for skipping rows); X is

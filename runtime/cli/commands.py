@@ -23,6 +23,7 @@ from edge_predict.cli.params import (
     sha256_text,
     threads_option,
 )
+from edge_predict.cli.evaluate import evaluate
 from edge_predict.cli.serve import serve
 from edge_predict.cli.sign import sign
 
@@ -269,6 +270,7 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads, engine, **
 
 cli.add_command(sign)
 cli.add_command(serve)
+cli.add_command(evaluate)
 
 
 def main(argv: list[str] | None = None) -> None:

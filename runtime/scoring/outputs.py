@@ -20,9 +20,14 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
     (n, 1) or (n, 2) outputs); multiclass the most probable class."""
+    return classes[label_codes(out, task, threshold)]
+
+
+def label_codes(out: np.ndarray, task: str, threshold: float | None) -> np.ndarray:
+    """The index into the classes of each sample's predicted label (labels())."""
     if task == "binary":
-        return classes[(out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)]
-    return classes[out.argmax(axis=1)]
+        return (out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)
+    return out.argmax(axis=1)
 
 
 def _float32_at_or_above(threshold: float) -> np.float32:
