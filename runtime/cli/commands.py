@@ -24,6 +24,7 @@ from edge_predict.cli.params import (
     threads_option,
 )
 from edge_predict.cli.evaluate import evaluate
+from edge_predict.cli.progress import progress_for
 from edge_predict.cli.serve import serve
 from edge_predict.cli.sign import sign
 
@@ -175,10 +176,16 @@ def predict(
         keep_going,
         outputs_for=predictor.output_names_for,
     )
-    report = (lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) if keep_going else None
+    progress = None
+
+    def report(error: InputError) -> None:
+        if progress is not None:
+            progress.clear()
+        click.echo(f"edge-predict: skipped {one_line(str(error))}", err=True)
+
     if values:
         batches = [samples_from_args(values, predictor.feature_names, keep_going)]
-        scored, skipped = score(predictor, batches, writer, report)
+        scored, skipped = score(predictor, batches, writer, report if keep_going else None)
     else:
         keep_freed_heap()
         with open_input(input_path) as stream:
@@ -189,8 +196,14 @@ def predict(
                 reserved=("error",) if keep_going else (),  # an output named like a column is predicted_<name>
                 json=fmt == "json",
             )
-            with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
-                scored, skipped = score(predictor, batches, writer, report)
+            progress = progress_for(input_path, stream, sys.stdout, sys.stderr)
+            try:
+                with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
+                    counted = batches if progress is None else progress.count(batches)
+                    scored, skipped = score(predictor, counted, writer, report if keep_going else None)
+            finally:
+                if progress is not None:
+                    progress.clear()
     if skipped:
         raise InputError(
             f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
