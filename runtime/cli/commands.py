@@ -78,6 +78,7 @@ def cli() -> None:
       edge-predict predict --input hours.csv --format csv > scored.csv
       edge-predict info
       edge-predict verify --model models/default.onnx
+      edge-predict evaluate --input held-out.csv --label label
 
     Exit codes: 0 ok, 1 model or verification failure, 2 usage or bad input.
     """

@@ -10,6 +10,7 @@ import click
 from edge_predict.errors import InputError
 from edge_predict.cli.boundary import one_line
 from edge_predict.cli.params import (
+    engine_option,
     graph_options,
     model_options,
     no_verify_option,
@@ -45,8 +46,19 @@ from edge_predict.cli.params import (
 @graph_options
 @threads_option
 @no_verify_option
+@engine_option
 def evaluate(
-    input_path, label_columns, as_json, keep_going, model, max_model_bytes, public_key, threads, no_verify, **checks
+    input_path,
+    label_columns,
+    as_json,
+    keep_going,
+    model,
+    max_model_bytes,
+    public_key,
+    threads,
+    no_verify,
+    engine,
+    **checks,
 ) -> None:
     """Score the labelled table in --input and compare with its --label column: accuracy, log loss, ROC AUC,
     macro-F1 and the confusion matrix (classifiers), R², MAE and RMSE (regression), beside the model's training
@@ -55,7 +67,9 @@ def evaluate(
     from edge_predict.tables.reader import read_batches
     from edge_predict.tables.source import open_input
 
-    predictor = load(model, max_model_bytes, public_key=public_key, threads=threads, verify=not no_verify, **checks)
+    predictor = load(
+        model, max_model_bytes, public_key=public_key, threads=threads, verify=not no_verify, engine=engine, **checks
+    )
     regression = predictor.task == "regression"
     if len(label_columns) != (len(predictor.targets) if regression else 1):
         raise click.UsageError(
@@ -115,19 +129,20 @@ def _labelled_rows(predictor, batches, label_columns, regression, report):
         skipped += len(bad)
         texts = [batch.texts[i] for i in good]
         if regression:
-            values = []
+            kept = []
             for i, text in zip(good, texts):
                 try:
-                    values.append(
+                    truth.append(
                         [parse_number(text[j], f"{batch.where(i)}, column {c!r}") for j, c in zip(where, label_columns)]
                     )
-                except InputError as exc:
+                except InputError as exc:  # a truth that is not a number: the row is bad, as a bad feature is
                     if report is None:
                         raise
                     report(exc)
                     skipped += 1
-                    good.remove(i)
-            truth.extend(values)
+                    continue
+                kept.append(i)
+            good = kept
         else:
             truth.extend(text[where[0]].strip(SPACE) for text in texts)
         xs.append(batch.values[good])

@@ -78,3 +78,19 @@ def test_regression_target_named_as_the_output(cli_runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     expected = Predictor.from_path(path).evaluate(x, y)
     assert json.loads(result.stdout)["metrics"] == pytest.approx(expected["metrics"], rel=0, abs=0)
+
+
+def test_regression_truth_that_is_not_a_number(cli_runner, tmp_path):
+    from test_tasks import model_bytes
+
+    path = tmp_path / "y.onnx"
+    path.write_bytes(model_bytes("regression", 1, targets=["y"]))
+    text = "a,b,c,y\n1,2,3,x\n1,2,3,nope\n0,1,0,2.5\n1,1,1,-1\n"
+    args = ["evaluate", "-m", str(path), "-i", "-", "--label", "y", "--json"]
+    stopped = cli_runner.invoke(cli, args, input=text)
+    assert stopped.exit_code == 2 and stopped.stdout == ""
+    assert stopped.stderr.startswith("edge-predict: error: line 2, column 'y': 'x' is not a number")
+    kept = cli_runner.invoke(cli, [*args, "-k"], input=text)
+    assert kept.exit_code == 2 and json.loads(kept.stdout)["rows"] == 2 and json.loads(kept.stdout)["skipped"] == 2
+    expected = Predictor.from_path(path).evaluate(np.array([[0.0, 1, 0], [1, 1, 1]]), [2.5, -1.0])
+    assert json.loads(kept.stdout)["metrics"] == expected["metrics"]
