@@ -58,10 +58,19 @@ def case(request, tmp_path_factory):
         frame = pd.DataFrame({"label": rng.choice(["fail", "pass"], 400), "hours": rng.uniform(0, 10, 400)})
         path = None
     else:
-        from test_tasks import model_bytes
+        from helpers import handmade
 
+        golden = ((1.0, 2.0, 3.0), (-1.0, 0.5, 2.0))
+        w = (0.5, -2.0, 0.25)  # exact in float32
+        doc = handmade.manifest(
+            "regression",
+            features=(("a", None, None), ("b", None, None), ("c", None, None)),
+            golden_inputs=golden,
+            golden_outputs=[(float(np.dot(w, row)),) for row in golden],
+            targets=["y"],
+        )
         path = folder / "y.onnx"
-        path.write_bytes(model_bytes("regression", 1, targets=["y"]))
+        path.write_bytes(handmade.weighted_sum(w, doc))
         predictor = Predictor.from_path(path)
         x = rng.uniform(-2, 2, (400, 3))
         frame = pd.DataFrame({"b": x[:, 1], "y": rng.normal(size=400), "a": x[:, 0], "c": x[:, 2]})
