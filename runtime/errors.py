@@ -38,6 +38,14 @@ class NonFiniteOutputError(InputError):
         self.computed = computed  # "NaN" or "an infinite value"
 
 
+class UnknownLabelError(InputError):
+    """The truth given to evaluate holds values that are not the model's labels (exit code 2)."""
+
+    def __init__(self, message: str, *, values: tuple[str, ...], labels: tuple[str, ...]):
+        super().__init__(message)
+        self.values, self.labels = values, labels  # the unknown values (sorted), and the model's labels
+
+
 class ModelError(EdgePredictError):
     """The model file is missing, unreadable, unsafe or not an edge-predict model (exit code 1)."""
 

@@ -20,6 +20,8 @@ from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_mode
 from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
 from edge_predict.model.limits import GraphLimits
+from edge_predict.scoring import metrics
+from edge_predict.scoring.frames import column_labels
 from edge_predict.scoring.inputs import InputCheck, checked_threshold
 from edge_predict.scoring.typed import TypedInputCheck
 from edge_predict.float32 import TINY
@@ -219,8 +221,13 @@ class Predictor:
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        """The names of predict_table's columns, the CLI's output columns."""
+        """The names of predict_table's columns, the CLI's output columns (for an input with no column named so)."""
         return tasks.column_names(self.task, self.labels, self.targets)
+
+    def output_names_for(self, input_columns: Iterable[str]) -> tuple[str, ...]:
+        """The output columns' names beside an input with these columns: output_names, except that one named like
+        an input column (a truth column 'label') is predicted_<name>; InputError if that is an input column too."""
+        return tasks.column_names(self.task, self.labels, self.targets, tuple(input_columns))
 
     @property
     def threshold(self) -> float:
@@ -252,24 +259,32 @@ class Predictor:
             return out[:, 0] if out.shape[1] == 1 else out
         return tasks.labels(out, self.task, self.classes_, self._threshold)
 
-    def predict_table(self, X: Any) -> dict[str, np.ndarray]:
-        """The outputs as named columns (output_names), as the CLI's CSV prints them."""
-        classes = self.classes_ if self.task != "regression" else None
-        return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets)
+    def predict_table(self, X: Any, *, input_columns: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """The outputs as named columns, as the CLI's CSV prints them: output_names_for(the input's columns).
 
-    def score_rows(self, X: Any) -> tuple[dict[str, np.ndarray] | None, dict[int, InputError]]:
+        The input's columns are `input_columns` if given, else X's own (a DataFrame or Table: a truth column
+        'label' in it makes the label output 'predicted_label'); an array has none (output_names).
+        """
+        taken = tuple(column_labels(X) if input_columns is None else input_columns)
+        classes = self.classes_ if self.task != "regression" else None
+        return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets, taken)
+
+    def score_rows(
+        self, X: Any, *, input_columns: Iterable[str] | None = None
+    ) -> tuple[dict[str, np.ndarray] | None, dict[int, InputError]]:
         """Score every sample of X that can be scored: predict_table of those rows (in order; None if none can be)
         and, per row of X that cannot, its InputError (keyed by row, in row order). The keep-going scorer of the
         CLI's --keep-going, Dask's and Spark's on_error="null".
 
         ModelError (the graph computed something impossible for a sample) is raised with .row the row of X.
         """
+        taken = tuple(column_labels(X) if input_columns is None else input_columns)  # output names as predict_table's
         x = self._check.convert(X)[0]
         keep = np.arange(len(x))
         errors: dict[int, InputError] = {}
         while keep.size:
             try:
-                table = self.predict_table(x[keep] if errors else x)
+                table = self.predict_table(x[keep] if errors else x, input_columns=taken)
             except ModelError as exc:
                 if exc.row is None:
                     raise
@@ -287,6 +302,30 @@ class Predictor:
             else:
                 return table, dict(sorted(errors.items()))
         return None, dict(sorted(errors.items()))
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
+        """How the model does on samples X whose truth is y: the task's metrics (scoring/metrics.py), beside the
+        figures of the model's training record where it has them.
+
+        y: classifiers, the model's labels as text (UnknownLabelError naming any other value); regression, the
+        values, (n,) or (n, t). Returns {"task", "rows", "metrics", "training"}; classifiers' metrics hold the
+        confusion matrix (rows: truth, columns: predicted, in classes_ order). A bad sample in X raises as predict.
+        """
+        out = self._run(self._check(X))
+        n = len(out)
+        if self.task == "regression":
+            truth = metrics.target_values(y, n, len(self.targets))
+            scores = metrics.regression(out, truth, self.targets)
+            names = metrics.REGRESSION
+        else:
+            truth = metrics.class_codes(y, self.labels, n)
+            if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only
+                out = np.column_stack([1 - out[:, 0], out[:, 0]])
+            predicted = tasks.label_codes(out, self.task, self._threshold)
+            scores = metrics.classification(out, truth, predicted)
+            names = metrics.CLASSIFIER
+        record = self._manifest.raw.get("training") or {}
+        return {"task": self.task, "rows": n, "metrics": scores, "training": metrics.training_figures(record, names)}
 
     def input_errors(self, X: Any) -> list[InputError]:
         """One InputError per sample of `X` holding a non-finite or out-of-domain value (for skipping rows); X is

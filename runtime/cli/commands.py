@@ -23,6 +23,8 @@ from edge_predict.cli.params import (
     sha256_text,
     threads_option,
 )
+from edge_predict.cli.evaluate import evaluate
+from edge_predict.cli.progress import progress_for
 from edge_predict.cli.serve import serve
 from edge_predict.cli.sign import sign
 
@@ -76,6 +78,7 @@ def cli() -> None:
       edge-predict predict --input hours.csv --format csv > scored.csv
       edge-predict info
       edge-predict verify --model models/default.onnx
+      edge-predict evaluate --input held-out.csv --label label
 
     Exit codes: 0 ok, 1 model or verification failure, 2 usage or bad input.
     """
@@ -165,11 +168,25 @@ def predict(
         )
     except InputError as exc:  # only the threshold is input here: a multiclass or regression model has none
         raise click.UsageError(f"--threshold {threshold:g}: {exc.problem}") from None
-    writer = Writer(sys.stdout, fmt, predictor.feature_names, predictor.output_names, predictor.task, keep_going)
-    report = (lambda e: click.echo(f"edge-predict: skipped {one_line(str(e))}", err=True)) if keep_going else None
+    writer = Writer(
+        sys.stdout,
+        fmt,
+        predictor.feature_names,
+        predictor.output_names,
+        predictor.task,
+        keep_going,
+        outputs_for=predictor.output_names_for,
+    )
+    progress = None
+
+    def report(error: InputError) -> None:
+        if progress is not None:
+            progress.clear()
+        click.echo(f"edge-predict: skipped {one_line(str(error))}", err=True)
+
     if values:
         batches = [samples_from_args(values, predictor.feature_names, keep_going)]
-        scored, skipped = score(predictor, batches, writer, report)
+        scored, skipped = score(predictor, batches, writer, report if keep_going else None)
     else:
         keep_freed_heap()
         with open_input(input_path) as stream:
@@ -177,11 +194,17 @@ def predict(
                 stream,
                 predictor.feature_names,
                 keep=keep_going,
-                reserved=(*predictor.output_names, "error"),
+                reserved=("error",) if keep_going else (),  # an output named like a column is predicted_<name>
                 json=fmt == "json",
             )
-            with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
-                scored, skipped = score(predictor, batches, writer, report)
+            progress = progress_for(input_path, stream, sys.stdout, sys.stderr)
+            try:
+                with contextlib.closing(batches):  # an error stops the read-ahead thread here, not when collected
+                    counted = batches if progress is None else progress.count(batches)
+                    scored, skipped = score(predictor, counted, writer, report if keep_going else None)
+            finally:
+                if progress is not None:
+                    progress.clear()
     if skipped:
         raise InputError(
             f"skipped {skipped} bad row{'s' if skipped > 1 else ''} (each named above and in the "
@@ -261,6 +284,7 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads, engine, **
 
 cli.add_command(sign)
 cli.add_command(serve)
+cli.add_command(evaluate)
 
 
 def main(argv: list[str] | None = None) -> None:

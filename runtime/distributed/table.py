@@ -15,13 +15,15 @@ ON_ERROR = ("raise", "null")
 ERROR_COLUMN = "error"  # added with on_error="null": why a row's outputs are null (null when it was scored)
 
 
-def output_columns(predictor: "Predictor") -> list[tuple[str, str]]:
+def output_columns(predictor: "Predictor", input_columns: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(name, "float32" or "string") of the columns scoring adds: predict_table's, the CLI's output columns.
 
-    The task decides the names (Predictor.output_names); a classifier's label is text, every other output float32.
+    The task decides the names (Predictor.output_names_for the frame's columns: beside a truth column 'label', the
+    label is 'predicted_label'); a classifier's label is text, every other output float32.
     """
     text = "label" if predictor.task != "regression" else None  # a regression target may be called "label"
-    return [(name, "string" if name == text else "float32") for name in predictor.output_names]
+    kinds = ["string" if name == text else "float32" for name in predictor.output_names]
+    return list(zip(predictor.output_names_for(input_columns), kinds))
 
 
 def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: str) -> list[tuple[str, str]]:
@@ -42,15 +44,16 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
     for name in names:
         if kinds[name] is not None:
             raise InputError(f"column {name!r} holds {kinds[name]}, but the model expects numbers; cast it first")
-    columns = output_columns(predictor)
+    columns = output_columns(predictor, list(kinds))
     if on_error == "null" and ERROR_COLUMN in dict(columns):
         raise InputError(
             f"on_error='null' adds a column {ERROR_COLUMN!r}, but the model has an output of that name, whose values "
             "it would replace; use on_error='raise', or re-export the model with another target name"
         )
-    clash = [name for name, _ in columns + [(ERROR_COLUMN, "")] * (on_error == "null") if name in kinds]
-    if clash:
-        raise InputError(f"the DataFrame already has a column {clash[0]!r}, which scoring adds; rename or drop it")
+    if on_error == "null" and ERROR_COLUMN in kinds:
+        raise InputError(
+            f"the DataFrame already has a column {ERROR_COLUMN!r}, which on_error='null' adds; rename or drop it"
+        )
     return columns
 
 
@@ -64,7 +67,7 @@ def score_rows(
     on_error="null": bad rows get NaN or None outputs and a reason.
     """
     try:
-        table, errors = predictor.score_rows(x)
+        table, errors = predictor.score_rows(x)  # output_names, in the order of `columns`, which may rename them
     except ModelError as exc:  # the graph's output for one sample is impossible: the job fails naming it
         if exc.row is None:
             raise
@@ -76,6 +79,8 @@ def score_rows(
         raise InputError(
             f"{where(row)}, {_reason(predictor, x, row, error)}", row=row, col=error.col, problem=error.problem
         )
+    if table is not None:
+        table = dict(zip([name for name, _ in columns], table.values()))
     if not errors:
         return table, None, None
     ok = np.ones(len(x), bool)

@@ -142,6 +142,21 @@ def _columns_of(X: Any, columns: list[str], names: Sequence[str], column) -> lis
     return [column(columns.index(name)) for name in names]
 
 
+def column_labels(X: Any) -> tuple[str, ...]:
+    """The column names of a pandas or polars DataFrame, a pyarrow Table or a dict of columns (as they are read by
+    name), else ()."""
+    if isinstance(X, dict):
+        return tuple(map(str, X))
+    kind = _library(X) if type(X) not in (np.ndarray, list, tuple) else None
+    if kind == "pandas" and hasattr(X, "columns"):
+        return tuple(str(c) for c in X.columns)
+    if kind == "pyarrow" and hasattr(X, "column_names"):
+        return tuple(X.column_names)
+    if kind == "polars" and hasattr(X, "to_numpy") and hasattr(X, "columns"):
+        return tuple(X.columns)
+    return ()
+
+
 _PLAIN_ROWS = {list, tuple, float, int, bool, np.ndarray, np.float32, np.float64, np.int64, np.int32}
 
 

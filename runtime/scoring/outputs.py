@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Collection
+
 import numpy as np
 
-from edge_predict.errors import ModelError, NonFiniteOutputError
+from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
 from edge_predict.float32 import TINY
 
 OVERFLOW = "the input overflows float32 arithmetic inside the model"
@@ -18,9 +20,14 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
     (n, 1) or (n, 2) outputs); multiclass the most probable class."""
+    return classes[label_codes(out, task, threshold)]
+
+
+def label_codes(out: np.ndarray, task: str, threshold: float | None) -> np.ndarray:
+    """The index into the classes of each sample's predicted label (labels())."""
     if task == "binary":
-        return classes[(out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)]
-    return classes[out.argmax(axis=1)]
+        return (out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)
+    return out.argmax(axis=1)
 
 
 def _float32_at_or_above(threshold: float) -> np.float32:
@@ -31,24 +38,51 @@ def _float32_at_or_above(threshold: float) -> np.float32:
 
 
 def table(
-    out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None, targets: tuple[str, ...]
+    out: np.ndarray,
+    task: str,
+    classes: np.ndarray,
+    threshold: float | None,
+    targets: tuple[str, ...],
+    taken: Collection[str] = (),
 ) -> dict[str, np.ndarray]:
-    """The outputs as the columns column_names() names, in that order."""
+    """The outputs as the columns column_names() names, in that order (`taken`: the input's column names)."""
     if task == "binary":
-        return {"probability": out[:, -1], "label": labels(out, task, classes, threshold)}
-    if task == "multiclass":
-        return {
-            "label": labels(out, task, classes, threshold),
-            **{f"p_{label}": out[:, i] for i, label in enumerate(classes.tolist())},
-        }
-    return {name: out[:, i] for i, name in enumerate(targets)}
+        columns = [out[:, -1], labels(out, task, classes, threshold)]
+    elif task == "multiclass":
+        columns = [labels(out, task, classes, threshold), *(out[:, i] for i in range(len(classes)))]
+    else:
+        columns = [out[:, i] for i in range(len(targets))]
+    names = column_names(task, tuple(classes.tolist()) if classes is not None else (), targets, taken)
+    return dict(zip(names, columns))
 
 
-def column_names(task: str, classes: tuple[str, ...], targets: tuple[str, ...]) -> tuple[str, ...]:
-    """binary: probability, label; multiclass: label, p_<label> per class; regression: one column per target."""
+PREDICTED = "predicted_"  # the prefix of an output named like one of the input's columns: predicted_label
+
+
+def column_names(
+    task: str, classes: tuple[str, ...], targets: tuple[str, ...], taken: Collection[str] = ()
+) -> tuple[str, ...]:
+    """binary: probability, label; multiclass: label, p_<label> per class; regression: one column per target.
+
+    An output named like one of the input's columns `taken` (a truth column `label`, a regression target `y`)
+    is named predicted_<name> instead, so that the input's column passes through beside it; InputError if that
+    name is taken too.
+    """
     if task == "binary":
-        return ("probability", "label")
-    return ("label", *(f"p_{label}" for label in classes)) if task == "multiclass" else targets
+        plain: tuple[str, ...] = ("probability", "label")
+    else:
+        plain = ("label", *(f"p_{label}" for label in classes)) if task == "multiclass" else targets
+    if not taken:
+        return plain
+    taken = set(taken)
+    names = tuple(PREDICTED + name if name in taken else name for name in plain)
+    for name, new in zip(plain, names):
+        if new != name and (new in taken or names.count(new) > 1):
+            raise InputError(
+                f"the input has a column {name!r}, so the output {name!r} is named {new!r}, but "
+                f"{'the input' if new in taken else 'the model'} has a column {new!r} too; rename or drop one of them"
+            )
+    return names
 
 
 def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) -> np.ndarray:

@@ -167,7 +167,7 @@ def header_order(
     twice = [name for name in fields if fields.count(name) > 1]
     clash = [name for name in extra.values() if name in reserved]
     if twice or clash:
-        what = f"names column {twice[0]!r} twice" if twice else f"has a column {clash[0]!r}, the name of an output"
+        what = f"names column {twice[0]!r} twice" if twice else f"has a column {clash[0]!r}, which the output adds too"
         raise InputError(f"line {lineno}: the header {what}; rename or drop it", line=lineno)
     return [fields.index(name) for name in feature_names], extra
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Sequence
+from typing import IO, Callable, Sequence
 
 import numpy as np
 
@@ -29,9 +29,14 @@ class Writer:
         output_names: Sequence[str],
         task: str = "binary",
         errors: bool = False,
+        outputs_for: Callable[[Sequence[str]], Sequence[str]] | None = None,
     ):
         self.out, self.fmt, self.names, self.outputs = out, fmt, list(feature_names), list(output_names)
         self.task, self.errors, self._started = task, errors, False
+        # CSV and text: the output columns' names beside the input's columns (Predictor.output_names_for), so that
+        # a truth column 'label' passes through beside 'predicted_label'; JSON keeps the input apart, under "input"
+        # and "extra", and its output fields keep their names
+        self._outputs_for = outputs_for if fmt != "json" else None
         # names the format itself writes: a model's column named so would be written twice, and readers keep one
         written = {"error"} if errors else set()
         written |= {"input", "extra"} if fmt == "json" else set()
@@ -48,6 +53,8 @@ class Writer:
         """Written with the first rows: an input that fails before any is scored leaves stdout empty."""
         self._started = True
         self.extra = list(extra)  # the input's pass-through columns, from the first batch
+        if self._outputs_for is not None:
+            self.outputs = list(self._outputs_for(self.names + self.extra))
         inputs = self.names + self.extra
         header = inputs + self.outputs + (["error"] if self.errors else [])
         if self.fmt == "csv":

@@ -118,8 +118,13 @@ def test_errors_before_any_job():
     Frame.dtypes = pd.Series({"hours": pd.StringDtype()})
     with pytest.raises(InputError, match=r"^column 'hours' holds string, but the model expects numbers"):
         distributed.score_dask(Frame(), predictor)
-    Frame.dtypes = pd.Series({"hours": np.dtype(np.float64), "label": np.dtype(object)})
-    with pytest.raises(InputError, match=r"already has a column 'label', which scoring adds"):
+    Frame.dtypes = pd.Series({"hours": np.dtype(np.float64), "error": np.dtype(object)})
+    with pytest.raises(InputError, match=r"already has a column 'error', which on_error='null' adds"):
+        distributed.score_dask(Frame(), predictor, on_error="null")
+    Frame.dtypes = pd.Series(
+        {"hours": np.dtype(np.float64), "label": np.dtype(object), "predicted_label": np.dtype(object)}
+    )
+    with pytest.raises(InputError, match=r"the input has a column 'label', so the output 'label' is named"):
         distributed.score_dask(Frame(), predictor)
     with pytest.raises(ValueError, match=r"on_error='skip': expected 'raise'"):
         distributed.score_dask(Frame(), predictor, on_error="skip")

@@ -85,8 +85,9 @@ def test_accepted_number_grammar(cli_runner, model_path, arg):
         ),
         ("hours,hours\n1,2\n", "line 1: the header names column 'hours' twice; rename or drop it"),
         (
-            "id,hours,label\n1,2,x\n",
-            "line 1: the header has a column 'label', the name of an output; rename or drop it",
+            "id,hours,label,predicted_label\n1,2,x,y\n",
+            "the input has a column 'label', so the output 'label' is named 'predicted_label', but the input has a "
+            "column 'predicted_label' too; rename or drop one of them",
         ),
         ("# only a comment\n\nhours\n", "line 3: a header but no samples after it"),
         ("", "the input has no samples (it is empty or only blank/comment lines)"),
