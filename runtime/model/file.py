@@ -18,9 +18,15 @@ _MAX_DEPTH = 100  # protobuf's own default nesting limit: onnxruntime cannot par
 
 # Message kinds, and for each the fields (number -> kind) that hold messages worth descending into.
 MODEL, GRAPH, NODE, ATTRIBUTE, TENSOR, SPARSE, FUNCTION, TRAINING, OPSET, ENTRY = range(10)
+VALUE_INFO, TYPE, TENSOR_TYPE, SHAPE, DIM = range(10, 15)  # a graph input's declared shape
 _CHILDREN = {
     MODEL: {7: GRAPH, 8: OPSET, 20: TRAINING, 25: FUNCTION},
-    GRAPH: {1: NODE, 5: TENSOR, 15: SPARSE},
+    GRAPH: {1: NODE, 5: TENSOR, 11: VALUE_INFO, 15: SPARSE},
+    VALUE_INFO: {2: TYPE},
+    TYPE: {1: TENSOR_TYPE},
+    TENSOR_TYPE: {2: SHAPE},
+    SHAPE: {1: DIM},
+    DIM: {},
     NODE: {5: ATTRIBUTE},
     ATTRIBUTE: {5: TENSOR, 6: GRAPH, 10: TENSOR, 11: GRAPH, 22: SPARSE, 23: SPARSE},
     SPARSE: {1: TENSOR, 2: TENSOR},
@@ -37,6 +43,7 @@ _STRINGS = {
     ATTRIBUTE: {1: "name"},
     FUNCTION: {1: "name", 10: "domain"},
     TENSOR: {8: "name"},
+    VALUE_INFO: {1: "name"},
 }
 _INT64, _INT32 = 7, 6  # TensorProto.DataType
 _SMALL = 64  # int tensors up to this many values are decoded: shapes, axes, pads, repeats
@@ -74,11 +81,32 @@ class Node:
 
 
 @dataclass
+class _Dimension:
+    value: int | None = None  # None: a dim_param (such as the batch) or no size at all
+
+
+@dataclass
+class Input:
+    """A graph input's name and declared shape: a size per dimension, None where the file names no size (the
+    batch); `shape` is None when the file declares no shape."""
+
+    name: str = ""
+    dimensions: list[_Dimension] | None = None
+
+    @property
+    def shape(self) -> tuple[int | None, ...] | None:
+        if self.dimensions is None:
+            return None
+        return tuple(d.value if d.value is not None and d.value >= 0 else None for d in self.dimensions)
+
+
+@dataclass
 class Graph:
-    """A GraphProto's nodes and initializers (the main graph, a subgraph, or a function's body)."""
+    """A GraphProto's nodes, initializers and inputs (the main graph, a subgraph, or a function's body)."""
 
     nodes: list[Node] = field(default_factory=list)
     initializers: list[Tensor] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
     name: str = ""
     domain: str = ""  # functions only
 
@@ -245,6 +273,8 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) ->
                         record.ints.append(_signed(value))
                 elif kind == SPARSE and number == 3:
                     record.dims.append(_signed(value))
+                elif kind == DIM and number == 1:
+                    record.value = _signed(value)
                 continue
             if wire == 1 or wire == 5:
                 pos += 8 if wire == 1 else 4
@@ -335,11 +365,24 @@ def _record(parent: int, number: int, child: int, owner, facts: FileFacts, size:
         if isinstance(owner, _Attribute):
             owner.graphs.append(graph)
         return graph
+    if child == VALUE_INFO:
+        value = Input()
+        if parent == GRAPH:
+            owner.inputs.append(value)
+        return value
+    if child == SHAPE:
+        if owner.dimensions is None:  # a repeated shape field is merged into one, its dims joined
+            owner.dimensions = []
+        return owner
+    if child == DIM:
+        dimension = _Dimension()  # its place is taken now: the walk reads sibling messages last first
+        owner.dimensions.append(dimension)
+        return dimension
     if child == FUNCTION:
         function = Graph()
         facts.functions.append(function)
         return function
-    return owner  # OPSET, TRAINING: the model's facts
+    return owner  # OPSET, TRAINING: the model's facts; TYPE, TENSOR_TYPE: the input's
 
 
 def _packed(kind: int, number: int) -> bool:
