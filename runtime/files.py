@@ -30,9 +30,10 @@ def inspect_model(
 
     source = os.fspath(path) if path is not None else default_model_path()
     limit = max_bytes or DEFAULT_MAX_BYTES
-    data = read_model_file(source, limit)
+    bounds = GraphLimits.of(limits)
+    data = read_model_file(source, limit, bounds)
     make = engines.factory(engines.resolve(None))
-    facts = describe_plain(data, source, limit, GraphLimits.of(limits), operators.parse(allow_ops), make)
+    facts = describe_plain(data, source, limit, bounds, operators.parse(allow_ops), make)
     if facts is None:
         return None
     return {"path": source, "sha256": sha256_hex(data), **facts}

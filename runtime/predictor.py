@@ -76,12 +76,13 @@ class Predictor:
         (signing.check_rollback), and a newer one is recorded there once it loaded and verified.
         """
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
+        bounds = GraphLimits.of(options.get("limits"))  # a large file's fields are counted as it is read
         if public_key is None:
-            return cls.from_bytes(read_model_file(path, max_bytes), source=os.fspath(path), **options)
+            return cls.from_bytes(read_model_file(path, max_bytes, bounds), source=os.fspath(path), **options)
         from edge_predict import signing
 
         data, signature = signing.read_verified(
-            path, signing.read_key(public_key), lambda p: read_model_file(p, max_bytes)
+            path, signing.read_key(public_key), lambda p: read_model_file(p, max_bytes, bounds)
         )
         predictor = cls.from_bytes(data, source=os.fspath(path), **options)
         predictor._signature = signature

@@ -14,13 +14,20 @@ from edge_predict.errors import ModelError
 from edge_predict.model.wire import Corrupt, varint
 
 DEFAULT_MAX_BYTES = 256 * 2**20  # far above any model meant for a small device; raise it with max_bytes
+PRESCAN_BYTES = 16 * 2**20  # a file larger than this has its fields counted as it is read, before it is held
 _MAX_DEPTH = 100  # protobuf's own default nesting limit: onnxruntime cannot parse deeper messages either
 
 # Message kinds, and for each the fields (number -> kind) that hold messages worth descending into.
 MODEL, GRAPH, NODE, ATTRIBUTE, TENSOR, SPARSE, FUNCTION, TRAINING, OPSET, ENTRY = range(10)
+VALUE_INFO, TYPE, TENSOR_TYPE, SHAPE, DIM = range(10, 15)  # a graph input's declared shape
 _CHILDREN = {
     MODEL: {7: GRAPH, 8: OPSET, 20: TRAINING, 25: FUNCTION},
-    GRAPH: {1: NODE, 5: TENSOR, 15: SPARSE},
+    GRAPH: {1: NODE, 5: TENSOR, 11: VALUE_INFO, 15: SPARSE},
+    VALUE_INFO: {2: TYPE},
+    TYPE: {1: TENSOR_TYPE},
+    TENSOR_TYPE: {2: SHAPE},
+    SHAPE: {1: DIM},
+    DIM: {},
     NODE: {5: ATTRIBUTE},
     ATTRIBUTE: {5: TENSOR, 6: GRAPH, 10: TENSOR, 11: GRAPH, 22: SPARSE, 23: SPARSE},
     SPARSE: {1: TENSOR, 2: TENSOR},
@@ -37,6 +44,7 @@ _STRINGS = {
     ATTRIBUTE: {1: "name"},
     FUNCTION: {1: "name", 10: "domain"},
     TENSOR: {8: "name"},
+    VALUE_INFO: {1: "name"},
 }
 _INT64, _INT32 = 7, 6  # TensorProto.DataType
 _SMALL = 64  # int tensors up to this many values are decoded: shapes, axes, pads, repeats
@@ -74,11 +82,32 @@ class Node:
 
 
 @dataclass
+class _Dimension:
+    value: int | None = None  # None: a dim_param (such as the batch) or no size at all
+
+
+@dataclass
+class Input:
+    """A graph input's name and declared shape: a size per dimension, None where the file names no size (the
+    batch); `shape` is None when the file declares no shape."""
+
+    name: str = ""
+    dimensions: list[_Dimension] | None = None
+
+    @property
+    def shape(self) -> tuple[int | None, ...] | None:
+        if self.dimensions is None:
+            return None
+        return tuple(d.value if d.value is not None and d.value >= 0 else None for d in self.dimensions)
+
+
+@dataclass
 class Graph:
-    """A GraphProto's nodes and initializers (the main graph, a subgraph, or a function's body)."""
+    """A GraphProto's nodes, initializers and inputs (the main graph, a subgraph, or a function's body)."""
 
     nodes: list[Node] = field(default_factory=list)
     initializers: list[Tensor] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
     name: str = ""
     domain: str = ""  # functions only
 
@@ -115,8 +144,12 @@ def default_model_path() -> str:
     return os.path.join(os.path.dirname(models.__file__), "default.onnx")
 
 
-def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
-    """The bytes of the model file at `path`; ModelError if empty or over max_bytes (/dev/zero: max_bytes + 1 read)."""
+def read_model_file(path: str | os.PathLike, max_bytes: int, limits=None) -> bytes:
+    """The bytes of the model file at `path`; ModelError if empty or over max_bytes (/dev/zero: max_bytes + 1 read).
+
+    A file over PRESCAN_BYTES is first read a MiB at a time, its protobuf fields counted against `limits` (a
+    limits.GraphLimits; the defaults when None) and none kept: a file of tiny fields is refused after reading what
+    the field limit lets through, before its bytes are held. scan() then checks the bytes that are loaded."""
     from edge_predict.regularfile import NotRegular, open_regular
 
     check_limit(max_bytes)
@@ -125,6 +158,9 @@ def read_model_file(path: str | os.PathLike, max_bytes: int) -> bytes:
             size = os.fstat(stream.fileno()).st_size
             if size > max_bytes:  # a file over the limit is refused unread: no memory taken for it
                 check_size(size, max_bytes, os.fspath(path))
+            if size > PRESCAN_BYTES:
+                _prescan(stream, os.fspath(path), size, limits)
+                stream.seek(0)
             parts = _read_at_most(stream, max_bytes + 1, size)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no such model file; pass --model PATH to an exported .onnx") from exc
@@ -170,21 +206,14 @@ def scan(data: bytes, source: str, limits=None) -> FileFacts:
     """Walk the ModelProto in `data`; refuse corrupt framing, tensors whose data lives in other files, and more
     protobuf fields or nodes than `limits` allow (a limits.GraphLimits; the defaults when None): the walk stops
     at the limit, so its time and memory are bounded whatever the file holds."""
-    from edge_predict.model.limits import DEFAULT, over_limit
+    from edge_predict.model.limits import DEFAULT
 
     facts = FileFacts()
     limits = limits or DEFAULT
     try:
         _walk(memoryview(data), facts, limits.fields, limits.nodes)
-    except Corrupt as exc:
-        raise ModelError(
-            f"{source}: not a valid ONNX model (corrupt or truncated at byte {exc} of {len(data)}); "
-            "re-export or re-copy it"
-        ) from None
-    except _TooMany as exc:
-        if exc.args[0] == "nodes":
-            raise over_limit(source, "nodes", f"more than {limits.nodes:,} nodes", limits.nodes) from None
-        raise over_limit(source, "fields", f"more than {limits.fields:,} protobuf fields", limits.fields) from None
+    except (Corrupt, _TooMany) as exc:
+        raise _refused(exc, source, len(data), limits) from None
     if facts.external:
         name, location = facts.external[0]
         raise ModelError(
@@ -198,9 +227,124 @@ class _TooMany(Exception):
     """The file holds more protobuf fields (or nodes: args[0]) than the scan may read."""
 
 
+def _refused(exc: Exception, source: str, size: int, limits) -> ModelError:
+    """The error for a scan stopped by corrupt framing (Corrupt) or a limit (_TooMany)."""
+    from edge_predict.model.limits import over_limit
+
+    if isinstance(exc, Corrupt):
+        return ModelError(
+            f"{source}: not a valid ONNX model (corrupt or truncated at byte {exc} of {size}); re-export or re-copy it"
+        )
+    if exc.args[0] == "nodes":
+        return over_limit(source, "nodes", f"more than {limits.nodes:,} nodes", limits.nodes)
+    return over_limit(source, "fields", f"more than {limits.fields:,} protobuf fields", limits.fields)
+
+
+_PACKED = -1  # a prescan stack entry: packed varints, each one a field (as _walk counts them)
+_STEP = 1 << 20  # the prescan's reads
+_CONTINUED = bytes(range(0x80, 0x100))  # every byte of a varint but its last
+
+
+def _prescan(stream, source: str, size: int, limits) -> None:
+    """Count the fields and nodes of the `size`-byte file in `stream` as _walk counts them, in file order and a MiB
+    at a time, keeping nothing: ModelError at the first limit passed or framing error. (A file that shrinks while
+    read ends the count: scan() then judges the bytes that are loaded.)"""
+    from edge_predict.model.limits import DEFAULT
+
+    limits = limits or DEFAULT
+    max_fields = limits.fields
+    stack = [(MODEL, size)]  # (kind, absolute end) of the messages the walk descends into
+    fields = nodes = 0
+    pos = 0  # the absolute offset of the next byte to read in the message on top
+    buf, base = b"", 0  # bytes read, from absolute offset `base` on
+    try:
+        while stack:
+            kind, end = stack[-1]
+            if pos >= end:
+                stack.pop()
+                continue
+            read = base + len(buf)
+            if pos + 20 > read and read < end:  # a key and a varint take at most 20 bytes
+                chunk = stream.read(_STEP)
+                if not chunk:
+                    return
+                if pos >= read:  # a skipped field ends past what was read: drop what it covers
+                    buf, base = chunk[pos - read :], pos
+                    if not buf:
+                        base = read + len(chunk)
+                else:
+                    buf, base = buf[pos - base :] + chunk, pos
+                continue
+            limit = min(end, read) - base  # in the window: where this message's bytes read so far end
+            if kind == _PACKED:
+                fields += len(buf[pos - base : limit].translate(None, _CONTINUED))
+                pos = base + limit
+                if fields > max_fields:
+                    raise _TooMany("fields")
+                continue
+            # the fields of this message whose key and first varint are in the window, up to its first child
+            view, children, i = memoryview(buf), _CHILDREN[kind], pos - base
+            safe = limit if read >= end else limit - 20
+            while i < limit and (i <= safe):
+                fields += 1
+                if fields > max_fields:
+                    raise _TooMany("fields")
+                key = view[i]
+                if key < 0x80:
+                    i += 1
+                else:
+                    key, i = _varint(view, i, limit, base)
+                number, wire = key >> 3, key & 7
+                if number == 0:
+                    raise Corrupt(base + i)
+                if wire == 0:
+                    if i < limit and view[i] < 0x80:
+                        i += 1
+                    else:
+                        i = _varint(view, i, limit, base)[1]
+                    continue
+                if wire == 1 or wire == 5:
+                    i += 8 if wire == 1 else 4
+                    if base + i > end:
+                        raise Corrupt(end)
+                    continue
+                if wire != 2:
+                    raise Corrupt(base + i)
+                length, i = _varint(view, i, limit, base)
+                start, i = i, i + length
+                if base + i > end:
+                    raise Corrupt(end)
+                child = children.get(number)
+                if child is not None and child != ENTRY:
+                    if len(stack) > _MAX_DEPTH:
+                        raise Corrupt(base + start)
+                    stack.append((child, base + i))
+                    if child == NODE:
+                        nodes += 1
+                        if nodes > limits.nodes:
+                            raise _TooMany("nodes")
+                    i = start
+                    break
+                if child is None and _packed(kind, number):
+                    stack.append((_PACKED, base + i))
+                    i = start
+                    break
+            pos = base + i
+    except (Corrupt, _TooMany) as exc:
+        raise _refused(exc, source, size, limits) from None
+
+
+def _varint(view: memoryview, pos: int, end: int, base: int) -> tuple[int, int]:
+    """wire.varint in a window of the file that starts at absolute offset `base`: Corrupt at an absolute offset."""
+    try:
+        return varint(view, pos, end)
+    except Corrupt as exc:
+        raise Corrupt(base + exc.args[0]) from None
+
+
 def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) -> None:
     # an explicit stack: a hostile file cannot exhaust Python's recursion; each entry carries the record it fills
-    stack: list = [(MODEL, 0, len(buf), 0, facts)]
+    stack: list = [(MODEL, 0, len(buf), 0, facts)]  # _prescan counts as this walk does: keep them alike
     fields = 0
     while stack:
         kind, pos, end, depth, record = stack.pop()
@@ -245,6 +389,8 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) ->
                         record.ints.append(_signed(value))
                 elif kind == SPARSE and number == 3:
                     record.dims.append(_signed(value))
+                elif kind == DIM and number == 1:
+                    record.value = _signed(value)
                 continue
             if wire == 1 or wire == 5:
                 pos += 8 if wire == 1 else 4
@@ -335,11 +481,24 @@ def _record(parent: int, number: int, child: int, owner, facts: FileFacts, size:
         if isinstance(owner, _Attribute):
             owner.graphs.append(graph)
         return graph
+    if child == VALUE_INFO:
+        value = Input()
+        if parent == GRAPH:
+            owner.inputs.append(value)
+        return value
+    if child == SHAPE:
+        if owner.dimensions is None:  # a repeated shape field is merged into one, its dims joined
+            owner.dimensions = []
+        return owner
+    if child == DIM:
+        dimension = _Dimension()  # its place is taken now: the walk reads sibling messages last first
+        owner.dimensions.append(dimension)
+        return dimension
     if child == FUNCTION:
         function = Graph()
         facts.functions.append(function)
         return function
-    return owner  # OPSET, TRAINING: the model's facts
+    return owner  # OPSET, TRAINING: the model's facts; TYPE, TENSOR_TYPE: the input's
 
 
 def _packed(kind: int, number: int) -> bool:

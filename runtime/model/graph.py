@@ -13,11 +13,13 @@ import math
 from collections.abc import Iterable, Mapping
 
 from edge_predict.errors import ModelError
-from edge_predict.model import operators
+from edge_predict.model import operators, shapes
 from edge_predict.model.file import FileFacts, Graph, Node
 from edge_predict.model.limits import GraphLimits, over_limit
 
-CONST, SHAPE, DATA = 0, 1, 2  # what a value is computed from: constants only, a tensor's shape, the input's values
+# What a value is computed from: constants only (and sizes the file fixes, such as a feature dimension), a size known
+# only at run time (the batch), the input's values.
+CONST, SHAPE, DATA = 0, 1, 2
 
 # Inputs that only say how large the output is or how it is laid out (the output's values come from the others):
 # a shape may flow here; the input's values may not (a size computed from data is unbounded).
@@ -97,16 +99,33 @@ class _Dim:
 
 
 def _check_flow(graph: Graph, source: str, limits: GraphLimits) -> None:
-    """Walk the main graph in order: each value's kind (CONST, SHAPE, DATA), the small int tensors known from the
-    file, and the sizes the size-making operators would allocate."""
+    """Walk the main graph in order: each value's kind (CONST, SHAPE, DATA), its static shape (shapes.py), the
+    small int tensors known from the file, and the sizes the size-making operators would allocate.
+
+    A value computed from shapes is SHAPE only while it holds a size known at run time only: Shape of a (batch, 4)
+    tensor is SHAPE, the 4 gathered from it is CONST (the same for every batch), the batch size is SHAPE."""
     kind: dict[str, int] = {}
     known: dict[str, list] = {}  # small int tensors: ints, or _Dim for what comes from a shape
     dims: dict[str, list[int]] = {}  # the dims of constants
+    static: dict[str, shapes.Shape] = {}  # each value's shape, as far as the file says (shapes.py)
     for tensor in graph.initializers:
         kind[tensor.name] = CONST
         dims[tensor.name] = tensor.dims
+        static[tensor.name] = tuple(tensor.dims)
         if tensor.ints is not None:
             known[tensor.name] = list(tensor.ints)
+    for value in graph.inputs:  # after the initializers: a feed replaces an initializer of the same name
+        kind[value.name] = DATA
+        known.pop(value.name, None)
+        dims.pop(value.name, None)
+        static.pop(value.name, None)
+        if value.shape is not None:
+            static[value.name] = value.shape
+
+    def fixed_ints(name: str) -> list[int | None] | None:
+        found = known.get(name)
+        return None if found is None else [v if isinstance(v, int) else None for v in found]
+
     for node in graph.nodes:
         inputs = [(i, name) for i, name in enumerate(node.inputs) if name]
         classes = {i: kind.get(name, DATA) for i, name in inputs}
@@ -134,9 +153,13 @@ def _check_flow(graph: Graph, source: str, limits: GraphLimits) -> None:
                     "lets shapes only shape data (Reshape, Expand, Split, ...); docs/security.md"
                 )
             out = max(values | chosen, default=CONST)
+        _propagate(node, op, known, dims, static)
+        for name, shape in zip(node.outputs, shapes.infer(node, op, static, fixed_ints)):
+            if shape is not None:
+                static[name] = shape
         for name in node.outputs:
-            kind[name] = out
-        _propagate(node, op, known, dims)
+            fixed = name in known and all(isinstance(v, int) for v in known[name])
+            kind[name] = CONST if out == SHAPE and fixed else out  # sizes the file fixes, not the batch's
         _check_size(node, op, known, dims, source, limits)
 
 
@@ -144,21 +167,35 @@ def _named(node: Node) -> str:
     return f"{node.op_type!r} (output {node.outputs[0]!r})" if node.outputs else repr(node.op_type)
 
 
-def _propagate(node: Node, op: str | None, known: dict[str, list], dims: dict[str, list[int]]) -> None:
-    """The small int tensor each output holds, where the file says it (shape arithmetic)."""
+def _propagate(
+    node: Node, op: str | None, known: dict[str, list], dims: dict[str, list[int]], static: dict[str, shapes.Shape]
+) -> None:
+    """The small int tensor each output holds, where the file says it (shape arithmetic); the shape of a Constant."""
     args = [known.get(name) for name in node.inputs]
     result = None
-    if op == "Constant":
+    if op == "Constant" and node.outputs:
         value = node.attribute("value")
         if value is not None and value.tensor is not None:
             dims[node.outputs[0]] = value.tensor.dims
+            static[node.outputs[0]] = tuple(value.tensor.dims)
             result = value.tensor.ints
         for attr in ("value_ints", "value_int"):
             found = node.attribute(attr)
             if found is not None:
                 result = found.ints or ([found.i] if found.i is not None else None)
+                static[node.outputs[0]] = (len(found.ints),) if found.ints else ()
     elif op == "Shape":
-        result = [_Dim()]  # of some rank: each entry is a run-time size
+        shape = static.get(node.inputs[0]) if node.inputs else None
+        if shape is None:
+            result = [_Dim()]  # of a rank the file does not say: each entry is a run-time size
+        else:
+            result = [_Dim() if d is None else d for d in shapes.shape_value(node, shape)]
+    elif op == "Size":
+        shape = static.get(node.inputs[0]) if node.inputs else None
+        fixed = shape is not None and None not in shape
+        result = [math.prod(shape)] if fixed else [_Dim()]
+    elif op == "Slice" and args and args[0] is not None:
+        result = _sliced(node, args)
     elif op in ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Concat") and all(
         a is not None for a in args[: 1 if op != "Concat" else None]
     ):
@@ -173,6 +210,21 @@ def _propagate(node: Node, op: str | None, known: dict[str, list], dims: dict[st
         result = _elementwise(op, args[0], args[1])
     if result is not None and node.outputs and len(result) <= 64:
         known[node.outputs[0]] = result
+
+
+def _sliced(node: Node, args: list) -> list | None:
+    """Slice of a small 1-D int tensor (a part of a shape) with bounds the file fixes."""
+    bounds = [args[i] if i < len(args) else None for i in range(1, 5)]
+    starts, ends, axes, steps = bounds
+    named = [i < len(node.inputs) and bool(node.inputs[i]) for i in range(1, 5)]
+    if node.attribute("starts") is not None or starts is None or ends is None or len(starts) != 1 or len(ends) != 1:
+        return None
+    if (named[2] and axes not in ([0], [-1])) or (named[3] and (steps is None or len(steps) != 1)):
+        return None
+    start, end, step = starts[0], ends[0], steps[0] if named[3] else 1
+    if not all(isinstance(v, int) for v in (start, end, step)) or step == 0:
+        return None
+    return args[0][start:end:step]
 
 
 def _elementwise(op: str, a: list, b: list) -> list | None:

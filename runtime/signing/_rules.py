@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 from edge_predict.signing import _bundle as sigbundle
@@ -107,9 +108,10 @@ def sign(model_bytes: bytes, private_key_pem: bytes, model_name: str) -> bytes:
         raise ModelError(
             "the signing key is encrypted; decrypt it first: openssl ec -in key.pem -out plain-key.pem"
         ) from None
-    except ValueError as exc:
+    except ValueError:
         raise ModelError(
-            f"the signing key is not a PEM private key ({_first_line(exc)}); make one with: {_MAKE_KEY}"
+            f"the signing key is not a PEM private key ({_pem_problem(private_key_pem, 'PRIVATE KEY')}); "
+            f"make one with: {_MAKE_KEY}"
         ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVES:
         raise ModelError(
@@ -165,9 +167,9 @@ def _load_public_key(pem: bytes):
         )
     try:
         key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError):
         raise ModelError(
-            f"the public key is not a PEM public key ({_first_line(exc)}); "
+            f"the public key is not a PEM public key ({_pem_problem(pem, 'PUBLIC KEY')}); "
             "make it with: openssl ec -in key.pem -pubout -out public.pem"
         ) from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
@@ -193,5 +195,18 @@ def _describe(key) -> str:
     return f"an {kind} key" if kind[:1] in "AEIOUR" else f"a {kind} key"  # "an RSA", "an Ed25519", "a DSA"
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:80]
+def _pem_problem(pem: bytes, label: str) -> str:
+    """Why bytes that cryptography would not load are no PEM key of `label`, from the bytes themselves (cryptography's
+    messages are its own, and change between versions): no PEM block, an unfinished one, another kind, or one whose
+    contents are not a key."""
+    if not pem.strip():
+        return "the file is empty"
+    begin = re.search(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----", pem)
+    if begin is None:
+        return "no -----BEGIN line"
+    found = begin.group(1).decode("ascii")
+    if b"-----END " + begin.group(1) + b"-----" not in pem[begin.end() :]:
+        return f"its {found} block has no -----END {found}----- line: truncated?"
+    if not found.endswith(label):
+        return f"it holds a {found} block"
+    return f"its {found} block does not decode as a key: damaged?"

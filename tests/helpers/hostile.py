@@ -152,6 +152,26 @@ def batch_switch() -> bytes:
     return model(manifest(golden_inputs=inputs), nodes, inits)
 
 
+def batch_switch_shadowed() -> bytes:
+    """batch_switch on a batch of 1,000 rows, its input also named by an initializer (onnxruntime lists it as
+    overridable: a feed may replace it), so the check takes the input as data even where a constant has its name."""
+    inputs = ((0.1,), (0.2,), (0.3,), (0.4,), (0.5,))
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["rows"], axis=0),
+        helper.make_node("Equal", ["rows", "many"], ["switch"]),
+        helper.make_node("Sub", ["one", "x"], ["flipped"]),
+        helper.make_node("Where", ["switch", "flipped", "x"], ["y"]),
+    ]
+    inits = [
+        _ints("zero", 0),
+        _ints("many", 1000),
+        numpy_helper.from_array(np.float32(1), "one"),
+        numpy_helper.from_array(np.float32([[0.5]]), "x"),
+    ]
+    return model(manifest(golden_inputs=inputs), nodes, inits)
+
+
 def batch_mean() -> bytes:
     """x - mean(batch) + 0.5: no shape in sight, but each answer depends on the other rows of its batch."""
     inputs = ((0.1,), (0.2,), (0.3,), (0.4,), (0.5,))
@@ -234,6 +254,7 @@ CASES = {
     "regex_operator": (regex_operator, "the model uses operators outside the set edge-predict runs (RegexFull"),
     "local_function": (local_function, "the model defines local functions (evil.ops:Pass)"),
     "batch_switch": (batch_switch, "node 'Where' (output 'y') computes on the data with a value derived from"),
+    "batch_switch_shadowed": (batch_switch_shadowed, "node 'Where' (output 'y') computes on the data with a value"),
     "batch_mean": (batch_mean, "the model's answer depends on the batch: golden vector 0 scores"),
     "sparse_initializer": (sparse_initializer, "the model's graph has tensor '(a sparse tensor)' declaring"),
     "tile_huge": (tile_huge, "the model's graph has node 'Tile' (output 'big') making a tensor of 100,000,000"),

@@ -179,9 +179,24 @@ BAD = {
     ),
     "malformed PEM": (
         lambda m, s, p, o, k: (m, s, b"-----BEGIN PUBLIC KEY-----\nnot base64\n"),
-        "the public key is not a PEM public key (",
+        "the public key is not a PEM public key (its PUBLIC KEY block has no -----END PUBLIC KEY----- line: trunc",
     ),
-    "truncated PEM": (lambda m, s, p, o, k: (m, s, p[: len(p) // 2]), "the public key is not a PEM public key ("),
+    "truncated PEM": (
+        lambda m, s, p, o, k: (m, s, p[: len(p) // 2]),
+        "the public key is not a PEM public key (its PUBLIC KEY block has no -----END PUBLIC KEY----- line",
+    ),
+    "damaged PEM": (
+        lambda m, s, p, o, k: (m, s, b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        "the public key is not a PEM public key (its PUBLIC KEY block does not decode as a key: damaged?); make it",
+    ),
+    "no PEM at all": (
+        lambda m, s, p, o, k: (m, s, b"ssh-ed25519 AAAA"),
+        "the public key is not a PEM public key (no -",
+    ),
+    "a certificate": (
+        lambda m, s, p, o, k: (m, s, b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        "the public key is not a PEM public key (it holds a CERTIFICATE block); make it with: openssl ec",
+    ),
     "a private key": (lambda m, s, p, o, k: (m, s, k), "the public key given is a PRIVATE key; give its public"),
     "an RSA key": (lambda m, s, p, o, k: (m, s, RSA_PUBLIC), "the public key is an RSA key; model signatures use"),
     "a secp256k1 key": (lambda m, s, p, o, k: (m, s, K1_PUBLIC), "the public key is an elliptic-curve secp256k1"),
@@ -215,11 +230,26 @@ def test_bad_signatures_and_keys_are_refused_in_one_line(case, keys, other_keys)
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("loader", ["load_pem_public_key", "load_pem_private_key"])
+def test_a_key_refusal_is_worded_from_the_bytes_never_from_cryptographys_message(loader, keys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ValueError("Could not deserialize key data.\nTheir words, [<OpenSSLError(code=1, lib=2)>]")
+
+    monkeypatch.setattr(serialization, loader, refuse)
+    with pytest.raises(ModelError) as err:
+        if loader == "load_pem_public_key":
+            signing.verify_signature(MODEL, signing.sign(MODEL, keys[0], "model.onnx"), keys[1], "model.onnx")
+        else:
+            signing.sign(MODEL, keys[0], "model.onnx")
+    assert "does not decode as a key: damaged?" in str(err.value)
+    assert "deserialize" not in str(err.value) and "OpenSSL" not in str(err.value)
+
+
 @pytest.mark.parametrize(
     "key, message",
     [
         (lambda k, p: p, "the signing key given is a PUBLIC key"),
-        (lambda k, p: b"garbage", "the signing key is not a PEM private key ("),
+        (lambda k, p: b"garbage", "the signing key is not a PEM private key (no -----BEGIN line); make one with"),
         (
             lambda k, p: rsa.generate_private_key(65537, 2048).private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

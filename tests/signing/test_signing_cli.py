@@ -70,7 +70,7 @@ REFUSED = {
     ),
     "a malformed key": (
         lambda m, p, o: p.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-        "the public key is not a PEM public key (",
+        "the public key is not a PEM public key (its PUBLIC KEY block does not decode as a key",
     ),
 }
 

@@ -197,11 +197,6 @@ def test_skorch_neural_net_regressor(tmp_path, table):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the load-time shape-flow check (runtime/model/graph.py) refuses TabNet's sparsemax, which multiplies data by "
-    "a range built from the FEATURE dimension's size; the check cannot yet tell a feature dimension from the batch one",
-)
 def test_tabnet_network_tuple_output_and_eval_chunking(tmp_path, table):
     """TabNetClassifier's network returns (logits, M_loss) and chunks each batch by its virtual batch size in Python
     (x.chunk(int(np.ceil(n / vbs)))): the tracer flags it, the graph is measured right at every batch size, so it is
