@@ -145,7 +145,9 @@ class Writer:
             if self.extra:  # a pass-through text read line by line may hold a comma
                 return None
             rows = "\n".join(map(",".join, batch.texts)) + "\n"
-            if '"' in rows or rows.count("\n") != len(batch.lines):
+            # a text (a category read line by line) may hold a quote, a comma or a line break: then row by row
+            commas = len(batch.lines) * (len(self.names) - 1)
+            if '"' in rows or rows.count("\n") != len(batch.lines) or rows.count(",") != commas:
                 return None
         errors = {"error": np.full(len(batch.lines), "", dtype="U1")} if self.errors else {}
         return csv_rows(rows, {**outputs, **errors})
