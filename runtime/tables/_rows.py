@@ -6,7 +6,7 @@ import csv
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ class Batch:
     columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
     errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
     extra: tuple[str, ...] = ()  # names of the input's other columns, passed through: texts[i][k:] are theirs
+    # the block path's texts (_fast.fastread.BlockTexts, also `texts`) where it read the batch, else None: what the
+    # writer's whole-batch text starts from
+    block: Any = None
 
     def head(self, n: int) -> "Batch":
         """Its first n rows."""

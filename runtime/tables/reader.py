@@ -80,7 +80,8 @@ def read_batches(
             seen = True
             texts = BlockTexts(text, order, block, list(extra))
             values = block.values if texts.columns == sorted(texts.columns) else block.values[:, texts.columns]
-            yield Batch(values, texts, range(start, start + len(values)), "line", columns, extra=tuple(extra.values()))
+            lines = range(start, start + len(values))
+            yield Batch(values, texts, lines, "line", columns, extra=tuple(extra.values()), block=texts)
             continue
         # anything unusual: line by line, as defined; a '#' line that reads as a whole row is data, not a comment,
         # and one naming every feature a header again

@@ -191,3 +191,17 @@ def test_any_rows_keep_going_give_predictors_answers_and_errors(cli_runner, mode
             assert row["error"].endswith(errors[0].problem)
         else:
             assert row["probability"] == format_probabilities(table["probability"])[0]
+
+
+def test_a_typed_model_is_read_line_by_line_and_a_numeric_one_by_blocks(cli_runner, model, model_path):
+    from unittest import mock
+
+    from edge_predict.tables import reader
+
+    calls = []
+    real = reader.parse_block
+    with mock.patch.object(reader, "parse_block", lambda *a: calls.append(real(*a)) or calls[-1]):
+        typed_run = run(cli_runner, model, "--input", "-", input=f"{HEADER}\n" + "1,2,3,4,1\n" * 50)
+        assert typed_run.exit_code == 2 and not calls  # '3' is no island: refused, and no block was parsed
+        numeric = cli_runner.invoke(cli, ["predict", "--model", str(model_path), "--input", "-"], input="1\n7\n" * 50)
+    assert numeric.exit_code == 0 and calls and all(block is not None for block in calls)
