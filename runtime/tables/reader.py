@@ -49,8 +49,9 @@ def read_batches(
     named as one of `reserved`, the output's columns), or header-less rows in feature order;
     blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep`
     stays in place with its error. With `json`, blocks also carry their values' JSON texts (Block.json_chars).
-    With `kinds` (grammar.field_kinds: a typed model's numbers, integer codes and texts) every row is read line by
-    line, and the first line is a header when it names a feature (a text category may start with a letter).
+    With `kinds` (grammar.field_kinds: a typed model's numbers, integer codes and texts) plain blocks are read at
+    once (_fast.typedblock), others line by line, and the first line is a header when it names a feature (a text
+    category may start with a letter).
     """
     blocks = whole_lines(text_chunks(stream), keep=keep)
     first, raw, rest = _first_line(blocks, feature_names)
@@ -60,6 +61,7 @@ def read_batches(
     order, extra = header or (list(range(len(feature_names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
     layout = (len(order) + len(extra), sorted(order)) if extra else None  # pass-through columns among them
+    file_kinds = None if kinds is None else [kinds[order.index(j)] for j in sorted(order)]  # in the file's order
     seen = False
 
     def is_row(text: str) -> bool:
@@ -71,9 +73,9 @@ def read_batches(
             return False
 
     def parse(item: tuple[int, str]):
-        if kinds is not None:  # typed fields: the reference path reads them
-            return None
-        return parse_block(item[1], len(order), layout, json and not extra)  # with extra, JSON goes row by row
+        return parse_block(
+            item[1], len(order), layout, json and not extra, file_kinds
+        )  # with extra, JSON goes row by row
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +16,9 @@ from hypothesis import strategies as st
 
 from edge_predict import Predictor
 from edge_predict.cli import cli
-from edge_predict.tables.writer import format_probabilities
+from edge_predict.tables import reader
+from edge_predict.tables._fast import fastread
+from edge_predict.tables.writer import Writer, format_probabilities
 from helpers import typed
 
 HEADER = "hours,weight,island,sex,rating"
@@ -193,15 +197,57 @@ def test_any_rows_keep_going_give_predictors_answers_and_errors(cli_runner, mode
             assert row["probability"] == format_probabilities(table["probability"])[0]
 
 
-def test_a_typed_model_is_read_line_by_line_and_a_numeric_one_by_blocks(cli_runner, model, model_path):
-    from unittest import mock
+@contextmanager
+def line_path():
+    """The reference: every block read line by line, every batch written row by row."""
+    with (
+        mock.patch.object(reader, "parse_block", lambda *args: None),
+        mock.patch.object(Writer, "_whole_csv", lambda self, batch, outputs: None),
+        mock.patch.object(Writer, "_whole_json", lambda self, batch, outputs: None),
+    ):
+        yield
 
-    from edge_predict.tables import reader
 
+def test_plain_typed_blocks_are_read_at_once_and_others_line_by_line(cli_runner, model):
     calls = []
     real = reader.parse_block
+    plain = f"{HEADER}\n" + "".join(f"{i % 5}.5,-{i % 3},{typed.ISLANDS[i % 4]},male,{1 + i % 3}\n" for i in range(50))
     with mock.patch.object(reader, "parse_block", lambda *a: calls.append(real(*a)) or calls[-1]):
-        typed_run = run(cli_runner, model, "--input", "-", input=f"{HEADER}\n" + "1,2,3,4,1\n" * 50)
-        assert typed_run.exit_code == 2 and not calls  # '3' is no island: refused, and no block was parsed
-        numeric = cli_runner.invoke(cli, ["predict", "--model", str(model_path), "--input", "-"], input="1\n7\n" * 50)
-    assert numeric.exit_code == 0 and calls and all(block is not None for block in calls)
+        assert run(cli_runner, model, "--input", "-", input=plain).exit_code == 0
+        assert calls and all(block is not None for block in calls)
+        calls.clear()
+        assert run(cli_runner, model, "--input", "-", input=plain.replace("male", '"male"')).exit_code == 0
+        assert calls and all(block is None for block in calls)
+
+
+ODD = ["", "nan", "NA", "N/A", "null", "NaN", "inf", "-1", "1e3", "abc", "1.5", "3.0", "x y", "Atlantis", '"a,b"', "#1"]
+CELL = {
+    "number": st.one_of(st.sampled_from(ODD), st.floats(0, 100, width=32).map(repr)),
+    "text": st.sampled_from([*typed.ISLANDS, *typed.SEXES, *ODD]),
+    "code": st.sampled_from(["1", "2", "3", "3.0", "1.5", "4", *ODD]),
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.one_of(st.tuples(*(CELL[k] for k in KINDS)).map(",".join), st.sampled_from(["", "# note", "1,2"])),
+        min_size=1,
+        max_size=40,
+    ),
+    fmt=st.sampled_from(["csv", "json", "text"]),
+    keep_going=st.booleans(),
+    header=st.sampled_from([HEADER, "rating,sex,island,weight,hours", None]),
+    block_chars=st.integers(16, 400),
+)
+def test_the_typed_block_path_answers_as_the_line_path(cli_runner, model, rows, fmt, keep_going, header, block_chars):
+    text = "\n".join(([header] if header else []) + rows) + "\n"
+    args = ["--input", "-", "--format", fmt] + (["-k"] if keep_going else [])
+    saved, fastread.BLOCK_CHARS = fastread.BLOCK_CHARS, block_chars  # small blocks: many block boundaries
+    try:
+        got = run(cli_runner, model, *args, input=text)
+        with line_path():
+            expected = run(cli_runner, model, *args, input=text)
+    finally:
+        fastread.BLOCK_CHARS = saved
+    assert (got.exit_code, got.stdout, got.stderr) == (expected.exit_code, expected.stdout, expected.stderr)
