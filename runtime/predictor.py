@@ -15,7 +15,7 @@ from edge_predict.model import golden
 from edge_predict.model.integrity import sha256_hex
 from edge_predict.scoring import outputs as tasks
 from edge_predict.errors import InputError, ModelError, NonFiniteOutputError, VerificationError
-from edge_predict.model.manifest import Manifest
+from edge_predict.model.manifest import Feature, Manifest
 from edge_predict.model.file import DEFAULT_MAX_BYTES, check_limit, default_model_path, read_model_file
 from edge_predict.model.session import Runner, open_model, run_failure
 from edge_predict.model import operators
@@ -151,6 +151,12 @@ class Predictor:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self._manifest.feature_names
+
+    @property
+    def features(self) -> tuple[Feature, ...]:
+        """Each feature's type and rules, in order: a number (its domain; whether it may be missing) or a category
+        (its vocabulary; what an unknown and a missing value get); docs/artifact.md."""
+        return self._manifest.features
 
     @property
     def feature_names_in_(self) -> np.ndarray:

@@ -141,6 +141,7 @@ def predict(
 
     Negative numbers are fine: `edge-predict predict -- -1` or `edge-predict predict -1`.
     """
+    from edge_predict.tables.grammar import field_kinds
     from edge_predict.tables.reader import read_batches, samples_from_args
     from edge_predict.tables.source import open_input
     from edge_predict.tables.stream import score
@@ -184,8 +185,9 @@ def predict(
             progress.clear()
         click.echo(f"edge-predict: skipped {one_line(str(error))}", err=True)
 
+    kinds = field_kinds(predictor.features)  # None: numbers only, read as today
     if values:
-        batches = [samples_from_args(values, predictor.feature_names, keep_going)]
+        batches = [samples_from_args(values, predictor.feature_names, keep_going, kinds)]
         scored, skipped = score(predictor, batches, writer, report if keep_going else None)
     else:
         keep_freed_heap()
@@ -196,6 +198,7 @@ def predict(
                 keep=keep_going,
                 reserved=("error",) if keep_going else (),  # an output named like a column is predicted_<name>
                 json=fmt == "json",
+                kinds=kinds,
             )
             progress = progress_for(input_path, stream, sys.stdout, sys.stderr)
             try:

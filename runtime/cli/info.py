@@ -46,6 +46,7 @@ def info_json(predictor) -> str:
             "sha256": predictor.sha256,
             "manifest": predictor.manifest,
             "engine": predictor.engine,
+            "features": [feature_facts(f) for f in predictor.features],
             "signature": signature_facts(predictor),
         },
         indent=2,
@@ -95,8 +96,21 @@ def info_lines(predictor) -> list[str]:
             else []
         ),
         ("task", task),
-        ("features", ", ".join(_feature_text(f) for f in manifest["features"])),
     ]
+    typed = any(f.type != "number" or f.missing != "refuse" for f in predictor.features)
+    if typed:  # one line per feature: its type and rules
+        rows += [
+            ("features" if j == 0 else "", _typed_text(f, raw))
+            for j, (f, raw) in enumerate(zip(predictor.features, manifest["features"]))
+        ]
+        rows += [
+            (
+                "inputs",
+                ", ".join(f"{i['name']} {i['type']} ({', '.join(i['features'])})" for i in manifest.get("inputs", [])),
+            )
+        ]
+    else:
+        rows += [("features", ", ".join(_feature_text(f) for f in manifest["features"]))]
     if task == "binary":
         rows += [
             ("labels", " / ".join(predictor.labels) + f"  (positive: {predictor.labels[1]})"),
@@ -119,7 +133,7 @@ def info_lines(predictor) -> list[str]:
         ("engine", _engine_text(predictor, golden.get("engines", ["onnxruntime"]))),
         ("signature", _signature_text(signature_facts(predictor))),
     ]
-    return [f"{key + ':':<11}{value}" for key, value in rows]
+    return [f"{key + ':' if key else '':<11}{value}" for key, value in rows]
 
 
 def _engine_text(predictor, proven: list[str]) -> str:
@@ -140,3 +154,44 @@ def _feature_text(feature: dict) -> str:
     if isinstance(seen, list) and len(seen) == 2 and all(isinstance(v, (int, float)) for v in seen):
         text += f" (trained on {seen[0]:g}..{seen[1]:g})"
     return text
+
+
+SHOWN_CATEGORIES = 12  # info lists at most this many categories of a feature, then how many there are
+
+
+def feature_facts(feature) -> dict:
+    """A feature's type and rules as `info --json` gives them, the manifest's defaults filled in."""
+    facts = {"name": feature.name, "type": feature.type, "missing": feature.missing}
+    if feature.type == "number":
+        facts.update(min=feature.min, max=feature.max)
+    else:
+        facts.update(
+            categories=list(feature.categories),
+            codes="text" if isinstance(feature.categories[0], str) else "integer",
+            unknown=feature.unknown,
+            unknown_policy=feature.unknown_policy,
+        )
+        if feature.missing == "impute":
+            facts["missing_value"] = feature.missing_value
+    if feature.missing == "impute":
+        facts["impute"] = feature.impute
+    return facts
+
+
+def _typed_text(feature, raw: dict) -> str:
+    """'island: category of 3 ('Biscoe', 'Dream', 'Torgersen'); unknown refused; may be missing (imputed: ...)'."""
+    if feature.type == "number":
+        text = _feature_text(raw).replace(feature.name, f"{feature.name}: number", 1)
+    else:
+        shown = ", ".join(map(repr, feature.categories[:SHOWN_CATEGORIES]))
+        more = len(feature.categories) - SHOWN_CATEGORIES
+        kind = "category" if isinstance(feature.categories[0], str) else "integer category"
+        text = f"{feature.name}: {kind} of {len(feature.categories)} ({shown}{f', … {more} more' if more > 0 else ''})"
+        if feature.unknown == "encode":
+            text += f"; unknown values encoded by the graph: {feature.unknown_policy}"
+        else:
+            text += "; unknown values refused"
+    if feature.missing == "impute":
+        imputed = "" if feature.impute is None else f": {feature.impute!r}"
+        return text + f"; may be missing (imputed in the graph{imputed})"
+    return text + "; may not be missing"

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edge_predict.scoring.frames import columns_by_name
-from edge_predict.distributed.table import ERROR_COLUMN, check_frame, label_array, score_rows
+from edge_predict.distributed.table import ERROR_COLUMN, check_frame, features_of, label_array, score_rows
 from edge_predict.distributed.worker import ShippedModel, ship, worker_predictor
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ def _partition(
     predictor = worker_predictor(model)
     number = partition_info["number"] if partition_info else "?"
     where = lambda row: f"partition {number}, row {row} (index {frame.index[row]})"  # noqa: E731
-    x = columns_by_name(frame, predictor.feature_names)  # as Predictor reads a DataFrame: float64, NA as NaN
+    x = features_of(predictor, frame)  # as Predictor reads a DataFrame
     outputs, _, reasons = score_rows(predictor, x, columns, on_error, where)
     return _with_outputs(frame, columns, classes, outputs, reasons, on_error)
 

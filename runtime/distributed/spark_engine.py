@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from edge_predict.scoring.frames import columns_by_name
-from edge_predict.distributed.table import ERROR_COLUMN, check_frame, label_array, score_rows
+from edge_predict.distributed.table import ERROR_COLUMN, check_frame, features_of, label_array, score_rows
 from edge_predict.distributed.worker import ShippedModel, ship, worker_predictor
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ def _batches(batches: Any, model: ShippedModel, columns: list, classes: list, on
     predictor = worker_predictor(model)
     number, offset = TaskContext.get().partitionId(), 0
     for batch in batches:
-        x = columns_by_name(batch, predictor.feature_names)  # as Predictor reads an Arrow table: float64
+        x = features_of(predictor, batch)  # as Predictor reads an Arrow table
         where = lambda row, start=offset: f"partition {number}, row {start + row}"  # noqa: E731
         outputs, ok, reasons = score_rows(predictor, x, columns, on_error, where)
         arrays = [

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from edge_predict.errors import InputError, ModelError
+from edge_predict.scoring.frames import columns_by_name, named_columns
 
 if TYPE_CHECKING:
     from edge_predict.predictor import Predictor
@@ -27,7 +28,8 @@ def output_columns(predictor: "Predictor", input_columns: Sequence[str] = ()) ->
 
 
 def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: str) -> list[tuple[str, str]]:
-    """Before any job starts: every feature present and numeric (kinds: None) and no output column there yet.
+    """Before any job starts: every feature present, numeric (kinds: None) unless it is a category, and no output
+    column there yet.
 
     Returns the output columns.
     """
@@ -41,8 +43,9 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
             f"columns are matched by exact name"
             + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else "")
         )
+    categories = {f.name for f in predictor.features if f.type == "category"}  # text, codes: any column kind
     for name in names:
-        if kinds[name] is not None:
+        if kinds[name] is not None and name not in categories:
             raise InputError(f"column {name!r} holds {kinds[name]}, but the model expects numbers; cast it first")
     columns = output_columns(predictor, list(kinds))
     if on_error == "null" and ERROR_COLUMN in dict(columns):
@@ -57,10 +60,23 @@ def check_frame(predictor: "Predictor", kinds: dict[str, str | None], on_error: 
     return columns
 
 
+def features_of(predictor: "Predictor", table: Any) -> np.ndarray | dict[str, np.ndarray]:
+    """A partition's features as Predictor reads a DataFrame or Arrow table: a float64 (n, k) array of a numeric
+    model's (NA as NaN), or {feature: its column as it is} of a typed model's (text, codes, nulls as None)."""
+    names = predictor.feature_names
+    if all(f.type == "number" and f.missing == "refuse" for f in predictor.features):
+        return columns_by_name(table, names)
+    return dict(zip(names, named_columns(table, names)))
+
+
 def score_rows(
-    predictor: "Predictor", x: np.ndarray, columns: list[tuple[str, str]], on_error: str, where: Callable[[int], str]
+    predictor: "Predictor",
+    x: np.ndarray | dict[str, np.ndarray],
+    columns: list[tuple[str, str]],
+    on_error: str,
+    where: Callable[[int], str],
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, list | None]:
-    """predict_table of the rows of `x` (float64, feature order), keeping going past bad rows (Predictor.score_rows).
+    """predict_table of the rows of `x` (features_of), keeping going past bad rows (Predictor.score_rows).
 
     Returns the output columns, the mask of scored rows (None: all) and per row why it was not (None: all were).
     on_error="raise": the first bad row raises InputError naming it by `where(row)`;
@@ -83,21 +99,29 @@ def score_rows(
         table = dict(zip([name for name, _ in columns], table.values()))
     if not errors:
         return table, None, None
-    ok = np.ones(len(x), bool)
+    n = len(x) if not isinstance(x, dict) else len(next(iter(x.values())))
+    ok = np.ones(n, bool)
     ok[list(errors)] = False
     full = {}
     for name, kind in columns:
-        full[name] = np.full(len(x), np.nan, np.float32) if kind == "float32" else np.full(len(x), None, object)
+        full[name] = np.full(n, np.nan, np.float32) if kind == "float32" else np.full(n, None, object)
         if table is not None:
             full[name][ok] = table[name]
     reasons = {row: _reason(predictor, x, row, error) for row, error in errors.items()}
-    return full, ok, [reasons.get(i) for i in range(len(x))]
+    return full, ok, [reasons.get(i) for i in range(n)]
 
 
 def _reason(predictor: "Predictor", x: np.ndarray, row: int, error: InputError) -> str:
     if error.col is None:  # valid values, but the model computes NaN for them
         return f"the sample {error.problem}"
-    return f"{predictor.feature_names[error.col]}: {x[row, error.col]:g} {error.problem}"
+    name = predictor.feature_names[error.col]
+    if not isinstance(x, dict):
+        return f"{name}: {x[row, error.col]:g} {error.problem}"
+    value = x[name][row]
+    if isinstance(value, np.generic):
+        value = value.item()
+    shown = f"{value:g}" if isinstance(value, float) else repr(value)
+    return f"{name}: {shown} {error.problem}"
 
 
 def label_array(labels: np.ndarray, classes: Sequence[str]) -> Any:

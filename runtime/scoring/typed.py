@@ -189,6 +189,11 @@ def _column(feature: Feature, vocabulary: frozenset | None, column: np.ndarray) 
     """(the column encoded, [(row, problem)]): a whole-column check first, `judge` for each value it leaves."""
     n, kind = len(column), column.dtype.kind
     if feature.type == "number":
+        if kind == "O" and set(map(type, column)) <= _PLAIN_NUMBERS:  # Python numbers and None (missing: NaN)
+            try:
+                column, kind = column.astype(np.float64), "f"
+            except OverflowError:  # an integer beyond any float: judged below
+                pass
         if kind in "iuf":
             out = column.astype(np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
@@ -204,14 +209,10 @@ def _column(feature: Feature, vocabulary: frozenset | None, column: np.ndarray) 
         todo = np.flatnonzero(~known)
         if todo.size:
             out = out.copy()
-    elif kind in "iuf":
-        codes = np.fromiter(vocabulary, np.int64, len(vocabulary))
-        with np.errstate(invalid="ignore"):
-            out = column.astype(np.int64) if kind != "f" else np.where(np.isfinite(column), column, 0).astype(np.int64)
-        known = np.isin(out, codes) & (out == column if kind == "f" else True)
-        todo = np.flatnonzero(~known)
     else:
-        out, todo = np.empty(n, np.int64), range(n)
+        if kind == "O" and set(map(type, column)) <= _FLOATS:  # as the CLI reads codes: floats, None for missing
+            column, kind = column.astype(np.float64), "f"
+        out, todo = _codes(vocabulary, column, kind)
     problems = []
     for i in todo:
         encoded, problem = judge(feature, column[i])
@@ -222,6 +223,23 @@ def _column(feature: Feature, vocabulary: frozenset | None, column: np.ndarray) 
         else:
             out[i] = encoded
     return out, problems
+
+
+_PLAIN_NUMBERS = {float, int, type(None)}
+_FLOATS = {float, type(None)}
+
+
+def _codes(vocabulary: frozenset, column: np.ndarray, kind: str) -> tuple[np.ndarray, Any]:
+    """An integer-code column as int64, and the rows `judge` must look at: all of them unless the column is numeric;
+    else those whose value is not exactly a code of the vocabulary (NaN, 1.5, an unseen code)."""
+    n = len(column)
+    if kind not in "iuf":
+        return np.empty(n, np.int64), range(n)
+    codes = np.fromiter(vocabulary, np.int64, len(vocabulary))
+    with np.errstate(invalid="ignore"):
+        out = column.astype(np.int64) if kind != "f" else np.where(np.isfinite(column), column, 0).astype(np.int64)
+    known = np.isin(out, codes) & (out == column if kind == "f" else True)
+    return out, np.flatnonzero(~known)
 
 
 def _missing(feature: Feature, expected: str) -> tuple[Any, str | None]:

@@ -32,9 +32,12 @@ class InferRequest:
 
 
 def feature_datatypes(predictor) -> dict[str, str]:
-    """Each feature's tensor datatype. Every feature of a format 2 model is a number: FP32. (A text category of a
-    later format is BYTES here; the decoding below already passes str and null through to the Predictor.)"""
-    return {name: "FP32" for name in predictor.feature_names}
+    """Each feature's tensor datatype: BYTES for a text category (str, null where it may be missing), FP32 for a
+    number or an integer code (FP64 read as FP32 is; null as NaN, a missing value where the feature may be one)."""
+    return {
+        f.name: "BYTES" if f.type == "category" and isinstance(f.categories[0], str) else "FP32"
+        for f in predictor.features
+    }
 
 
 def metadata(predictor, name: str, version: str) -> dict:

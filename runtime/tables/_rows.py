@@ -6,13 +6,13 @@ import csv
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from edge_predict.tables._fast.fastread import TOO_LONG, line_too_long
 from edge_predict.errors import InputError
-from edge_predict.tables.grammar import NOT_UTF8, SPACE, not_utf8, parse_number, shown
+from edge_predict.tables.grammar import NOT_UTF8, SPACE, not_utf8, parse_field, parse_number, shown
 
 
 @dataclass
@@ -26,6 +26,9 @@ class Batch:
     columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
     errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
     extra: tuple[str, ...] = ()  # names of the input's other columns, passed through: texts[i][k:] are theirs
+    # the block path's texts (_fast.fastread.BlockTexts, also `texts`) where it read the batch, else None: what the
+    # writer's whole-batch text starts from
+    block: Any = None
 
     def head(self, n: int) -> "Batch":
         """Its first n rows."""
@@ -64,10 +67,16 @@ def split_fields(line: str, where: str = "") -> list[str]:
 
 
 def parse_line(
-    line: str, where: str, order: Sequence[int], columns: Sequence[str], split: bool = True, extra: Sequence[int] = ()
-) -> tuple[list[float], tuple[str, ...]]:
+    line: str,
+    where: str,
+    order: Sequence[int],
+    columns: Sequence[str],
+    split: bool = True,
+    extra: Sequence[int] = (),
+    kinds: Sequence[str] | None = None,
+) -> tuple[list, tuple[str, ...]]:
     """The feature values of one line in model order, and its texts (the features', then the `extra` columns'):
-    the reference semantics and their errors."""
+    the reference semantics and their errors. With `kinds` (grammar.field_kinds) each field is read as its kind."""
     try:
         fields = split_fields(line, where) if split else [line]
         width = len(order) + len(extra)
@@ -75,7 +84,10 @@ def parse_line(
             expected = f"the model expects {width} ({', '.join(columns)})" if not extra else f"the header has {width}"
             raise InputError(f"{where}: {len(fields)} columns, but {expected}")
         picked = tuple(fields[j].strip(SPACE) for j in order)
-        values = [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)]
+        if kinds is None:
+            values = [parse_number(text, f"{where}, {column}") for text, column in zip(picked, columns)]
+        else:
+            values = [parse_field(t, kind, f"{where}, {column}") for t, kind, column in zip(picked, kinds, columns)]
         if extra and NOT_UTF8.search(line):  # a pass-through field that could not be written back as text
             raise not_utf8(where, line)
         return values, picked + tuple(fields[j] for j in extra)
@@ -95,9 +107,11 @@ def parse_rows(
     split: bool = True,
     kind: str = "line",
     extra: dict[int, str] | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> Batch:
     """Parse (line number, text) pairs one by one: raise the first error, or with `keep` keep the row in place
-    (NaN values, empty texts) with its error in Batch.errors.
+    (NaN values, empty texts) with its error in Batch.errors. With `kinds` (a typed model's, grammar.field_kinds)
+    the values are an object array: floats, texts and None (missing).
 
     This path defines the semantics; a faster one falls back to it whenever anything is off in a block.
     """
@@ -106,7 +120,7 @@ def parse_rows(
         try:
             if line == TOO_LONG:  # a line --keep-going skipped as it was read
                 raise line_too_long(number)
-            row, text = parse_line(line, f"{kind} {number}", order, columns, split, list(extra or ()))
+            row, text = parse_line(line, f"{kind} {number}", order, columns, split, list(extra or ()), kinds)
         except InputError as exc:
             exc.line = number
             if not keep:
@@ -117,7 +131,7 @@ def parse_rows(
         texts.append(text)
         lines.append(number)
     return Batch(
-        np.array(values, dtype=np.float64).reshape(-1, len(order)),
+        _array(values, len(order), kinds),
         texts,
         lines,
         kind,
@@ -125,3 +139,13 @@ def parse_rows(
         errors,
         tuple((extra or {}).values()),
     )
+
+
+def _array(values: list[list], k: int, kinds: Sequence[str] | None) -> np.ndarray:
+    """The rows' values as one (n, k) array: float64 for numbers only, objects for a typed model's values."""
+    if kinds is None:
+        return np.array(values, dtype=np.float64).reshape(-1, k)
+    array = np.empty((len(values), k), dtype=object)
+    for i, row in enumerate(values):
+        array[i] = row
+    return array

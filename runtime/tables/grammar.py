@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+from typing import Any, Sequence
+
 from edge_predict.errors import InputError
 from edge_predict.float32 import F32_MAX
+from edge_predict.model.manifest import MISSING_TEXTS, Feature
 
 # ASCII only. float() alone would also take '1_000', fullwidth or Arabic-Indic digits and surrounding
 # Unicode spaces; a device fed by a sensor or a spreadsheet should refuse those, not guess. nan and inf
@@ -28,6 +31,29 @@ def parse_number(token: str, where: str) -> float:
             raise InputError(f"{where}: {shown(text)} overflows float32 (largest {F32_MAX:.4g})")
         return value
     raise InputError(f"{where}: {shown(text) if text else 'an empty value'} is not a number ({EXPECTED}{_hint(text)})")
+
+
+def field_kinds(features: Sequence[Feature]) -> tuple[str, ...] | None:
+    """How each feature's field is read from text: "number" (the grammar; a missing text is None), "code" (an
+    integer category: a number where the field is one, else its text), "text" (a text category: the field as it
+    is); None for a model whose features are all numbers that may not be missing, read as numbers only."""
+    if all(f.type == "number" and f.missing == "refuse" for f in features):
+        return None
+    return tuple(
+        "number" if f.type == "number" else "text" if isinstance(f.categories[0], str) else "code" for f in features
+    )
+
+
+def parse_field(token: str, kind: str, where: str) -> Any:
+    """A typed feature's value from its (stripped) field: a float, None for a missing text (of a number or code;
+    a text category's missing texts are judged against its vocabulary by the check), or the text as it is."""
+    if kind == "text":
+        return token
+    if token in MISSING_TEXTS:
+        return None
+    if kind == "code" and not NUMBER.fullmatch(token):
+        return token  # the check names it: text, where the feature takes integer codes
+    return parse_number(token, where)
 
 
 def names_a_column(field: str) -> bool:

@@ -21,11 +21,16 @@ from edge_predict.tables._rows import Batch, parse_rows, split_fields
 CHUNK_ROWS = 65536  # rows per batch on the line path: memory stays flat, numpy calls stay large
 
 
-def samples_from_args(values: Sequence[str], feature_names: Sequence[str], keep: bool = False) -> Batch:
-    """Command-line samples: one number each for a one-feature model, else 'v1,v2,...' each."""
+def samples_from_args(
+    values: Sequence[str], feature_names: Sequence[str], keep: bool = False, kinds: Sequence[str] | None = None
+) -> Batch:
+    """Command-line samples: one value each for a one-feature model, else 'v1,v2,...' each; `kinds` as for
+    read_batches."""
     k = len(feature_names)
     # One feature: no splitting, so '1,5' is one bad number (a locale decimal), not two columns.
-    return parse_rows(enumerate(values, start=1), range(k), feature_names, keep, split=k > 1, kind="argument")
+    return parse_rows(
+        enumerate(values, start=1), range(k), feature_names, keep, split=k > 1, kind="argument", kinds=kinds
+    )
 
 
 def read_batches(
@@ -35,6 +40,7 @@ def read_batches(
     keep: bool = False,
     reserved: Sequence[str] = (),
     json: bool = False,
+    kinds: Sequence[str] | None = None,
 ) -> Iterator[Batch]:
     """Samples from a stream (binary, read as UTF-8, or text), a block at a time: memory stays flat on any size,
     and a line that arrives alone on a pipe is a batch of its own at once.
@@ -43,15 +49,19 @@ def read_batches(
     named as one of `reserved`, the output's columns), or header-less rows in feature order;
     blank and '#' lines skipped (unless a '#' line reads as a whole row). A bad row raises InputError, or with `keep`
     stays in place with its error. With `json`, blocks also carry their values' JSON texts (Block.json_chars).
+    With `kinds` (grammar.field_kinds: a typed model's numbers, integer codes and texts) plain blocks are read at
+    once (_fast.typedblock), others line by line, and the first line is a header when it names a feature (a text
+    category may start with a letter).
     """
     blocks = whole_lines(text_chunks(stream), keep=keep)
     first, raw, rest = _first_line(blocks, feature_names)
-    header = header_order(first, feature_names, reserved)
+    header = header_order(first, feature_names, reserved, typed=kinds is not None)
     if header is None:  # no header: the first line is a sample, read with the rest of its block
         rest = (first[0], raw + rest[1])
     order, extra = header or (list(range(len(feature_names))), {})
     columns = tuple(f"column {j + 1} ({name})" for j, name in zip(order, feature_names))
     layout = (len(order) + len(extra), sorted(order)) if extra else None  # pass-through columns among them
+    file_kinds = None if kinds is None else [kinds[order.index(j)] for j in sorted(order)]  # in the file's order
     seen = False
 
     def is_row(text: str) -> bool:
@@ -63,14 +73,17 @@ def read_batches(
             return False
 
     def parse(item: tuple[int, str]):
-        return parse_block(item[1], len(order), layout, json and not extra)  # with extra, JSON goes row by row
+        return parse_block(
+            item[1], len(order), layout, json and not extra, file_kinds
+        )  # with extra, JSON goes row by row
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:
             seen = True
             texts = BlockTexts(text, order, block, list(extra))
             values = block.values if texts.columns == sorted(texts.columns) else block.values[:, texts.columns]
-            yield Batch(values, texts, range(start, start + len(values)), "line", columns, extra=tuple(extra.values()))
+            lines = range(start, start + len(values))
+            yield Batch(values, texts, lines, "line", columns, extra=tuple(extra.values()), block=texts)
             continue
         # anything unusual: line by line, as defined; a '#' line that reads as a whole row is data, not a comment,
         # and one naming every feature a header again
@@ -82,7 +95,7 @@ def read_batches(
         for chunk in iter(lambda: list(itertools.islice(content, chunk_rows)), []):
             seen = True
             try:
-                batch = parse_rows(chunk, order, columns, keep, extra=extra)
+                batch = parse_rows(chunk, order, columns, keep, extra=extra, kinds=kinds)
             except InputError as exc:
                 raise _header_again(chunk, [exc.line], feature_names) or exc from None
             again = _header_again(chunk, [batch.lines[i] for i in sorted(batch.errors)], feature_names)
@@ -138,12 +151,15 @@ def _first_line(
 
 
 def header_order(
-    first: tuple[int, str], feature_names: Sequence[str], reserved: Sequence[str] = ()
+    first: tuple[int, str], feature_names: Sequence[str], reserved: Sequence[str] = (), typed: bool = False
 ) -> tuple[list[int], dict[int, str]] | None:
     """If `first` is a header: the column index of each feature, and {index: name} of the other columns (passed
-    through to the output); None if it is data."""
+    through to the output); None if it is data. A line is a header when a field names a column (starts with a
+    letter, not a number); for a `typed` model, whose rows may hold text, when a field is a feature's name."""
     lineno, line = first
     fields = [f.strip(SPACE) for f in split_fields(line, f"line {lineno}")]
+    if typed and not set(fields) & set(feature_names):
+        return None
     if not any(map(names_a_column, fields)):
         if set(feature_names) <= set(fields):  # a model exported before such names were refused: '450,400'
             raise InputError(

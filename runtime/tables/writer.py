@@ -140,12 +140,15 @@ class Writer:
         """The batch's CSV lines built at once, or None if a field or label needs quoting (then row by row)."""
         # the block reader's lines, fields in model order: numbers and pass-through fields it read because they
         # hold no quote, one row per line
-        rows = getattr(batch.texts, "rows", None)
-        if rows is None:
+        if batch.block is not None:
+            rows = batch.block.rows
+        else:
             if self.extra:  # a pass-through text read line by line may hold a comma
                 return None
             rows = "\n".join(map(",".join, batch.texts)) + "\n"
-            if '"' in rows or rows.count("\n") != len(batch.lines):
+            # a text (a category read line by line) may hold a quote, a comma or a line break: then row by row
+            commas = len(batch.lines) * (len(self.names) - 1)
+            if '"' in rows or rows.count("\n") != len(batch.lines) or rows.count(",") != commas:
                 return None
         errors = {"error": np.full(len(batch.lines), "", dtype="U1")} if self.errors else {}
         return csv_rows(rows, {**outputs, **errors})

@@ -6,6 +6,9 @@ column count, a non-ASCII character) returns None, and the caller reads that blo
 and words the error. Values are exactly float(text): a mantissa of at most 15 digits times or over an exact
 power of ten (at most 1e22) is one correctly rounded operation (Clinger's fast path); other fields go through
 float() one by one.
+
+A typed model's block (numbers, integer codes and text categories, missing fields) is read by _typed_block: its text
+fields as they are, its number and code columns each through the parser above.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from edge_predict.model.manifest import MISSING_TEXTS
 from edge_predict.tables._fast.fastread import feature_fields
 
 _PAD = b"0" * 23 + b"\n"  # room to read 16 bytes before the first field, which the newline starts
@@ -39,12 +43,21 @@ class Block:
         self.values, self.json_chars = values, json_chars
 
 
-def parse_block(text: str, k: int, layout: tuple[int, Sequence[int]] | None = None, json: bool = False) -> Block | None:
+def parse_block(
+    text: str,
+    k: int,
+    layout: tuple[int, Sequence[int]] | None = None,
+    json: bool = False,
+    kinds: Sequence[str] | None = None,
+) -> Block | None:
     """The values (n, k) of `text`, whole lines of k numbers separated by ','; None if anything is unusual.
+    With `kinds` (a typed model's, in file order; no layout): numbers, codes and texts, as _typed_block reads them.
     With `layout` (width, features): lines of `width` fields, numbers in the columns `features` (sorted), any
     text in the others (fastread.feature_fields says which). With `json`, also the values' JSON texts, made from
     the texts where they are plain decimals (-.50 -> -0.5, +5 -> 5.0), else by repr() itself: made here, while the
     fields' positions are at hand (kept for later, they would take several times the text's memory)."""
+    if kinds is not None:
+        return None if layout is not None else _typed_block(text, kinds)
     try:
         data = text.encode("ascii") if layout is None else feature_fields(text, *layout)
     except UnicodeEncodeError:
@@ -197,3 +210,35 @@ def _json_chars(fields: "_Fields", values: np.ndarray) -> np.ndarray:
         chars[i] = 0
         chars[i, : len(text)] = np.frombuffer(text, np.uint8)
     return chars
+
+
+def _typed_block(text: str, kinds: Sequence[str]) -> Block | None:
+    """A typed model's block: the values (n, k) of `text` (whole lines of k fields of `kinds`, grammar.field_kinds in
+    file order) as an object array, floats, None for a missing number or code, texts as they are; None if anything
+    is unusual: a quote, '#', carriage return, space, tab or BOM, a blank line, a line of another width, a number or
+    code field that is neither a missing text nor a plain number (the line path then finds and words it)."""
+    if not text.endswith("\n") or any(c in text for c in '"#\r \t\ufeff'):
+        return None
+    lines = text.split("\n")
+    lines.pop()
+    k = len(kinds)
+    rows = [line.split(",") for line in lines]
+    if not rows or any(len(row) != k for row in rows) or not all(lines):  # a blank line is skipped, not a row
+        return None
+    values = np.empty((len(rows), k), dtype=object)
+    for j, (kind, fields) in enumerate(zip(kinds, zip(*rows))):
+        if kind == "text":
+            values[:, j] = fields
+            continue
+        missing = np.fromiter(map(MISSING_TEXTS.__contains__, fields), bool, len(fields))
+        present = [f for f, m in zip(fields, missing) if not m]
+        if present:
+            block = parse_block("\n".join(present) + "\n", 1)
+            if block is None:  # not a plain number: text (a code's error), nan, inf, a bad number
+                return None
+            column = np.full(len(fields), None, dtype=object)
+            column[~missing] = block.values[:, 0].tolist()
+        else:
+            column = np.full(len(fields), None, dtype=object)
+        values[:, j] = column
+    return Block(values)

@@ -55,12 +55,12 @@ def json_rows(batch, names: Sequence[str], outputs: dict[str, np.ndarray], multi
 def _input_parts(batch, names: Sequence[str]) -> list | None:
     """'{"input":{"a":1.0,"b":2.5},' of every row as parts for _join, from the block's texts (None if the batch
     was read line by line, or without json=True)."""
-    block = getattr(batch.texts, "block", None)
+    block = None if batch.block is None else batch.block.block
     if block is None or block.json_chars is None:
         return None
     n, k = batch.values.shape
     values = block.json_chars.reshape(n, k, -1)
-    columns = batch.texts.columns
+    columns = batch.block.columns
     keys = _input_keys(tuple(names))
     return [part for j, key in enumerate(keys) for part in (key, values[:, columns[j]])] + ["},"]
 
