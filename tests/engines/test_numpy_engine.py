@@ -262,7 +262,9 @@ def test_a_table_with_text_categories_and_missing_values_scores_alike_on_both_en
         size = "" if i % 7 == 0 else f"{rng.normal():.3f}"
         lines.append(f"{hours:.2f},{island},{size},{int(hours + 2 * (island == 'Dream') > 5)}")
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
-    fitted = fit(read_table(tmp_path / "t.csv"), TrainConfig(epochs=50, lr=0.5, model="mlp", hidden=(6, 4)), 0.2)
+    fitted = fit(
+        read_table(tmp_path / "t.csv"), TrainConfig(epochs=50, lr=0.5, model="mlp", hidden=(6, 4)), val_fraction=0.2
+    )
     export_fitted(fitted, tmp_path / "m.onnx")
     numpy_, ort_ = (Predictor.from_path(tmp_path / "m.onnx", engine=e, verify=False) for e in ENGINES)
     assert numpy_.manifest["golden"]["engines"] == ["onnxruntime", "numpy"] and numpy_.proven
