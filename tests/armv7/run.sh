@@ -35,7 +35,7 @@ fi
 
 # Debian's armhf .debs unpacked with dpkg -x; apt-get works on a private state directory and sources list, so the
 # host's dpkg architectures and package lists stay as they are (no --add-architecture).
-arch=armhf root=$CACHE/sysroot-armhf apt=$CACHE/apt-armhf want="$SUITE armhf $(echo $PACKAGES)"
+arch=armhf root=$CACHE/sysroot-armhf apt=$CACHE/apt-armhf want="$SUITE armhf $(echo $PACKAGES) alternatives"
 if [ "$(cat "$root/.packages" 2>/dev/null)" != "$want" ]; then
     rm -rf "$apt" "$root" "$root.new"
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/parts" "$apt/debs" "$root.new"
@@ -53,6 +53,10 @@ if [ "$(cat "$root/.packages" 2>/dev/null)" != "$want" ]; then
     (cd "$apt/debs" && apt-get "${opts[@]}" download $(printf "%s:$arch " $PACKAGES)) >>"$apt/log" 2>&1 \
         || cannot "apt-get download of the armhf python3.11, numpy and click packages failed ($apt/log)"
     for deb in "$apt"/debs/*.deb; do dpkg -x "$deb" "$root.new"; done
+    # what the BLAS and LAPACK packages' postinst does with update-alternatives, which dpkg -x does not run
+    lib=$root.new/usr/lib/arm-linux-gnueabihf
+    ln -s blas/libblas.so.3 "$lib/libblas.so.3"
+    ln -s lapack/liblapack.so.3 "$lib/liblapack.so.3"
     echo "$want" >"$root.new/.packages"
     mv "$root.new" "$root"
 fi
