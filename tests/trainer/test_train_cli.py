@@ -196,9 +196,6 @@ def test_errors_are_one_line_with_documented_exit_code(cli_runner, tmp_path, arg
     assert not (tmp_path / "m.onnx").exists()
 
 
-# The exporter lists numpy in golden.engines (issue 29): models/default.onnx matches once re-exported (make export);
-# then this strict xfail fails, and the marker goes (as in tests/model/test_artifact.py).
-@pytest.mark.xfail(strict=True, reason="models/default.onnx predates golden.engines listing numpy")
 def test_make_export_reproduces_the_committed_model_and_report(cli_runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the same relative paths as the Makefile, so report.json records the same
     (recipe,) = [line for line in (REPO / "Makefile").read_text().splitlines() if "/edge-train " in line]
