@@ -36,6 +36,12 @@ test-arm64: $(STAMP)
 test-arm64-full: $(STAMP)
 	ARM64_FULL=1 tests/arm64/run.sh
 
+# The wheel on emulated 32-bit ARM (qemu-arm + Debian 12 armhf python3, numpy, click), the numpy engine scoring one
+# model per task against torch: docs/engines.md. CI runs it after test-arm64.
+.PHONY: test-armv7
+test-armv7: $(STAMP)
+	tests/armv7/run.sh
+
 # 10,000 arbitrary command lines and stdins through the CLI (make test runs 300); prints the count.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py

@@ -75,6 +75,10 @@ def targets(rows: list[dict]) -> list[dict]:
         faster = torch and statistics.median(t / c for t, c in zip(torch["samples"], cli["samples"]))
         add("CLI cold start >= 8x faster than torch", faster, 8, "{:.1f}x", True)
         add("CLI peak RSS <= 60 MiB", cli["peak_mib"], 60, "{:.1f} MiB")
+    numpy_cli = _find(rows, "12.", "edge-predict predict 7 --engine numpy")
+    if numpy_cli:  # issue 29
+        add("numpy engine: cold start of predict 7 <= 0.7x onnxruntime's", numpy_cli["ratio"], 0.7, "{:.2f}x")
+        add("numpy engine: predict 7 peak RSS <= 35 MiB", numpy_cli["peak_mib"], 35, "{:.1f} MiB")
     wheel = next((r for r in rows if r["workload"].startswith("5.") and r["competitor"].startswith("wheel")), None)
     add("wheel with the default model <= 50 KB (issue 10)", wheel and wheel["median"] * 1.024, 50, "{:.0f} KB")
     batch1 = _find(rows, "2.", "Predictor.predict_proba")

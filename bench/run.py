@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import engines
 import envs
 import report
 import signing as signed_models
@@ -114,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += tables.flatness(device, mlps[8], [tables.table_file(work, n, 8) for n in plan["flat_rows"]], work)
     rows += tables.device_loop(device, model, plan["trips"], plan["loop_reps"])
     rows += tables.bigger_model(mlps[30], plan["batches"], plan["warm_reps"], plan["budget"])
+    _say("12. the numpy engine against onnxruntime (issue 29)")
+    rows += engines.rows(device, model, plan)
     result["machine"]["load_average_end"] = list(os.getloadavg())
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["rows"] = sorted(rows, key=lambda r: int(re.match(r"[0-9]+", r["workload"]).group()))  # 4, 4b, ..., 10

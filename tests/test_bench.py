@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow  # builds the wheel and a device venv, runs the benchmark's quick mode
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
-WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10.", "11."]
+WORKLOADS = ["1.", "2.", "3.", "4.", "4b.", "5.", "6.", "7.", "8.", "9.", "10.", "11.", "12.", "12b."]
 
 
 WORK = BENCH.parent / ".work"  # the full run's reusable wheel and device venv
@@ -70,7 +70,7 @@ def test_targets_are_evaluated(quick):
     # issue #5: 7; issue #10: 2 (cold start, wheel); issue #13 in quick mode (no polars, pandas): 10 (the MLP at
     # batch 1 only; 1e6 is not a quick size); issue #27: 2 light tables' RSS, batch 1 for both models, predict,
     # predict_table, two lists, and batches 8 and 1,000 for both models
-    assert len(result["targets"]) == 31
+    assert len(result["targets"]) == 33  # 31, and issue 29's two (the numpy engine)
     assert all(isinstance(t["met"], bool) for t in result["targets"])
 
 

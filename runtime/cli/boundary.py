@@ -59,6 +59,11 @@ class _PipeClosed(Exception):
     """BrokenPipeError, carried past click, which would otherwise turn it into a plain exit 1."""
 
 
+# click >= 8.2 raises this for a bare group; click 8.1 (Debian 12's python3-click, what 32-bit ARM devices use) prints
+# the help itself and exits 0: () catches nothing there.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = True, **extra: Any) -> Any:
     """Run a click command; errors end as one line on stderr with the documented exit code, never a traceback."""
     real, sys.stdout = sys.stdout, _GuardedStdout(_utf8(sys.stdout))
@@ -71,7 +76,7 @@ def run(command: click.Command, args: Any, prog: str, standalone_mode: bool = Tr
     except OutputError as exc:
         _stdout_to_devnull()
         _fail(prog, str(exc), exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError as exc:  # bare `edge-predict`: the usual help, on stderr
+    except _NO_ARGS_IS_HELP as exc:  # bare `edge-predict`: the usual help, on stderr
         click.echo(exc.ctx.get_help(), err=True)
         sys.exit(exc.exit_code)
     except click.UsageError as exc:

@@ -98,7 +98,7 @@ def _api(device, runtime, case: Prepared, report: Report) -> None:
         runtime.name,
         name,
         "API environment",
-        got["machine"] == "aarch64" and not got["heavy_modules"],
+        got["machine"] == getattr(device, "machine", "aarch64") and not got["heavy_modules"],
         " ".join(f"{k} {v}" for k, v in got["versions"].items()) + f", {got['machine']}",
     )
     atol, diff = case.meta["golden"]["atol"], got["verify"].get("value")
@@ -197,15 +197,16 @@ def _error_case(device, runtime: str, model: str, what: str, args: list, code: i
 
 
 def armv7(device, wheel: Path, report: Report) -> None:
-    """32-bit ARM: pip on an armv7l Python cannot install the wheel, onnxruntime having no build for it."""
+    """32-bit ARM: pip on an armv7l Python does not ask for onnxruntime, which has no build for it (the numpy engine
+    scores there; make test-armv7 checks it)."""
     control = device.python("-m", "pip", "download", "--no-deps", "-d", device.home / "dl", "click")
-    if control.code != 0:  # then "from versions: none" below would only mean "no network"
+    if control.code != 0:  # then any answer below would only mean "no network"
         report.add(
             "armv7l", "-", "pip install", True, f"not checked: pip cannot reach PyPI there ({control.errors[-1:]})"
         )
         return
     done = device.python("-m", "pip", "download", "-d", device.home / "dl", wheel)
     reason = [line for line in done.errors if line.startswith("ERROR:")]
-    ok = done.code == 1 and any("No matching distribution found for onnxruntime" in line for line in reason)
-    report.add("armv7l", "-", "pip install refused", ok, " / ".join(reason) or done.stderr[-200:])
-    report.notes.append(f"armv7l: pip install exits {done.code}: {reason[-1] if reason else done.stderr[-200:]}")
+    ok = not any("onnxruntime" in line for line in reason)
+    report.add("armv7l", "-", "pip asks for no onnxruntime", ok, " / ".join(reason) or f"exit {done.code}")
+    report.notes.append(f"armv7l: pip download exits {done.code}: {reason[-1] if reason else 'no error'}")

@@ -21,7 +21,10 @@ def attempt(method, *args):
 model, grid = sys.argv[1], sys.argv[2]
 X = np.loadtxt(grid, delimiter=",", skiprows=1, ndmin=2, dtype=np.float32)
 predictor = Predictor.default() if model == "default" else Predictor.from_path(model)
-import onnxruntime  # noqa: E402 - already imported by Predictor; only its version is read
+try:  # imported already by Predictor where it is installed; only its version is read (none on 32-bit ARM)
+    from onnxruntime import __version__ as onnxruntime_version
+except ImportError:
+    onnxruntime_version = "none"
 
 print(
     json.dumps(
@@ -29,10 +32,11 @@ print(
             "machine": platform.machine(),
             "versions": {
                 "python": platform.python_version(),
-                "onnxruntime": onnxruntime.__version__,
+                "onnxruntime": onnxruntime_version,
                 "numpy": np.__version__,
                 "edge_predict": edge_predict.__version__,
             },
+            "engine": predictor.engine,
             "heavy_modules": sorted(name for name in ("torch", "onnx") if name in sys.modules),
             "verify": attempt(predictor.verify),
             "predict_proba": attempt(predictor.predict_proba, X),

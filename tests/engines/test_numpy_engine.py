@@ -247,3 +247,28 @@ def test_the_engine_survives_pickling():
     import pickle
 
     assert pickle.loads(pickle.dumps(Predictor.default(engine="numpy"))).engine == "numpy"
+
+
+def test_a_table_with_text_categories_and_missing_values_scores_alike_on_both_engines(tmp_path):
+    """edge-train's typed front (LabelEncoder, IsNaN, Where, Slice, Cast, Equal): a format 3 file with two inputs."""
+    from edge_predict.trainer.run import export_fitted, fit
+    from edge_predict.trainer.table import read_table
+    from edge_predict.trainer.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    lines = ["hours,island,size,label"]
+    for i in range(120):
+        hours, island = rng.uniform(0, 10), rng.choice(["Biscoe", "Dream", "Torgersen"])
+        size = "" if i % 7 == 0 else f"{rng.normal():.3f}"
+        lines.append(f"{hours:.2f},{island},{size},{int(hours + 2 * (island == 'Dream') > 5)}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    fitted = fit(
+        read_table(tmp_path / "t.csv"), TrainConfig(epochs=50, lr=0.5, model="mlp", hidden=(6, 4)), val_fraction=0.2
+    )
+    export_fitted(fitted, tmp_path / "m.onnx")
+    numpy_, ort_ = (Predictor.from_path(tmp_path / "m.onnx", engine=e, verify=False) for e in ENGINES)
+    assert numpy_.manifest["golden"]["engines"] == ["onnxruntime", "numpy"] and numpy_.proven
+    rows = [[float(h), island, size] for h in (0.0, 3.5, 9.0) for island in ("Biscoe", "Dream", "Torgersen")
+            for size in (None, -1.0, 0.25)]  # fmt: skip
+    np.testing.assert_allclose(numpy_.predict_proba(rows), ort_.predict_proba(rows), rtol=0, atol=1e-6)
+    assert numpy_.verify() <= 1e-6

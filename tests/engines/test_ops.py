@@ -462,3 +462,11 @@ def test_every_operator_of_the_table_is_tested_here():
     source = open(__file__).read()
     untested = sorted(op for _, op in ops.TABLE if f'"{op}"' not in source)
     assert not untested, untested
+
+
+@pytest.mark.parametrize(
+    "x, index",
+    [(r(6, 5), ints([0, 3])), (r(6, 5), ints([[4]])), (strings(6, 3), ints([2, 0])), (r(5), ints([1, 2]))],
+)
+def test_array_feature_extractor(x, index):
+    compare("ArrayFeatureExtractor", {"x": x}, {"i": index}, opset=1, domain=ML)

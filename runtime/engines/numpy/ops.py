@@ -654,3 +654,13 @@ def scaler(a, inputs, opset):
     offset = np.asarray(a.get("offset", [0.0]), np.float32).astype(F64)
     scale = np.asarray(a.get("scale", [1.0]), np.float32).astype(F64)
     return [((x - offset) * scale).astype(np.float32)]
+
+
+@op("ArrayFeatureExtractor", domain=ML)
+def array_feature_extractor(a, inputs, opset):
+    x, index = inputs
+    index = index.astype(np.int64).reshape(-1)
+    if ((index < 0) | (index >= x.shape[-1])).any():
+        raise ValueError(f"ArrayFeatureExtractor: an index is out of range for {x.shape[-1]} columns")
+    out = np.take(x, index, axis=-1)
+    return [out.reshape(1, -1) if x.ndim == 1 else out]
