@@ -348,7 +348,7 @@ def _traced(
                 measure_values(probe_module, probe_graph, atol, rtol, traced.flagged, probe_row)
             return traced, largest
         except ExportError as exc:
-            if str(exc).startswith("the module computes"):  # the module itself answers by its batch: no exporter helps
+            if str(exc).startswith(("the module computes", "the module fails")):  # the module's own: no exporter helps
                 raise
             failures.append(exc)
     if len(failures) > 1:  # the TorchScript graph measured wrong (or failed) and the dynamo exporter failed too
