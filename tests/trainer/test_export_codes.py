@@ -6,6 +6,8 @@ and a LabelEncoder gives the module its codes. Each bad value is refused before 
 the column and the known categories; under keep-going it is that row's error and the other rows are scored.
 """
 
+import csv
+import io
 import subprocess
 import sys
 
@@ -118,21 +120,29 @@ def test_under_keep_going_a_bad_value_is_its_rows_error_and_the_others_score(exp
     np.testing.assert_allclose(table["probability"], _torch(module, x, codes)[[0, 2]], rtol=0, atol=ATOL)
 
 
-@pytest.mark.parametrize("kind", ["codes", "integers"])
-def test_the_cli_keeps_going_past_bad_codes(exported, tmp_path, cli_runner, kind):
-    """Integer codes in a CSV (text categories in the CLI: the tables' reader, docs/input.md)."""
+CLI_BAD = {"codes": ["3", "-1", "1.5"], "integers": ["3", "-1", "1.5"], "text": ["purple", "Red", "NA"]}
+
+
+@pytest.mark.parametrize("kind", VOCABULARIES)
+def test_the_cli_keeps_going_past_bad_values(exported, tmp_path, cli_runner, kind):
+    """A CSV's bad values are each a skipped line naming it; the good lines score as Predictor scores them."""
+    module, files = exported
     good = VOCABULARIES[kind]
+    lines = [f"0,0,{good[0]}", *(f"0,0,{value}" for value in CLI_BAD[kind]), f"0,0,{good[2]}"]
     table = tmp_path / "t.csv"
-    table.write_text(f"u,v,k\n0,0,{good[0]}\n0,0,3\n0,0,-1\n0,0,1.5\n0,0,{good[2]}\n")
+    table.write_text("u,v,k\n" + "\n".join(lines) + "\n")
     result = cli_runner.invoke(
-        cli, ["predict", "-m", str(exported[1][kind]), "--input", str(table), "--keep-going", "-f", "csv"]
+        cli, ["predict", "-m", str(files[kind]), "--input", str(table), "--keep-going", "-f", "csv"]
     )
     assert result.exit_code == 2
     assert "skipped 3 bad rows" in result.stderr and "Traceback" not in result.stderr
-    for line, value in ((3, "3"), (4, "-1"), (5, "1.5")):
-        assert f"skipped line {line}, column 3 (k): '{value}' is not a" in result.stderr
-    scored = [line for line in result.stdout.splitlines()[1:] if not line.split(",")[-1]]
-    assert len(scored) == 2
+    for line, value in zip((3, 4, 5), CLI_BAD[kind]):
+        assert f"skipped line {line}, column 3 (k): '{value}' is " in result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["error"] == "" for row in rows] == [True, False, False, False, True]
+    probabilities = [float(row["probability"]) for row in rows if not row["error"]]
+    expected = _torch(module, np.zeros((2, 2), np.float32), np.array([0, 2]))
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=ATOL)
 
 
 _DEVICE = """
