@@ -191,10 +191,11 @@ def engines_reproducing(graph: bytes, feed: dict, output: str, expected: np.ndar
     return ["onnxruntime", "numpy"] if within.all() else ["onnxruntime"]
 
 
-def verify_file(data: bytes, atol: float) -> Predictor:
-    """The file loaded as the runtime loads it, which scores the golden vectors with onnxruntime; ExportError if not."""
+def verify_file(data: bytes, atol: float, allow_ops=()) -> Predictor:
+    """The file loaded as the runtime loads it (allowing `allow_ops`), which scores the golden vectors with onnxruntime;
+    ExportError if not."""
     try:
-        return Predictor.from_bytes(data, source="<export>")
+        return Predictor.from_bytes(data, source="<export>", allow_ops=allow_ops)
     except VerificationError as exc:
         if exc.batch_sizes is not None:  # the graph answers by the batch (the runtime's check at load)
             raise ExportError(f"{exc}; nothing was written") from None

@@ -25,6 +25,7 @@ from edge_predict.model.integrity import seal
 from edge_predict.model.manifest import FORMAT_VERSION, METADATA_KEY, TASKS
 from edge_predict.tables.grammar import SPACE, names_a_column
 from edge_predict.float32 import shortest_float32
+from edge_predict.model import operators
 from edge_predict.model.golden import too_loose
 
 from .checks import batch_sizes, engines_reproducing, measure, measure_values, probes, verify_file
@@ -80,6 +81,7 @@ def export(
     model_version: int | None = None,
     exporter: str = "export()",
     encoding: Encoding | None = None,
+    allow_ops: Sequence[str] = (),
 ) -> bytes:
     """Export `module` to `path`; return the file's bytes. docs/training.md ("Your own model") documents each argument.
 
@@ -93,6 +95,8 @@ def export(
     `encoding` (an Encoding: trainer/encoding.py): the module takes one float32 input made from raw features (numbers,
     text and integer categories, gaps) by the encoding, which goes into the graph in front of it; x_train and
     golden_inputs are then raw rows (None for a gap) or a DataFrame.
+    `allow_ops` ('Sin', 'com.microsoft:Gelu'): operators outside the set the runtime runs (docs/security.md) that the
+    graph may use; a device loads such a file only when it allows them too. Without it such a graph is an ExportError.
     `model_name` (default: the file's stem) and `model_version` (a whole number, larger for a newer export; default
     $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks signatures compares to refuse a
     rollback (docs/signing.md).
@@ -115,6 +119,7 @@ def export(
     traced, largest = _traced(
         graph_module, front, golden.codes, expected, atol, rtol, output_name, opset, onnx_exporter
     )
+    allowed = _check_operators(traced.proto, allow_ops)
     engines = engines_reproducing(  # `feed`: the golden rows as the graph takes them (any front)
         traced.proto.SerializeToString(), front.feed, output_name, expected, atol, rtol
     )
@@ -137,7 +142,7 @@ def export(
         rtol=rtol,
         engines=engines,
     )
-    data = _sealed(traced.proto, manifest, atol)
+    data = _sealed(traced.proto, manifest, atol, allowed)
     _show_flagged(traced.flagged, len(golden.rows), largest)
     _write(path, data, sign_key)
     return data
@@ -324,7 +329,7 @@ def _manifest(
     }
 
 
-def _sealed(proto: onnx.ModelProto, manifest: dict[str, Any], atol: float) -> bytes:
+def _sealed(proto: onnx.ModelProto, manifest: dict[str, Any], atol: float, allow_ops: Sequence[str]) -> bytes:
     """The file's bytes: the graph with its manifest, checked as ONNX, sealed, and loaded as the device will."""
     try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -339,8 +344,34 @@ def _sealed(proto: onnx.ModelProto, manifest: dict[str, Any], atol: float) -> by
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
-    verify_file(data, atol)  # as the device will: the runtime's checks and golden vectors, typed inputs included
+    verify_file(
+        data, atol, allow_ops
+    )  # as the device will: the runtime's checks and golden vectors, typed inputs included
     return data
+
+
+def _check_operators(proto: onnx.ModelProto, allow_ops: Sequence[str]) -> list[str]:
+    """`allow_ops` checked, as names; ExportError naming the graph's operators outside the runtime's set and not in it
+    (the main graph's, its subgraphs' and any model-local function's nodes)."""
+    try:
+        allowed = operators.parse([allow_ops] if isinstance(allow_ops, str) else allow_ops)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    graphs, used = [proto.graph], set()
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            used.add((node.domain, node.op_type))
+            graphs.extend(a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH)
+            graphs.extend(g for a in node.attribute if a.type == onnx.AttributeProto.GRAPHS for g in a.graphs)
+    used |= {(n.domain, n.op_type) for f in proto.functions for n in f.node}
+    if found := operators.outside(used, allowed):
+        raise ExportError(
+            f"the exported graph uses operators outside the set edge-predict runs ({', '.join(found)}; docs/security.md "
+            f"lists the set): write the module with others, or pass allow_ops={found!r} if your devices allow them "
+            f"(Predictor allow_ops=, edge-predict --allow-op); nothing was written"
+        )
+    return sorted(operators.name(d, op) for d, op in allowed)
 
 
 def _show_flagged(flagged: Sequence[str], golden_rows: int, largest: float) -> None:
