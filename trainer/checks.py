@@ -120,8 +120,17 @@ def probes(raw: list[np.ndarray], codes: list[np.ndarray], bounds: list, seed: i
 
 def measure_values(module_outputs, graph_outputs, atol, rtol, flagged, describe) -> None:
     """ExportError when the graph answers a probe row otherwise than torch (where torch's answer is finite): a branch
-    or a value the trace kept."""
-    want = np.asarray(module_outputs(), np.float64)
+    or a value the trace kept. ExportError too when torch itself fails on the probe rows."""
+    try:
+        want = np.asarray(module_outputs(), np.float64)
+    except Exception as exc:  # the module's own refusal (an index out of range, a shape): the caller's to fix
+        raise ExportError(
+            f"the module fails on probe rows (the golden rows with their numbers negated, and rows drawn over their "
+            f"range, within domain=): {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}. "
+            "A module that indexes an nn.Embedding with a feature (x[:, j].long()) takes category codes: give those "
+            "features a forward input of their own (inputs=) and their vocabulary (categories=), so the device refuses "
+            "a code it has none for (-1, 1.5 or one past the last). Nothing was written"
+        ) from exc
     got = _outputs(lambda _: graph_outputs(), None, want.shape).astype(np.float64)
     finite = np.isfinite(want).all(axis=1)
     # Probe rows lie off the golden ones, where float32 rounding of large weights is not what the golden atol was
@@ -182,10 +191,11 @@ def engines_reproducing(graph: bytes, feed: dict, output: str, expected: np.ndar
     return ["onnxruntime", "numpy"] if within.all() else ["onnxruntime"]
 
 
-def verify_file(data: bytes, atol: float) -> Predictor:
-    """The file loaded as the runtime loads it, which scores the golden vectors with onnxruntime; ExportError if not."""
+def verify_file(data: bytes, atol: float, allow_ops=()) -> Predictor:
+    """The file loaded as the runtime loads it (allowing `allow_ops`), which scores the golden vectors with onnxruntime;
+    ExportError if not."""
     try:
-        return Predictor.from_bytes(data, source="<export>")
+        return Predictor.from_bytes(data, source="<export>", allow_ops=allow_ops)
     except VerificationError as exc:
         if exc.batch_sizes is not None:  # the graph answers by the batch (the runtime's check at load)
             raise ExportError(f"{exc}; nothing was written") from None

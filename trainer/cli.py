@@ -62,16 +62,28 @@ def cli(
         import torch  # noqa: F401  (only here: --help and --version work on a device without torch)
     except ImportError:
         raise click.ClickException(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
-    from edge_predict import Predictor
-    from edge_predict.model.file import default_model_path
-    from edge_predict.model.golden import too_loose
-
-    from . import summary
-    from .data import lecture_table, observed_domain
-    from .graph import OPSET
-    from .run import check_learned, export_fitted, fit
-    from .table import output_columns, read_table
     from .train import TrainConfig
+
+    out = _checked_out(data, out, sign_key, report, label, drop, categorical, numeric, domain, task)
+    sign_key, fingerprint = _signing_key(sign_key)
+    table, kind, threshold = _table(
+        data, label, drop, task, categorical, numeric, domain, kind, labels, threshold, atol
+    )
+    config = TrainConfig(
+        epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize, activation=activation
+    )
+    fitted = _trained(table, config, val_fraction, threshold, epochs, quiet)
+    opset, model_bytes = _exported(fitted, out, opset, atol, sign_key, model_version, lecture=not data)
+    if sign_key is not None:
+        click.echo(f"signed with key {fingerprint}: wrote {out}.sig")
+    if report is not None:
+        _report(report, fitted, model_bytes, data, out, kind=kind, threshold=threshold, opset=opset)
+
+
+def _checked_out(data, out, sign_key, report, label, drop, categorical, numeric, domain, task) -> Path:
+    """Where the model goes; UsageError for options that need --data without it, an --out that would replace an input,
+    and --report without matplotlib."""
+    from edge_predict.model.file import default_model_path
 
     needs_data = next(
         (
@@ -98,11 +110,28 @@ def cli(
             raise click.UsageError(
                 f"--out {out} is the {option} file, which the model would replace; choose another --out"
             )
-    if sign_key is not None:  # a bad key is refused now, not after training
-        from edge_predict import signing
+    return out
 
-        sign_key = signing.read_key(sign_key, "signing key")
-        fingerprint = signing.private_key_fingerprint(sign_key)
+
+def _signing_key(path):
+    """(the private key, its fingerprint), read now so that a bad key is refused before training; (None, None)."""
+    if path is None:
+        return None, None
+    from edge_predict import signing
+
+    key = signing.read_key(path, "signing key")
+    return key, signing.private_key_fingerprint(key)
+
+
+def _table(data, label, drop, task, categorical, numeric, domain, kind, labels, threshold, atol):
+    """(the table to train on, model kind, threshold), with the options that do not fit it refused and, for --data,
+    what was read shown."""
+    from edge_predict.model.golden import too_loose
+
+    from . import summary
+    from .data import lecture_table, observed_domain
+    from .table import output_columns, read_table
+
     table = read_table(data, label, drop, task, categorical, numeric) if data else lecture_table()
     if data and domain == "observed":
         table = observed_domain(table)
@@ -124,43 +153,60 @@ def cli(
         click.echo(summary.task_line(table, chosen=task == "auto"))
         for line in summary.encoding_lines(table):
             click.echo(line)
-    config = TrainConfig(
-        epochs=epochs, lr=lr, seed=seed, model=kind, hidden=hidden, standardize=standardize, activation=activation
-    )
+    return table, kind, threshold
+
+
+def _trained(table, config, val_fraction, threshold, epochs, quiet):
+    """The fitted model, its progress and metrics shown; ClickException when it learned nothing."""
+    from . import summary
+    from .run import check_learned, fit
+
     with summary.progress(epochs, quiet) as on_epoch:
         fitted = fit(table, config, val_fraction=val_fraction, threshold=threshold, on_epoch=on_epoch)
     for line in [*summary.metric_lines(fitted), summary.baseline_line(fitted)]:
         click.echo(line)
     check_learned(fitted)
+    return fitted
+
+
+def _exported(fitted, out, opset, atol, sign_key, model_version, lecture):
+    """(opset, the file's bytes) once written to `out`, with its final loss and, for the lecture, its two answers."""
+    from edge_predict import Predictor
+
+    from . import summary
+    from .graph import OPSET
+    from .run import export_fitted
+
     opset = opset or OPSET
     model_bytes = export_fitted(fitted, out, opset=opset, atol=atol, sign_key=sign_key, model_version=model_version)
     line = summary.loss_line(fitted)
-    if not data:
+    if lecture:
         p1, p7 = Predictor.from_bytes(model_bytes).predict_proba([1.0, 7.0])[:, 1]
         line += f"; p(pass | 1h) = {p1:.4f}, p(pass | 7h) = {p7:.4f}"
     click.echo(line)
     click.echo(f"wrote {out} ({len(model_bytes)} bytes, opset {opset}, golden vectors verified with onnxruntime)")
-    if sign_key is not None:
-        click.echo(f"signed with key {fingerprint}: wrote {out}.sig")
-    if report is not None:
-        from .report import LECTURE_MARKS, write_report
+    return opset, model_bytes
 
-        params = click.get_current_context().params
-        options = {
-            k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in params.items()
-        }
-        options.update(model=kind, threshold=threshold, opset=opset, out=str(out))
-        options.pop("kind")
-        options.pop("sign_key")  # how the file was signed is not how the model was trained
-        try:
-            paths = write_report(
-                report, fitted, model_bytes, config=options, data_file=data, marks=() if data else LECTURE_MARKS
-            )
-        except OSError as exc:
-            raise click.ClickException(
-                f"wrote {out}, but cannot write the report into {report}: {exc.strerror or exc}"
-            ) from None
-        click.echo("report: " + ", ".join(str(p) for p in paths))
+
+def _report(report, fitted, model_bytes, data, out, *, kind, threshold, opset):
+    """The report into `report`: the options as run (with what was settled: model, threshold, opset), without
+    --sign-key; ClickException if it cannot be written (the model was)."""
+    from .report import LECTURE_MARKS, write_report
+
+    params = click.get_current_context().params
+    options = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    options.update(model=kind, threshold=threshold, opset=opset, out=str(out))
+    options.pop("kind")
+    options.pop("sign_key")  # how the file was signed is not how the model was trained
+    try:
+        paths = write_report(
+            report, fitted, model_bytes, config=options, data_file=data, marks=() if data else LECTURE_MARKS
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"wrote {out}, but cannot write the report into {report}: {exc.strerror or exc}"
+        ) from None
+    click.echo("report: " + ", ".join(str(p) for p in paths))
 
 
 def main(argv: list[str] | None = None) -> None:

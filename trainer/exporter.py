@@ -7,8 +7,9 @@ import json
 import os
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -24,6 +25,7 @@ from edge_predict.model.integrity import seal
 from edge_predict.model.manifest import FORMAT_VERSION, METADATA_KEY, TASKS
 from edge_predict.tables.grammar import SPACE, names_a_column
 from edge_predict.float32 import shortest_float32
+from edge_predict.model import operators
 from edge_predict.model.golden import too_loose
 
 from .checks import batch_sizes, engines_reproducing, measure, measure_values, probes, verify_file
@@ -41,7 +43,7 @@ from .graph import (
     to_onnx,
 )
 from .encoding import Encoding, encoded_rows, observed_ranges
-from .layout import arguments, default_rows, tensors, typed_rows
+from .layout import Argument, arguments, default_rows, tensors, typed_rows
 
 # Probabilities: torch's and onnxruntime's float32 sigmoid/softmax kernels differ in the last bits (measured
 # at most 1.8e-7 on sigmoids); 1e-6 leaves margin and a wrong weight moves far more. Regression values differ by
@@ -79,6 +81,7 @@ def export(
     model_version: int | None = None,
     exporter: str = "export()",
     encoding: Encoding | None = None,
+    allow_ops: Sequence[str] = (),
 ) -> bytes:
     """Export `module` to `path`; return the file's bytes. docs/training.md ("Your own model") documents each argument.
 
@@ -92,6 +95,8 @@ def export(
     `encoding` (an Encoding: trainer/encoding.py): the module takes one float32 input made from raw features (numbers,
     text and integer categories, gaps) by the encoding, which goes into the graph in front of it; x_train and
     golden_inputs are then raw rows (None for a gap) or a DataFrame.
+    `allow_ops` ('Sin', 'com.microsoft:Gelu'): operators outside the set the runtime runs (docs/security.md) that the
+    graph may use; a device loads such a file only when it allows them too. Without it such a graph is an ExportError.
     `model_name` (default: the file's stem) and `model_version` (a whole number, larger for a newer export; default
     $SOURCE_DATE_EPOCH, else the time in seconds) are what a device that checks signatures compares to refuse a
     rollback (docs/signing.md).
@@ -101,6 +106,76 @@ def export(
         raise ExportError(f"onnx_exporter {onnx_exporter!r}: expected one of {', '.join(map(repr, EXPORTERS))}")
     names = _feature_names(feature_names)
     task, outputs, labels, targets = _outputs(task, outputs, labels, targets)
+    _check_options(module, names, task, labels, targets, threshold)
+    bounds = domain_bounds(domain, names)
+    golden = _golden(module, names, bounds, encoding, inputs, categories, x_train, golden_inputs)
+    width = 1 if task == "binary" else len(labels or targets)
+    graph_module, expected = _expected(module, golden, task, outputs, width, output)
+    atol, rtol = _tolerance(task, expected, atol, rtol)
+    output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
+    front = (
+        _encoding_front(encoding, golden, bounds) if encoding is not None else _argument_front(golden, names, bounds)
+    )
+    traced, largest = _traced(
+        graph_module, front, golden.codes, expected, atol, rtol, output_name, opset, onnx_exporter
+    )
+    allowed = _check_operators(traced.proto, allow_ops)
+    engines = engines_reproducing(  # `feed`: the golden rows as the graph takes them (any front)
+        traced.proto.SerializeToString(), front.feed, output_name, expected, atol, rtol
+    )
+    manifest = _manifest(
+        task=task,
+        identity=identity,
+        exporter=exporter,
+        encoding=encoding,
+        golden=golden,
+        names=names,
+        bounds=bounds,
+        output_name=output_name,
+        labels=labels,
+        targets=targets,
+        threshold=threshold,
+        training=training,
+        traced=traced,
+        expected=expected,
+        atol=atol,
+        rtol=rtol,
+        engines=engines,
+    )
+    data = _sealed(traced.proto, manifest, atol, allowed)
+    _show_flagged(traced.flagged, len(golden.rows), largest)
+    _write(path, data, sign_key)
+    return data
+
+
+@dataclass(frozen=True)
+class _Golden:
+    """The golden rows (feature order, as the manifest stores them) and what the module takes for them, with what the
+    training rows showed of the features."""
+
+    rows: list[list]
+    codes: list[np.ndarray]  # per forward argument, what the module takes (float32, or int64 codes)
+    observed: Any  # the training rows' numbers (encoded, behind an encoding), None without x_train
+    args: list[Argument] | None = None  # the forward arguments; None behind an encoding
+    raw: list[np.ndarray] | None = None  # per argument, what the graph takes; None behind an encoding
+    vocab: dict[str, tuple] = field(default_factory=dict)  # a category feature's vocabulary (arguments' only)
+
+
+@dataclass(frozen=True)
+class _Front:
+    """What goes in front of the traced module and how the graph is fed: the traced module's input names,
+    `prepare(proto)` (category codes, an encoding), the golden feed, the probe batches ((feed, codes, describe row i))
+    and `describe(i)`: golden row i for messages."""
+
+    traced_names: list[str]
+    prepare: Callable[[onnx.ModelProto], None]
+    feed: dict[str, np.ndarray]
+    batches: list[tuple]
+    describe: Callable[[int], str]
+
+
+def _check_options(module, names, task, labels, targets, threshold) -> None:
+    """ExportError for a feature named as an output column, a threshold outside [0, 1], a module in training mode."""
     added = {"probability", "label"} if task == "binary" else {"label", *(f"p_{n}" for n in labels or ())}
     if clash := sorted((set(targets) if targets else added) & set(names)):  # the runtime would refuse the manifest
         other = "targets" if targets else "labels"
@@ -113,60 +188,70 @@ def export(
             f"the module is in training mode ({', '.join(n or 'the module' for n in left_on[:3])}): "
             "Dropout and BatchNorm would compute differently; call module.eval() before export"
         )
-    bounds = domain_bounds(domain, names)
-    if encoding is not None:  # raw features, encoded in the graph in front of the module's one float32 input
-        if inputs is not None or categories is not None:
-            raise ExportError("encoding= says how the module's one input is made; leave inputs= and categories= out")
-        if encoding.names != names:
-            raise ExportError(f"encoding's columns {encoding.names} are not feature_names {names}, in that order")
-        if bad := [c.name for c, b in zip(encoding.columns, bounds) if c.type == "category" and b != (None, None)]:
-            raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
-        train = None if x_train is None else encoded_rows(x_train, encoding, [(None, None)] * len(names), "x_train")
-        observed = None if train is None else observed_ranges(encoding, train)
-        rows = (
-            encoding.golden_rows(train, bounds)
-            if golden_inputs is None
-            else encoded_rows(golden_inputs, encoding, bounds, "golden_inputs")
+
+
+def _golden(module, names, bounds, encoding, inputs, categories, x_train, golden_inputs) -> _Golden:
+    """The golden rows and the training range, read as the runtime reads rows: behind an encoding, or by argument."""
+    if encoding is None:
+        return _argument_golden(module, names, bounds, inputs, categories, x_train, golden_inputs)
+    if inputs is not None or categories is not None:
+        raise ExportError("encoding= says how the module's one input is made; leave inputs= and categories= out")
+    if encoding.names != names:
+        raise ExportError(f"encoding's columns {encoding.names} are not feature_names {names}, in that order")
+    if bad := [c.name for c, b in zip(encoding.columns, bounds) if c.type == "category" and b != (None, None)]:
+        raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
+    train = None if x_train is None else encoded_rows(x_train, encoding, [(None, None)] * len(names), "x_train")
+    observed = None if train is None else observed_ranges(encoding, train)
+    rows = (
+        encoding.golden_rows(train, bounds)
+        if golden_inputs is None
+        else encoded_rows(golden_inputs, encoding, bounds, "golden_inputs")
+    )
+    return _Golden(rows, [encoding.transform(rows)], observed)
+
+
+def _argument_golden(module, names, bounds, inputs, categories, x_train, golden_inputs) -> _Golden:
+    """The golden rows of a module that takes its features as arguments (numbers, category codes)."""
+    args = arguments(module, names, inputs, categories)
+    vocab = {n: v for a in args if a.vocabularies for n, v in zip(a.features, a.vocabularies)}
+    if bad := [n for n, b in zip(names, bounds) if n in vocab and b != (None, None)]:
+        raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
+    if len(args) == 1 and args[0].vocabularies is None:  # one float32 input: rows read as the runtime reads them
+        observed = None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
+        golden = (
+            default_inputs(bounds, observed) if golden_inputs is None else checked_inputs(golden_inputs, bounds, names)
         )
-        codes, plain = [encoding.transform(rows)], False
-    else:
-        args = arguments(module, names, inputs, categories)
-        vocab = {n: v for a in args if a.vocabularies for n, v in zip(a.features, a.vocabularies)}
-        if bad := [n for n, b in zip(names, bounds) if n in vocab and b != (None, None)]:
-            raise ExportError(f"domain of {bad[0]!r}: a category has its categories, not a domain")
-        plain = len(args) == 1 and args[0].vocabularies is None
-        if plain:  # one float32 input: today's path, rows read as the runtime reads them
-            observed = (
-                None if x_train is None else checked_inputs(x_train, [(None, None)] * len(names), names, "x_train")
-            )
-            golden = (
-                default_inputs(bounds, observed)
-                if golden_inputs is None
-                else checked_inputs(golden_inputs, bounds, names)
-            )
-            rows, raw, codes = golden.tolist(), [golden], [golden]
-        else:
-            unbounded = [(None, None)] * len(names)
-            train = None if x_train is None else typed_rows(x_train, names, unbounded, vocab, "x_train")
-            observed = (
-                None
-                if train is None
-                else np.float32([[v if n not in vocab else 0 for n, v in zip(names, r)] for r in train])
-            )
-            rows = (
-                default_rows(names, bounds, vocab, train)
-                if golden_inputs is None
-                else typed_rows(golden_inputs, names, bounds, vocab, "golden_inputs")
-            )
-            raw, codes = tensors(rows, names, args)
-    width = 1 if task == "binary" else len(labels or targets)
+        return _Golden(golden.tolist(), [golden], observed, args, [golden], vocab)
+    unbounded = [(None, None)] * len(names)
+    train = None if x_train is None else typed_rows(x_train, names, unbounded, vocab, "x_train")
+    observed = (
+        None if train is None else np.float32([[v if n not in vocab else 0 for n, v in zip(names, r)] for r in train])
+    )
+    rows = (
+        default_rows(names, bounds, vocab, train)
+        if golden_inputs is None
+        else typed_rows(golden_inputs, names, bounds, vocab, "golden_inputs")
+    )
+    raw, codes = tensors(rows, names, args)
+    return _Golden(rows, codes, observed, args, raw, vocab)
+
+
+def _expected(module, golden: _Golden, task, outputs, width, output) -> tuple[torch.nn.Module, np.ndarray]:
+    """The module whose output is the file's (the author's tensor picked, an activation added) and what torch computes
+    with it for the golden rows; ExportError when the module's output does not fit the task."""
+    n = len(golden.rows)
     with torch.no_grad():
-        out = module(*(torch.from_numpy(c) for c in codes))
-    shape = output_shape(out, len(rows), task, width, output)
+        out = module(*(torch.from_numpy(c) for c in golden.codes))
+    shape = output_shape(out, n, task, width, output)
     chosen = out if shape.select is None else out[shape.select]
-    check_activation(module, chosen.reshape(len(rows), -1).numpy(), task, outputs, shape.columns)
+    check_activation(module, chosen.reshape(n, -1).numpy(), task, outputs, shape.columns)
     graph_module = head(module, task, outputs, shape)
-    expected = torch_outputs(graph_module, codes, task, outputs, width, chosen.reshape(len(rows), -1).numpy())
+    expected = torch_outputs(graph_module, golden.codes, task, outputs, width, chosen.reshape(n, -1).numpy())
+    return graph_module, expected
+
+
+def _tolerance(task, expected, atol, rtol) -> tuple[float, float]:
+    """(atol, rtol) of the golden check, with their defaults; ExportError when one is not a bound or proves nothing."""
     if atol is None:  # regression: float32 rounding scales with the size of the values computed, not each value
         atol = PARITY_ATOL + (REGRESSION_RTOL * float(np.abs(expected).max()) if task == "regression" else 0.0)
     rtol = (REGRESSION_RTOL if task == "regression" else 0.0) if rtol is None else rtol
@@ -179,35 +264,37 @@ def export(
             cli=f"{loose}; nothing was written. Pass a smaller --atol: torch and onnxruntime differ that much only on "
             "large unscaled features, so train with --standardize",
         )
-    output_name = OUTPUT_NAMES[task] if task != "regression" or len(targets) == 1 else "values"
+    return atol, rtol
+
+
+def _manifest(
+    *,
+    task,
+    identity,
+    exporter,
+    encoding,
+    golden: _Golden,
+    names,
+    bounds,
+    output_name,
+    labels,
+    targets,
+    threshold,
+    training,
+    traced,
+    expected,
+    atol,
+    rtol,
+    engines,
+) -> dict[str, Any]:
+    """The file's manifest (format 3, docs/artifact.md)."""
     if encoding is not None:
-        traced_names, prepare, feed, batches, describe = _encoding_front(encoding, rows, codes, bounds)
-        features = encoding.feature_entries(bounds, observed)
+        features = encoding.feature_entries(bounds, golden.observed)
         graph_inputs = [{"name": n, "type": k, "features": [c.name for c in cols]} for n, k, cols in encoding.inputs()]
     else:
-        arg_bounds = [_bounds_of(a, names, bounds) for a in args]
-        traced_names, prepare, feed, batches, describe = _argument_front(args, raw, codes, arg_bounds, rows)
-        features = _feature_entries(names, bounds, observed, vocab)
-        graph_inputs = [{"name": a.name, "type": a.kind, "features": list(a.features)} for a in args]
-    traced, largest = _traced(
-        graph_module,
-        traced_names,
-        prepare,
-        feed,
-        codes,
-        batches,
-        expected,
-        atol,
-        rtol,
-        output_name,
-        opset,
-        onnx_exporter,
-        describe,
-    )
-    engines = engines_reproducing(  # `feed`: the golden rows as the graph takes them (any front)
-        traced.proto.SerializeToString(), feed, output_name, expected, atol, rtol
-    )
-    manifest = {
+        features = _feature_entries(names, bounds, golden.observed, golden.vocab)
+        graph_inputs = [{"name": a.name, "type": a.kind, "features": list(a.features)} for a in golden.args]
+    return {
         "format": FORMAT_VERSION,
         "task": task,
         "model": identity,
@@ -231,7 +318,8 @@ def export(
         },
         "golden": {
             "inputs": [
-                [v if v is None or isinstance(v, (str, int)) else shortest_float32(v) for v in row] for row in rows
+                [v if v is None or isinstance(v, (str, int)) else shortest_float32(v) for v in row]
+                for row in golden.rows
             ],
             "outputs": [[shortest_float32(v) for v in row] for row in expected],
             "atol": atol,
@@ -239,13 +327,16 @@ def export(
             "engines": engines,
         },
     }
+
+
+def _sealed(proto: onnx.ModelProto, manifest: dict[str, Any], atol: float, allow_ops: Sequence[str]) -> bytes:
+    """The file's bytes: the graph with its manifest, checked as ONNX, sealed, and loaded as the device will."""
     try:  # NaN or inf would be written as bare NaN/Infinity: not JSON, and no reader agrees on it
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:
         raise ExportError(
             f"the manifest holds a value that is not a finite number ({exc}); nothing was written"
         ) from None
-    proto = traced.proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, text
     try:
@@ -253,14 +344,49 @@ def export(
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"the exported graph is not valid ONNX: {exc}") from exc
     data = seal(proto.SerializeToString())  # the integrity digest: any byte changed later is refused
-    verify_file(data, atol)  # as the device will: the runtime's checks and golden vectors, typed inputs included
-    for place in traced.flagged:  # measured equal at every batch size: shown, not fatal
+    verify_file(
+        data, atol, allow_ops
+    )  # as the device will: the runtime's checks and golden vectors, typed inputs included
+    return data
+
+
+def _check_operators(proto: onnx.ModelProto, allow_ops: Sequence[str]) -> list[str]:
+    """`allow_ops` checked, as names; ExportError naming the graph's operators outside the runtime's set and not in it
+    (the main graph's, its subgraphs' and any model-local function's nodes)."""
+    try:
+        allowed = operators.parse([allow_ops] if isinstance(allow_ops, str) else allow_ops)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    graphs, used = [proto.graph], set()
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            used.add((node.domain, node.op_type))
+            graphs.extend(a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH)
+            graphs.extend(g for a in node.attribute if a.type == onnx.AttributeProto.GRAPHS for g in a.graphs)
+    used |= {(n.domain, n.op_type) for f in proto.functions for n in f.node}
+    if found := operators.outside(used, allowed):
+        raise ExportError(
+            f"the exported graph uses operators outside the set edge-predict runs ({', '.join(found)}; docs/security.md "
+            f"lists the set): write the module with others, or pass allow_ops={found!r} if your devices allow them "
+            f"(Predictor allow_ops=, edge-predict --allow-op); nothing was written"
+        )
+    return sorted(operators.name(d, op) for d, op in allowed)
+
+
+def _show_flagged(flagged: Sequence[str], golden_rows: int, largest: float) -> None:
+    """An ExportWarning per place the tracer flagged: measured equal at every batch size, so shown, not fatal."""
+    for place in flagged:
         warnings.warn(
             f"the tracer flagged {place}; the graph was measured equal to torch at batch sizes "
-            f"{', '.join(map(str, batch_sizes(len(rows))))} (largest difference {largest:.3g})",
+            f"{', '.join(map(str, batch_sizes(golden_rows)))} (largest difference {largest:.3g})",
             ExportWarning,
-            stacklevel=2,
+            stacklevel=3,  # export()'s caller
         )
+
+
+def _write(path: str | os.PathLike, data: bytes, sign_key) -> None:
+    """`data` to `path` atomically, and with `sign_key` its signature to PATH.sig; ExportError if it cannot be."""
     sig = (
         None
         if sign_key is None
@@ -270,7 +396,6 @@ def export(
         write_atomic(path, data) if sig is None else sigfiles.write_signed(path, data, sig)
     except OSError as exc:
         raise ExportError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
-    return data
 
 
 def _identity(name: str | None, version: int | None, path: str | os.PathLike) -> dict[str, Any]:
@@ -295,48 +420,36 @@ def _bounds_of(argument, names, bounds):
     return lo, np.float32([np.inf if b[1] is None else b[1] for b in pairs])
 
 
-def _traced(
-    graph_module,
-    traced_names,
-    prepare,
-    feed,
-    codes,
-    batches,
-    expected,
-    atol,
-    rtol,
-    output_name,
-    opset,
-    onnx_exporter,
-    describe,
-):
+def _traced(graph_module, front: _Front, codes, expected, atol, rtol, output_name, opset, onnx_exporter):
     """The graph, by the TorchScript exporter or, where it fails or is measured wrong, the dynamo one, with what the
-    graph takes in front (`prepare(proto)`: category codes, an encoding); measured against torch at every batch size
-    on the golden rows (`feed`: what the graph takes, `codes`: what the module takes) and on the probe `batches`
-    ((feed, codes, describe row i)). (Traced, the largest difference)."""
+    graph takes in front (`front.prepare(proto)`: category codes, an encoding); measured against torch at every batch
+    size on the golden rows (`front.feed`: what the graph takes, `codes`: what the module takes) and on the probe
+    batches. (Traced, the largest difference)."""
     examples = [torch.from_numpy(c) for c in codes]
     order = ["torchscript", "dynamo"] if onnx_exporter == "auto" else [onnx_exporter]
     failures = []
     for exporter in order:
         try:
-            traced = to_onnx(graph_module, examples, traced_names, output_name, opset, exporter)
+            traced = to_onnx(graph_module, examples, front.traced_names, output_name, opset, exporter)
         except ExportError as exc:
             failures.append(exc)
             continue
-        prepare(traced.proto)  # what goes in front of the module (its errors are no exporter's: raised as they are)
+        front.prepare(
+            traced.proto
+        )  # what goes in front of the module (its errors are no exporter's: raised as they are)
         try:
             session = _session(traced.proto)
 
             def graph_outputs(batch, session=session):
-                return session.run(None, {name: r[batch] for name, r in feed.items()})[0]
+                return session.run(None, {name: r[batch] for name, r in front.feed.items()})[0]
 
             def module_outputs(batch):
                 with torch.no_grad():
                     return graph_module(*(torch.from_numpy(c[batch]) for c in codes)).numpy()
 
-            largest = measure(module_outputs, graph_outputs, expected, atol, rtol, traced.flagged, describe)
+            largest = measure(module_outputs, graph_outputs, expected, atol, rtol, traced.flagged, front.describe)
 
-            for probe_feed, probe_codes, probe_row in batches:
+            for probe_feed, probe_codes, probe_row in front.batches:
 
                 def probe_module(probe_codes=probe_codes):
                     with torch.no_grad():
@@ -348,7 +461,7 @@ def _traced(
                 measure_values(probe_module, probe_graph, atol, rtol, traced.flagged, probe_row)
             return traced, largest
         except ExportError as exc:
-            if str(exc).startswith("the module computes"):  # the module itself answers by its batch: no exporter helps
+            if str(exc).startswith(("the module computes", "the module fails")):  # the module's own: no exporter helps
                 raise
             failures.append(exc)
     if len(failures) > 1:  # the TorchScript graph measured wrong (or failed) and the dynamo exporter failed too
@@ -356,8 +469,9 @@ def _traced(
     raise failures[0]
 
 
-def _encoding_front(encoding, rows, codes, bounds):
-    """What _traced needs for a module behind an encoding: the graph takes the raw features by kind."""
+def _encoding_front(encoding: Encoding, golden: _Golden, bounds) -> _Front:
+    """The front of a module behind an encoding: the graph takes the raw features by kind."""
+    rows = golden.rows
 
     def prepare(proto):
         encoding.prepend(proto, ENCODED)
@@ -366,11 +480,12 @@ def _encoding_front(encoding, rows, codes, bounds):
     for seed in (0, 1):
         probe = encoding.probe_rows(rows, bounds, seed=seed)
         batches.append((encoding.feed(probe), [encoding.transform(probe)], lambda i, probe=probe: repr(probe[i])))
-    return [ENCODED], prepare, encoding.feed(rows), batches, lambda i: repr(rows[i])
+    return _Front([ENCODED], prepare, encoding.feed(rows), batches, lambda i: repr(rows[i]))
 
 
-def _argument_front(args, raw, codes, arg_bounds, rows):
-    """What _traced needs for modules that take their features as arguments (numbers, category codes)."""
+def _argument_front(golden: _Golden, names, bounds) -> _Front:
+    """The front of a module that takes its features as arguments (numbers, category codes)."""
+    args, raw, rows = golden.args, golden.raw, golden.rows
     plain = len(args) == 1 and args[0].vocabularies is None
     traced_names = [a.name if a.vocabularies is None else f"{a.name}.codes" for a in args]
 
@@ -380,14 +495,14 @@ def _argument_front(args, raw, codes, arg_bounds, rows):
                 encode_categories(proto, name, a.name, [list(v) for v in a.vocabularies])
 
     batches = []
-    for probe_raw, probe_codes in probes(raw, codes, arg_bounds):
+    for probe_raw, probe_codes in probes(raw, golden.codes, [_bounds_of(a, names, bounds) for a in args]):
 
         def probe_row(i, probe_raw=probe_raw):
             return str([r[i].tolist() for r in probe_raw] if len(args) > 1 else probe_raw[0][i].tolist())
 
         batches.append(({a.name: r for a, r in zip(args, probe_raw)}, probe_codes, probe_row))
     describe = (lambda i: str(rows[i])) if plain else (lambda i: repr(rows[i]))
-    return traced_names, prepare, {a.name: r for a, r in zip(args, raw)}, batches, describe
+    return _Front(traced_names, prepare, {a.name: r for a, r in zip(args, raw)}, batches, describe)
 
 
 def _session(proto: onnx.ModelProto):

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from edge_predict import Predictor
+from edge_predict import ModelError, Predictor
 from edge_predict.cli import cli
 from edge_predict.trainer import ExportError, export
 
@@ -357,3 +357,34 @@ def test_one_name_starting_with_a_letter_makes_a_header(tmp_path, cli_runner, na
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("2,1,")  # read by name: the columns back in model order
+
+
+class Sine(nn.Module):
+    """Sin is outside the operators the runtime runs (runtime/model/operators.py)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.linear(torch.sin(x))
+
+
+def test_an_operator_outside_the_runtimes_set_is_named_with_the_option_that_allows_it(tmp_path):
+    with pytest.raises(ExportError) as info:
+        export(Sine().eval(), tmp_path / "m.onnx", feature_names=["a", "b"], outputs="logits")
+    assert str(info.value).startswith("the exported graph uses operators outside the set edge-predict runs (Sin; ")
+    assert "pass allow_ops=['Sin'] if your devices allow them" in str(info.value)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_allowed_operators_export_and_score_where_the_device_allows_them(tmp_path):
+    module, x = Sine().eval(), np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
+    data = export(module, tmp_path / "m.onnx", feature_names=["a", "b"], outputs="logits", allow_ops=["Sin"])
+    with torch.no_grad():
+        expected = torch.sigmoid(module(torch.from_numpy(x))).numpy()[:, 0]
+    got = Predictor.from_bytes(data, allow_ops=["Sin"]).predict_proba(x)[:, 1]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    with pytest.raises(ModelError, match=r"outside the set edge-predict runs \(Sin\)"):
+        Predictor.from_bytes(data)

@@ -2,18 +2,24 @@
 
 rtdl-revisiting-models (MLP, ResNet, FTTransformer), skorch (NeuralNetClassifier, NeuralNetRegressor,
 NeuralNetBinaryClassifier) and pytorch-tabnet (the network inside TabNetClassifier): each trained briefly on a small
-table made here, exported with `export`, and scored through `Predictor` (or, for several inputs, onnxruntime on the
-file) against the library's own predict / predict_proba. The recipes are docs/training.md's ("Real libraries").
+table made here, exported with `export`, and scored through `Predictor` (for several inputs also without torch)
+against the library's own predict / predict_proba. The recipes are docs/training.md's ("Real libraries").
 """
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import onnxruntime
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from edge_predict import Predictor
+from edge_predict import InputError, Predictor
 from edge_predict.trainer import export
+from helpers import CLEAN_ENV
 
 rtdl = pytest.importorskip("rtdl_revisiting_models")
 skorch = pytest.importorskip("skorch")
@@ -84,11 +90,21 @@ def test_rtdl_resnet_multiclass_logits(tmp_path, table):
     assert (predictor.predict(x) == np.array(labels)[expected.argmax(axis=1)]).mean() > 0.999
 
 
-@pytest.mark.slow
-def test_rtdl_ft_transformer_numbers_and_categories(tmp_path, table):
-    """forward(x_cont, x_cat): numbers float32, categories as int64 codes of their vocabulary; the graph takes the
-    category texts and a LabelEncoder gives the module its codes. The TorchScript graph keeps the trace's batch size
-    (len(q) in the attention): measured wrong, so the dynamo exporter writes the file."""
+COLOR_CODES, SIZE_CODES = [1, 2, 3], [36, 38, 40, 42]  # integer categories, not their codes: an encoder in the graph
+_DEVICE = """
+import json, sys
+sys.modules["torch"] = sys.modules["onnx"] = None  # the device has neither
+from edge_predict import Predictor
+rows = json.loads(sys.argv[2])
+print(json.dumps({e: Predictor.from_path(sys.argv[1], engine=e).predict_proba(rows)[:, 1].tolist()
+                  for e in ("onnxruntime", "numpy")}))
+"""
+
+
+@pytest.fixture(scope="module", params=["text", "integers"])
+def ft_transformer(request, tmp_path_factory, table):
+    """rtdl's FTTransformer, forward(x_cont, x_cat), trained briefly and exported: color and size text
+    categories, or both integers (one input holds one type). (module, path, raw rows of the 400, the file's bytes)."""
     torch.manual_seed(0)
     x, codes, y = table["x"], table["codes"], table["binary"]
     model = rtdl.FTTransformer(
@@ -101,33 +117,81 @@ def test_rtdl_ft_transformer_numbers_and_categories(tmp_path, table):
         torch.from_numpy(y).float()[:, None],
         20,
     )
-    names = [*NAMES, "color", "size"]
-    rows = [[*map(float, r), COLORS[c], SIZES[s]] for r, (c, s) in zip(x[:64], codes[:64])]
+    colors, sizes = (COLORS, SIZES) if request.param == "text" else (COLOR_CODES, SIZE_CODES)
+    rows = [[*map(float, r), colors[c], sizes[s]] for r, (c, s) in zip(x, codes)]
+    path = tmp_path_factory.mktemp("ft") / "m.onnx"
     data = export(
         model,
-        tmp_path / "m.onnx",
-        feature_names=names,
+        path,
+        feature_names=[*NAMES, "color", "size"],
         inputs={"x_cont": NAMES, "x_cat": ["color", "size"]},
-        categories={"color": COLORS, "size": SIZES},
+        categories={"color": colors, "size": sizes},
         outputs="logits",
-        x_train=rows,
+        x_train=rows[:64],
     )
+    return model, path, rows, data
+
+
+def _ft_expected(model, table):
+    with torch.no_grad():
+        x, codes = torch.from_numpy(table["x"]), torch.from_numpy(table["codes"])
+        return torch.sigmoid(model(x, codes))[:, 0].numpy()
+
+
+@pytest.mark.slow
+def test_rtdl_ft_transformer_numbers_and_categories(ft_transformer, table):
+    """forward(x_cont, x_cat): numbers float32, categories as int64 codes of their vocabularies; the graph takes the
+    category values (text, or integers) and a LabelEncoder gives the module its codes. The TorchScript graph keeps the
+    trace's batch size (len(q) in the attention): measured wrong, so the dynamo exporter writes the file. Raw rows
+    score through Predictor, as lists and as a DataFrame, as the library's own model computes."""
+    model, path, rows, data = ft_transformer
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    kind = "string" if isinstance(rows[0][-1], str) else "int64"
     assert [(i.name, i.type) for i in session.get_inputs()] == [
         ("x_cont", "tensor(float)"),
-        ("x_cat", "tensor(string)"),
+        ("x_cat", f"tensor({kind})"),
     ]
-    text = np.array([[COLORS[c], SIZES[s]] for c, s in codes], object)
-    got = session.run(None, {"x_cont": x, "x_cat": text})[0][:, -1]
-    with torch.no_grad():
-        expected = torch.sigmoid(model(torch.from_numpy(x), torch.from_numpy(codes)))[:, 0].numpy()
-    np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL)
-    manifest = __import__("json").loads(__import__("onnx").load_from_string(data).metadata_props[0].value)
-    assert manifest["exporter"]["onnx_exporter"] == "dynamo"
-    assert manifest["inputs"] == [
+    predictor = Predictor.from_path(path)
+    assert predictor.manifest["exporter"]["onnx_exporter"] == "dynamo"
+    assert predictor.manifest["inputs"] == [
         {"name": "x_cont", "type": "float32", "features": NAMES},
-        {"name": "x_cat", "type": "string", "features": ["color", "size"]},
+        {"name": "x_cat", "type": kind, "features": ["color", "size"]},
     ]
+    expected = _ft_expected(model, table)
+    np.testing.assert_allclose(probabilities(predictor, rows), expected, rtol=0, atol=ATOL)
+    frame = pd.DataFrame(rows, columns=[*NAMES, "color", "size"])
+    np.testing.assert_allclose(probabilities(predictor, frame), expected, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(probabilities(predictor, frame[::-1]), expected[::-1], rtol=0, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_rtdl_ft_transformer_without_torch(ft_transformer, table):
+    """The device's path: no torch, no onnx; both engines score the raw rows as the library does."""
+    model, path, rows, _ = ft_transformer
+    done = subprocess.run(
+        [sys.executable, "-c", _DEVICE, str(path), json.dumps(rows)],
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    for engine, got in json.loads(done.stdout).items():
+        np.testing.assert_allclose(np.float32(got), _ft_expected(model, table), rtol=0, atol=ATOL, err_msg=engine)
+
+
+@pytest.mark.slow
+def test_rtdl_ft_transformer_refuses_an_unknown_category(ft_transformer):
+    """Size 44 (or 'XXL') has no embedding: the caller's InputError naming it, and under keep-going that row alone."""
+    _, path, rows, _ = ft_transformer
+    predictor = Predictor.from_path(path)
+    unknown = "XXL" if isinstance(rows[0][-1], str) else 44
+    with pytest.raises(InputError) as info:
+        predictor.predict_proba([rows[0], [*rows[1][:-1], unknown]])
+    assert (info.value.row, info.value.col) == (1, 5)
+    assert str(info.value).startswith(f"sample 1, size: {unknown!r} is not a known category; expected one of ")
+    table, errors = predictor.score_rows([rows[0], [*rows[1][:-1], unknown], rows[2]])
+    assert list(errors) == [1] and len(table["probability"]) == 2
 
 
 def _skorch_module(width):
