@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Collection
 
 import numpy as np
@@ -21,21 +22,27 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
     (n, 1) or (n, 2) outputs); multiclass the most probable class."""
+    if task == "binary" and len(out) == 1:  # batch 1: Python floats and a slice's copy (fancy indexing costs more)
+        i = 1 if out.tolist()[0][-1] >= _float32_at_or_above(threshold)[1] else 0  # exactly as float32 compares
+        return classes[i : i + 1].copy()
     return classes[label_codes(out, task, threshold)]
 
 
 def label_codes(out: np.ndarray, task: str, threshold: float | None) -> np.ndarray:
     """The index into the classes of each sample's predicted label (labels())."""
     if task == "binary":
-        return (out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)
+        return (out[:, -1] >= _float32_at_or_above(threshold)[0]).astype(np.intp)
     return out.argmax(axis=1)
 
 
-def _float32_at_or_above(threshold: float) -> np.float32:
-    """The least float32 >= threshold: for a float32 p, p >= it exactly when p >= threshold. (Compared with a
-    Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12 would pass p = float32(0.3).)"""
+@functools.lru_cache(maxsize=64)
+def _float32_at_or_above(threshold: float) -> tuple[np.float32, float]:
+    """The least float32 >= threshold, and its value as a Python float: for a float32 p, p >= it exactly when
+    p >= threshold. (Compared with a Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12
+    would pass p = float32(0.3).) Made once per threshold."""
     t32 = np.float32(threshold)
-    return np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
+    t32 = np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
+    return t32, float(t32)
 
 
 def table(

@@ -98,3 +98,24 @@ def test_the_fast_answer_is_taken_for_ordinary_outputs():
     for n in (1, 4, 1000):
         assert probabilities.fine(pairs(rng, n, np.zeros(n)), True, ATOL) is True
         assert probabilities.fine(rng.uniform(0, 1, (n, 1)).astype(np.float32), False, ATOL) is True
+
+
+THRESHOLDS = [0.5, 0.3 + 1e-12, float(np.float32(0.7)), 0.0, 1.0, 1e-45]
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("width", [1, 2])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 8])
+def test_labels_of_a_few_rows_are_the_labels_numpy_gives(threshold, width, n):
+    """labels() reads Python floats for a few rows: the same labels as its numpy branch, p at and around the
+    threshold's float32 neighbours."""
+    t32 = np.float32(threshold)
+    near = [np.nextafter(t32, np.float32(-1)), t32, np.nextafter(t32, np.float32(2)), np.float32(0), np.float32(1)]
+    classes = np.asarray(["no", "yes"])
+    for start in range(len(near)):
+        p = np.array([near[(start + i) % len(near)] for i in range(n)], np.float32).clip(0, 1)
+        out = np.stack([np.float32(1) - p, p], axis=1) if width == 2 else p[:, None]
+        few = outputs.labels(out, "binary", classes, threshold)
+        many = outputs.labels(np.tile(out, (50, 1)), "binary", classes, threshold)[:n]  # more than TINY values
+        assert few.dtype == many.dtype and few.tolist() == many.tolist()
+        assert not np.shares_memory(few, classes)
