@@ -107,7 +107,7 @@ THRESHOLDS = [0.5, 0.3 + 1e-12, float(np.float32(0.7)), 0.0, 1.0, 1e-45]
 @pytest.mark.parametrize("width", [1, 2])
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 8])
 def test_labels_of_a_few_rows_are_the_labels_numpy_gives(threshold, width, n):
-    """labels() reads Python floats for a few rows: the same labels as its numpy branch, p at and around the
+    """labels() reads Python floats for one row: the same labels as its numpy branch for that row and others, p at and around the
     threshold's float32 neighbours."""
     t32 = np.float32(threshold)
     near = [np.nextafter(t32, np.float32(-1)), t32, np.nextafter(t32, np.float32(2)), np.float32(0), np.float32(1)]
