@@ -13,6 +13,7 @@ from pathlib import Path
 
 import engines
 import envs
+import goals
 import report
 import signing as signed_models
 import tables
@@ -64,7 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run only workloads 8-11 (issue #13); keep the rows of 1-7 from the existing results.json",
     )
+    parser.add_argument(
+        "--only",
+        choices=goals.PIECES,
+        action="append",
+        help="issue 27's goal rows of one piece (repeatable), printed; nothing written (bench/goals.py)",
+    )
+    parser.add_argument(
+        "--goals", action="store_true", help="every goal row; writes bench/goals.json and results.md's top section"
+    )
     args = parser.parse_args(argv)
+    if args.only or args.goals:
+        return _goals(args.only or list(goals.PIECES), write=args.goals and not args.only, out=args.out)
     plan = QUICK if args.quick else FULL
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
     # directory; the full run reuses bench/.work/ while the wheel is unchanged
@@ -148,6 +160,27 @@ def _issue5(device: Path, wheel: Path, model: Path, work: Path, plan: dict) -> l
     )
     _say("7. signed models")
     return rows + signed_models.rows(work, wheel, device, model, plan["reps"])
+
+
+def _goals(pieces: list[str], write: bool, out: Path) -> int:
+    """Issue 27's goals in this venv (bench/goals.py); with write, the top section of results.md is replaced."""
+    work = HERE / ".work"
+    work.mkdir(exist_ok=True)
+    machine = report.machine(envs.REPO)
+    started = time.perf_counter()
+    rows = goals.run(pieces, work)
+    machine["load_average_end"] = list(os.getloadavg())
+    seconds = time.perf_counter() - started
+    if write:
+        section = goals.markdown(rows, machine, seconds)
+        (out / "goals.json").write_text(json.dumps({"machine": machine, "seconds": seconds, "rows": rows}, indent=2))
+        results = out / "results.md"
+        rest = results.read_text() if results.exists() else ""
+        rest = rest.split(goals.END, 1)[1].lstrip() if goals.END in rest else rest
+        results.write_text(section + "\n" + goals.END + "\n\n" + rest)
+    misses = [r["goal"] for r in rows if r["verdict"] == "MISS"]
+    _say(f"{len(rows) - len(misses)} of {len(rows)} goal rows PASS" + (f"; MISS: {misses}" if misses else ""))
+    return 0
 
 
 def _say(message: str) -> None:

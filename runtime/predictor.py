@@ -50,6 +50,8 @@ class Predictor:
         self._allow_ops, self._limits = allow_ops, limits  # for pickling: the other side checks as this one did
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._runner = Runner(session, manifest.output or session.get_outputs()[0].name, manifest.width)
+        self._task, self._width = manifest.task, manifest.width  # read on every call
+        self._classes = np.asarray(manifest.labels) if manifest.task != "regression" else None  # never handed out
         if manifest.numeric:  # one float32 input: the checked array is what the session takes
             self._check = InputCheck(manifest.feature_names, manifest.domain)
         else:  # numbers and categories, missing values: a feed of one array per graph input
@@ -246,10 +248,10 @@ class Predictor:
     # -- scoring ------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, float32 (n, n_classes) in classes_ order (classifiers only)."""
-        if self.task == "regression":
+        if self._task == "regression":
             raise AttributeError("predict_proba: a regression model has no class probabilities; use predict")
         out = self._run(self._check(X))
-        if self.task == "binary" and out.shape[1] == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here
+        if self._width == 1:  # formats 1 and 2: P(labels[1]) only; [1 - p, p] built here
             if out.size <= TINY:  # float32(1.0 - p) is float32(1) - p for every float32 p in [0, 1] (all compared)
                 return np.array([(1.0 - p, p) for p in out[:, 0].tolist()], np.float32)
             # written into one array: no temporary of 1 - p, no stacking copy
@@ -262,9 +264,9 @@ class Predictor:
     def predict(self, X: Any) -> np.ndarray:
         """Classifiers: the class label per sample (n,). Regression: the values, (n,) or (n, t) for t targets."""
         out = self._run(self._check(X))
-        if self.task == "regression":
+        if self._task == "regression":
             return out[:, 0] if out.shape[1] == 1 else out
-        return tasks.labels(out, self.task, self.classes_, self._threshold)
+        return tasks.labels(out, self._task, self._classes, self._threshold)
 
     def predict_table(self, X: Any, *, input_columns: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """The outputs as named columns, as the CLI's CSV prints them: output_names_for(the input's columns).
@@ -273,8 +275,7 @@ class Predictor:
         'label' in it makes the label output 'predicted_label'); an array has none (output_names).
         """
         taken = tuple(column_labels(X) if input_columns is None else input_columns)
-        classes = self.classes_ if self.task != "regression" else None
-        return tasks.table(self._run(self._check(X)), self.task, classes, self._threshold, self.targets, taken)
+        return tasks.table(self._run(self._check(X)), self._task, self._classes, self._threshold, self.targets, taken)
 
     def score_rows(
         self, X: Any, *, input_columns: Iterable[str] | None = None
@@ -373,7 +374,7 @@ class Predictor:
             raise
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source, self._engine) from exc
-        return tasks.check_output(out, len(x), self._manifest.width, self.task, self._source)
+        return tasks.check_output(out, len(x), self._width, self._task, self._source)
 
     def _run_feed(self, feed: dict[str, np.ndarray], runner=None) -> np.ndarray:
         """_run for typed models: the graph's output for a checked feed (one array per graph input)."""

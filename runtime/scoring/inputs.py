@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from operator import le as _le
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,25 +21,21 @@ class InputCheck:
 
     def __init__(self, feature_names: Sequence[str], domain: Sequence[tuple[float | None, float | None]]):
         self._names, self._domain, self._n_features = tuple(feature_names), tuple(domain), len(feature_names)
+        self._row = (self._n_features,)
         self._mins = np.array([lo if lo is not None else -np.inf for lo, _ in domain], np.float32)
         self._maxs = np.array([hi if hi is not None else np.inf for _, hi in domain], np.float32)
         # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
         self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
         self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
+        self._unbounded = not any(lo is not None or hi is not None for lo, hi in self._domain)
         # the bounds repeated row after row to TINY values, for the Python-float check of a flat x
         repeat = TINY // self._n_features + 1 if self._n_features else 0
         self._lo_tiny, self._hi_tiny = self._lo.tolist() * repeat, self._hi.tolist() * repeat
 
     def __call__(self, X: Any) -> np.ndarray:
         """X as a C-contiguous float32 array (n, n_features), or InputError saying what to fix."""
-        if (
-            type(X) is np.ndarray
-            and X.dtype is _F32
-            and X.ndim == 2
-            and X.shape[1] == self._n_features
-            and X.shape[0]
-            and X.flags.c_contiguous
-        ):
+        # shape[1:] == (k,) says ndim == 2 and k columns at once
+        if type(X) is np.ndarray and X.dtype is _F32 and X.shape[1:] == self._row and X.flags.c_contiguous and len(X):
             x = x32 = X  # already what the session takes: no conversion, no copy
         else:
             x, x32 = self.convert(X)
@@ -49,7 +46,12 @@ class InputCheck:
     def _in_domain(self, x32: np.ndarray) -> bool:
         """True if every value is finite, within float32 and within its feature's domain."""
         if x32.size <= TINY:  # NaN fails every comparison; inf lies beyond the finite stand-ins
-            return all(lo <= v <= hi for v, lo, hi in zip(x32.ravel().tolist(), self._lo_tiny, self._hi_tiny))
+            values = x32.ravel().tolist()  # map(operator.le, ...) compares in C: no Python frame per value
+            return all(map(_le, self._lo_tiny, values)) and all(map(_le, values, self._hi_tiny))
+        # Without bounds only finiteness counts: NaN and inf carry into a sum, so a finite sum is one pass that says
+        # every value is finite (a sum that overflows is not: the min and max below decide)
+        if self._unbounded and math.isfinite(x32.sum()):
+            return True
         # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
         if x32.min() >= self._lo_max and x32.max() <= self._hi_min:

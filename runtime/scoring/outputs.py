@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Collection
 
 import numpy as np
 
 from edge_predict.errors import InputError, ModelError, NonFiniteOutputError
+from edge_predict.scoring._fast import probabilities
 from edge_predict.float32 import TINY
 
 OVERFLOW = "the input overflows float32 arithmetic inside the model"
@@ -20,21 +22,27 @@ SUM_ATOL = 1e-4  # a multiclass row sums to 1 within this, as the exporter also 
 def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
     (n, 1) or (n, 2) outputs); multiclass the most probable class."""
+    if task == "binary" and len(out) == 1:  # batch 1: Python floats and a slice's copy (fancy indexing costs more)
+        i = 1 if out.tolist()[0][-1] >= _float32_at_or_above(threshold)[1] else 0  # exactly as float32 compares
+        return classes[i : i + 1].copy()
     return classes[label_codes(out, task, threshold)]
 
 
 def label_codes(out: np.ndarray, task: str, threshold: float | None) -> np.ndarray:
     """The index into the classes of each sample's predicted label (labels())."""
     if task == "binary":
-        return (out[:, -1] >= _float32_at_or_above(threshold)).astype(np.intp)
+        return (out[:, -1] >= _float32_at_or_above(threshold)[0]).astype(np.intp)
     return out.argmax(axis=1)
 
 
-def _float32_at_or_above(threshold: float) -> np.float32:
-    """The least float32 >= threshold: for a float32 p, p >= it exactly when p >= threshold. (Compared with a
-    Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12 would pass p = float32(0.3).)"""
+@functools.lru_cache(maxsize=64)
+def _float32_at_or_above(threshold: float) -> tuple[np.float32, float]:
+    """The least float32 >= threshold, and its value as a Python float: for a float32 p, p >= it exactly when
+    p >= threshold. (Compared with a Python float, numpy 2 rounds the threshold to the NEAREST float32: 0.3 + 1e-12
+    would pass p = float32(0.3).) Made once per threshold."""
     t32 = np.float32(threshold)
-    return np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
+    t32 = np.nextafter(t32, np.float32(np.inf)) if float(t32) < threshold else t32
+    return t32, float(t32)
 
 
 def table(
@@ -112,6 +120,9 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
         if not np.isfinite(out).all():
             _refuse_nonfinite(out, ~np.isfinite(out))
         return out
+    rows_sum = task == "multiclass" or width == 2  # binary (n, 2): [P(labels[0]), P(labels[1])] sums to 1 too
+    if probabilities.fine(out, rows_sum, SUM_ATOL):  # None: not clear in a few passes; the reference below decides
+        return out
     if out.size <= TINY:
         ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())
     else:  # as uint32, 0.0..1.0 are exactly the patterns up to 1.0's: one read instead of a read and a write
@@ -129,7 +140,7 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
             )
             raise ModelError(f"{source}: sample {row}: {problem}", row=row, problem=problem)
         out = np.clip(out, 0.0, 1.0, out=out)
-    if task == "multiclass" or width == 2:  # binary (n, 2): [P(labels[0]), P(labels[1])] sums to 1 too
+    if rows_sum:
         off = np.abs(out.sum(axis=1, dtype=np.float64) - 1.0) > SUM_ATOL
         if off.any():
             row = int(np.flatnonzero(off)[0])

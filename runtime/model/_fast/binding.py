@@ -28,11 +28,17 @@ class Bindings:
 
     def __init__(self, session: ort.InferenceSession, options: ort.RunOptions, output: str, width: int):
         self._session, self._options = session, options
+        # InferenceSession.run_with_iobinding is a Python wrapper around the C++ session's, given the binding's C++
+        # object; on the CPU provider it only adds WebGPU graph capture's bookkeeping. Called directly where this
+        # onnxruntime has both (_bind), else through the wrapper
+        self._direct = getattr(getattr(session, "_sess", None), "run_with_iobinding", None)
         self._input, self._output = session.get_inputs()[0].name, output
         # the shape session.run returns when the graph computes what its manifest says: (n, width), or (n,)
         declared = next(arg for arg in session.get_outputs() if arg.name == output)
         self._out_shape = () if width == 1 and _rank(declared) == 1 else (width,)
-        self._idle: dict[int, list] = {}  # batch size -> idle (binding, input, output); list.pop/append are atomic
+        self._idle: dict[
+            int, list
+        ] = {}  # batch size -> idle (call, binding, input, output); list.pop/append are atomic
         self._sizes = threading.Lock()  # taken only to add a batch size (and drop the oldest)
 
     def run(self, x: np.ndarray) -> np.ndarray | None:
@@ -41,16 +47,16 @@ class Bindings:
         n = len(x)
         idle = self._idle.get(n)
         try:
-            binding, given, out = idle.pop() if idle else self._bind(n, x)
-            np.copyto(given, x)
-            self._session.run_with_iobinding(binding, self._options)
+            call, binding, given, out = entry = idle.pop() if idle else self._bind(n, x)
+            given[...] = x
+            call(binding, self._options)
         except Exception:  # too large (_bind), a graph whose output is not (n, width): the plain call answers
             return None
         result = out.copy()
         if idle is None:
             idle = self._add_size(n)
         if len(idle) < PER_SIZE:
-            idle.append((binding, given, out))
+            idle.append(entry)
         return result
 
     def _bind(self, n: int, x: np.ndarray) -> tuple:
@@ -63,7 +69,10 @@ class Bindings:
         binding = self._session.io_binding()
         binding.bind_ortvalue_input(self._input, ort.OrtValue.ortvalue_from_numpy(given))
         binding.bind_ortvalue_output(self._output, ort.OrtValue.ortvalue_from_numpy(out))
-        return binding, given, out
+        inner = getattr(binding, "_iobinding", None)
+        if self._direct is not None and inner is not None:
+            return self._direct, inner, given, out
+        return self._session.run_with_iobinding, binding, given, out
 
     def _add_size(self, n: int) -> list:
         with self._sizes:
