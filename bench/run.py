@@ -17,6 +17,7 @@ import goals
 import report
 import signing as signed_models
 import tables
+import tables_mixed
 import workloads
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and results.json go")
     parser.add_argument("--wheel", type=Path, help="an edge-predict wheel already built from this checkout")
     parser.add_argument("--device-env", type=Path, help="a venv with only that wheel installed (no torch)")
+    parser.add_argument("--mixed", action="store_true", help="only issue 24's mixed-table rows (bench/tables_mixed.py)")
     parser.add_argument(
         "--tables",
         action="store_true",
@@ -78,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.only or args.goals:
         return _goals(args.only or list(goals.PIECES), write=args.goals and not args.only, out=args.out)
     plan = QUICK if args.quick else FULL
+    mixed = (
+        ["--quick"] * args.quick
+        + ["--out", str(args.out)]
+        + ["--device-env", str(args.device_env)] * bool(args.device_env)
+    )
+    if args.mixed:
+        return tables_mixed.main(mixed)
     # quick mode (make test) leaves nothing in the repository: its wheel and device venv go to a temporary
     # directory; the full run reuses bench/.work/ while the wheel is unchanged
     scratch = tempfile.TemporaryDirectory(prefix="edge-predict-bench-") if args.quick else None
@@ -137,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.md").write_text(text)
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(text)
+    status = tables_mixed.main(mixed + ["--device-env", str(device)] * (not args.device_env))  # issue 24's rows
     if scratch:
         scratch.cleanup()
-    return 0
+    return status
 
 
 def _issue5(device: Path, wheel: Path, model: Path, work: Path, plan: dict) -> list[dict]:

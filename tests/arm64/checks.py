@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+import references
 from material import HOST_CLI, Prepared
 from report import Report
 
@@ -50,8 +51,52 @@ def model_cases(device, runtime, case: Prepared, report: Report, errors: bool = 
             worst <= 1 and not wrong and len(rows) == len(case.X),
             f"{len(rows)} rows, largest |diff|/tol {worst:.2f}, labels wrong {wrong}",
         )
-    if errors:
+    if references.typed(case.meta):
+        _typed_cases(device, runtime, case, report)
+    elif errors:
         _bad_cases(device, runtime, case, report)
+
+
+def refusals(meta: dict) -> dict[str, list]:
+    """Rows a typed model must refuse, each from one complete row: an unseen category ('Atlantis') in the first
+    category, and a gap in the first number (else feature) that may not be missing."""
+    base = [
+        f["categories"][0] if f["type"] == "category" else (f.get("observed") or [0.0])[0] for f in meta["features"]
+    ]
+    rows = {}
+    unseen = [j for j, f in enumerate(meta["features"]) if f["type"] == "category" and f.get("unknown") != "encode"]
+    if unseen:
+        rows["unseen category"] = [UNSEEN if j == unseen[0] else v for j, v in enumerate(base)]
+    refused = [j for j, f in enumerate(meta["features"]) if f.get("missing") != "impute" and f["type"] == "number"]
+    refused = refused or [j for j, f in enumerate(meta["features"]) if f.get("missing") != "impute"]
+    if refused:
+        rows["refused gap"] = [None if j == refused[0] else v for j, v in enumerate(base)]
+    return rows
+
+
+UNSEEN = "Atlantis"
+
+
+def _typed_cases(device, runtime, case: Prepared, report: Report) -> None:
+    """A typed model's refusals on the device as on the host: one argument row each (exit 2, the host's line), and a
+    file of good and bad rows under --keep-going (exit 2, the same error per row, the good rows scored)."""
+    name, use = case.model.name, ["-m", str(case.path)]
+    bad = refusals(case.meta)
+    line = {what: ",".join("" if v is None else str(v) for v in row) for what, row in bad.items()}
+    for what, text in line.items():
+        _error_case(device, runtime.name, name, f"input: {what}", ["predict", *use, "--", text], 2, report)
+    good = [",".join("" if v is None else str(v) for v in row) for row in case.X[:3]]
+    rows = case.path.with_name("keep-going.csv")
+    names = [f["name"] for f in case.meta["features"]]
+    rows.write_text(",".join(names) + "\n" + "\n".join([good[0], *line.values(), *good[1:]]) + "\n")
+    args = ["predict", *use, "-i", rows, "-f", "json", "-k"]
+    done = device.edge_predict(*args)
+    host = subprocess.run([HOST_CLI, *map(str, args)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    got = [json.loads(text)["error"] for text in done.stdout.splitlines()]
+    want = [json.loads(text)["error"] for text in host.stdout.splitlines()]
+    ok = done.code == 2 == host.returncode and got == want and len(got) == len(good) + len(line)
+    ok = ok and sum(e is None for e in got) == len(good) and done.errors == host.stderr.splitlines()
+    report.add(runtime.name, name, "--keep-going row errors", ok, f"exit {done.code}, errors {got}")
 
 
 def _bad_cases(device, runtime, case: Prepared, report: Report) -> None:
@@ -87,8 +132,13 @@ def _bad_cases(device, runtime, case: Prepared, report: Report) -> None:
 def _api(device, runtime, case: Prepared, report: Report) -> None:
     """Predictor on the device: aarch64, no torch or onnx, verify, predict_proba and predict against torch."""
     name = case.model.name
+    bad = refusals(case.meta) if references.typed(case.meta) else {}
+    extra = []
+    if bad:
+        extra = [case.path.with_name("refusals.json")]
+        extra[0].write_text(json.dumps(bad))
     done = device.python(
-        Path(__file__).parent / "guest_api.py", "default" if case.model.packaged else case.path, case.grid
+        Path(__file__).parent / "guest_api.py", "default" if case.model.packaged else case.path, case.api_grid, *extra
     )
     if done.code != 0:
         report.add(runtime.name, name, "Python API", False, f"exit {done.code}: {done.errors[-1:]}")
@@ -110,6 +160,8 @@ def _api(device, runtime, case: Prepared, report: Report) -> None:
         f"largest golden difference {diff} (atol {atol})" if diff is not None else got["verify"]["error"],
     )
     report.figure(runtime.name, name, "verify", f"{diff:.3g}" if diff is not None else "error")
+    if bad:
+        _api_refusals(runtime, case, bad, got["refusals"], report)
     regression = case.meta.get("task") == "regression"
     method = "predict" if regression else "predict_proba"  # a regression model has no probabilities
     value = got[method].get("value")
@@ -135,6 +187,22 @@ def _api(device, runtime, case: Prepared, report: Report) -> None:
         report.add(runtime.name, name, "API predict", len(labels) == len(case.X) and not wrong, f"labels wrong {wrong}")
 
 
+def _api_refusals(runtime, case: Prepared, bad: dict, got: dict, report: Report) -> None:
+    """Each row the device's Predictor refused with the error the host's raises for it (type and message)."""
+    from edge_predict import Predictor
+
+    host = Predictor.from_path(case.path)
+    for what, row in bad.items():
+        try:
+            host.predict_proba([row])
+            want = "no error on x86-64"
+        except Exception as exc:  # noqa: BLE001 - whatever the host raises, the device must raise the same
+            want = f"{type(exc).__name__}: {exc}"
+        said = got[what].get("error", "scored, not refused")
+        ok = said == want and want.startswith("InputError: ")
+        report.add(runtime.name, case.model.name, f"API refuses: {what}", ok, said[:100])
+
+
 def _outputs(value, task: str) -> np.ndarray:
     """predict_proba (predict for regression) as the graph's output rows; binary (n, 2) -> P(labels[1])."""
     arr = np.asarray(value, np.float64)
@@ -156,7 +224,8 @@ def _parse(text: str, fmt: str) -> list[dict[str, str]]:
     if fmt == "csv":
         return list(csv.DictReader(io.StringIO(text)))
     header, *lines = text.splitlines()
-    return [dict(zip(header.split(), line.split())) for line in lines]
+    # from the right: the outputs are the last columns, and a gap in an input prints as blanks
+    return [dict(zip(reversed(header.split()), reversed(line.split()))) for line in lines]
 
 
 def _columns(meta: dict, fmt: str) -> list[str]:

@@ -42,11 +42,12 @@ class Model:
     reference: Callable[..., references.Expected]  # (model bytes, manifest, grid) -> what torch computes
     path: str | None = None  # relative to the repository; or else made on the host by
     train: tuple[str, ...] = ()  # edge-train with these arguments (and --out)
+    table: Callable[[Path], Path] | None = None  # (work dir) -> the --data table edge-train reads
     packaged: bool = False  # the wheel's own model: scored without --model, and through Predictor.default()
     full: bool = False  # only in make test-arm64-full
 
 
-MODELS = [  # one per task, and a deeper binary one; the bad-input and bad-model cases run on the first in CI
+MODELS = [  # one per task, a mixed table, a deeper binary one; the bad-input and bad-model cases run on the first in CI
     Model("default", references.logistic, path="models/default.onnx", packaged=True),
     # Eight features through a standardization and three Linear+sigmoid layers: sums of many terms.
     Model(
@@ -64,6 +65,13 @@ MODELS = [  # one per task, and a deeper binary one; the bad-input and bad-model
             "300",
         ),
         full=True,
+    ),
+    # A mixed table (issue 24): island and sex as text, gaps in the measurements and in sex, imputed in the graph.
+    Model(
+        "penguins",
+        references.mixed,
+        table=material.penguins,
+        train=("--label", "species", "--standardize", "--lr", "0.01", "--epochs", "1000", "--model-version", "1"),
     ),
     Model(
         "iris",

@@ -1,4 +1,7 @@
-"""Run by the emulated aarch64 Python: the public API on one model and a grid file; prints one JSON object."""
+"""Run by the emulated aarch64 Python: the public API on one model and a grid file; prints one JSON object.
+
+The grid is a CSV of numbers, or (a typed model) a JSON list of raw rows; an optional third argument, a JSON object
+of name -> row, lists rows the model must refuse: each one's error is printed under "refusals"."""
 
 import json
 import platform
@@ -19,7 +22,15 @@ def attempt(method, *args):
 
 
 model, grid = sys.argv[1], sys.argv[2]
-X = np.loadtxt(grid, delimiter=",", skiprows=1, ndmin=2, dtype=np.float32)
+if grid.endswith(".json"):
+    with open(grid) as f:
+        X = json.load(f)  # rows of numbers, strings and null (a gap)
+else:
+    X = np.loadtxt(grid, delimiter=",", skiprows=1, ndmin=2, dtype=np.float32)
+refusals = {}
+if len(sys.argv) > 3:
+    with open(sys.argv[3]) as f:
+        refusals = json.load(f)
 predictor = Predictor.default() if model == "default" else Predictor.from_path(model)
 try:  # imported already by Predictor where it is installed; only its version is read (none on 32-bit ARM)
     from onnxruntime import __version__ as onnxruntime_version
@@ -41,6 +52,7 @@ print(
             "verify": attempt(predictor.verify),
             "predict_proba": attempt(predictor.predict_proba, X),
             "predict": attempt(predictor.predict, X),
+            "refusals": {what: attempt(predictor.predict_proba, [row]) for what, row in refusals.items()},
         }
     )
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,11 +22,12 @@ class Prepared:
     model: object  # driver.Model
     path: Path
     meta: dict
-    X: np.ndarray
-    grid: Path
+    X: np.ndarray | list  # float32 (n, k); a typed model's raw rows (feature order, None for a gap)
+    grid: Path  # the grid as CSV (a gap is an empty field)
     expected: references.Expected
     x86_proba: list  # predict_proba (predict for regression) on x86-64
     bad_models: dict[str, Path]
+    api_grid: Path  # what guest_api.py reads: the CSV, or for a typed model the rows as JSON (null for a gap)
 
 
 def prepare(model, repo: Path, work: Path) -> Prepared:
@@ -34,8 +36,9 @@ def prepare(model, repo: Path, work: Path) -> Prepared:
     work.mkdir(parents=True, exist_ok=True)
     path = repo / model.path if model.path else work / f"{model.name}.onnx"
     if model.train:
+        data = ["--data", model.table(work)] if model.table else []
         subprocess.run(
-            [HOST_CLI.with_name("edge-train"), *model.train, "--out", path],
+            [HOST_CLI.with_name("edge-train"), *data, *model.train, "--out", path],
             cwd=repo,
             check=True,
             stdin=subprocess.DEVNULL,
@@ -43,10 +46,17 @@ def prepare(model, repo: Path, work: Path) -> Prepared:
         )
     data = path.read_bytes()
     meta = references.manifest(data)
-    X = references.grid(meta)
-    grid = work / "grid.csv"
     names = [f["name"] for f in meta["features"]]
-    grid.write_text(",".join(names) + "\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in X))
+    grid, api_grid = work / "grid.csv", work / "grid.csv"
+    if references.typed(meta):
+        X = references.typed_grid(meta)
+        cells = [["" if v is None else v if isinstance(v, str) else repr(v) for v in row] for row in X]
+        api_grid = work / "grid.json"
+        api_grid.write_text(json.dumps(X))
+    else:
+        X = references.grid(meta)
+        cells = [[repr(float(v)) for v in row] for row in X]
+    grid.write_text(",".join(names) + "\n" + "".join(",".join(row) + "\n" for row in cells))
     bad = {"truncated": data[: len(data) // 2], "flipped weight bit": _flip_weight_bit(data)}
     if meta["format"] >= 2:  # sealed: the digest refuses the flip; resealed, only the golden vectors can
         bad["flipped weight bit, resealed"] = _resealed(bad["flipped weight bit"])
@@ -56,7 +66,16 @@ def prepare(model, repo: Path, work: Path) -> Prepared:
         paths[what].write_bytes(content)
     host = Predictor.from_path(path)
     x86 = host.predict(X) if meta.get("task") == "regression" else host.predict_proba(X)
-    return Prepared(model, path, meta, X, grid, model.reference(data, meta, X), np.asarray(x86).tolist(), paths)
+    expected = model.reference(data, meta, X)
+    return Prepared(model, path, meta, X, grid, expected, np.asarray(x86).tolist(), paths, api_grid)
+
+
+def penguins(work: Path) -> Path:
+    """The Palmer penguins table as the palmerpenguins package ships it (344 rows; island and sex as text, gaps as
+    NA in the measurements and in sex)."""
+    import palmerpenguins
+
+    return Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
 
 
 def _flip_weight_bit(data: bytes) -> bytes:

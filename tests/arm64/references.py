@@ -45,6 +45,53 @@ def grid(meta: dict) -> np.ndarray:
     return np.stack(columns, axis=1).astype(np.float32)
 
 
+def typed(meta: dict) -> bool:
+    """A file whose features have types (manifest format 3 with a category or a gap the graph imputes)."""
+    return any(f.get("type") == "category" or f.get("missing") == "impute" for f in meta["features"])
+
+
+def typed_grid(meta: dict) -> list[list]:
+    """GRID_ROWS raw rows (feature order) of a typed model: numbers drawn past the training range, every category in
+    turn, and a gap (None) in every feature that may be missing in one row of five, all of them in one row of eleven."""
+    rng = np.random.default_rng(0)
+    columns = []
+    for j, feature in enumerate(meta["features"]):
+        if feature["type"] == "category":
+            column = [feature["categories"][(i + j) % len(feature["categories"])] for i in range(GRID_ROWS)]
+        else:
+            lo, hi = feature.get("observed") or (-1.0, 1.0)
+            span = max(hi - lo, 1.0)
+            a, b = max(lo - span, feature.get("min") or -np.inf), min(hi + span, feature.get("max") or np.inf)
+            column = [float(v) for v in rng.uniform(a, b, GRID_ROWS).astype(np.float32)]
+        if feature.get("missing") == "impute":
+            column = [None if (i + j) % 5 == 0 or i % 11 == 0 else v for i, v in enumerate(column)]
+        columns.append(column)
+    return [list(row) for row in zip(*columns)]
+
+
+def encoded(meta: dict, rows: list[list]) -> np.ndarray:
+    """The module's input for raw rows as the encoding spec says (trainer/encoding.py, docs/artifact.md), from the
+    manifest alone: the numbers (a gap is its `impute`) in feature order, then each category's one-hot columns in
+    feature order and vocabulary order (a gap is the one-hot of its `impute`)."""
+    features = meta["features"]
+    numbers = [j for j, f in enumerate(features) if f["type"] == "number"]
+    categories = [j for j, f in enumerate(features) if f["type"] == "category"]
+    out = []
+    for row in rows:
+        values = [features[j]["impute"] if row[j] is None else row[j] for j in numbers]
+        for j in categories:
+            value = features[j]["impute"] if row[j] is None else row[j]
+            values += [float(value == c) for c in features[j]["categories"]]
+        out.append(values)
+    return np.asarray(out, np.float32)
+
+
+def mixed(model_bytes: bytes, meta: dict, rows: list[list]) -> Expected:
+    """A typed model: the encoding computed from the manifest (not the graph's), then the graph's own module, after
+    the node that joins the encoded parts, node by node in torch as `graph` does."""
+    return graph(model_bytes, meta, encoded(meta, rows), front="encoding.")
+
+
 def logistic(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
     """A binary model with one Gemm + Sigmoid: the trainer's torch LogisticRegression with the file's w and b."""
     import torch
@@ -56,11 +103,13 @@ def logistic(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
     return Expected(p, tol, _labels(meta, p, tol))
 
 
-def graph(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
+def graph(model_bytes: bytes, meta: dict, X: np.ndarray, front: str | None = None) -> Expected:
     """Any graph of the ops below, node by node with torch's float32 kernels and the file's initializers.
 
     The bound is the artifact's own (golden atol + rtol * |expected|, what verify allows): layers of
-    sigmoids and sums differ between torch and onnxruntime in their last bits only.
+    sigmoids and sums differ between torch and onnxruntime in their last bits only. With `front`, the nodes
+    writing values named `front...` (an encoding in front of the module) are left out and X is the value the node
+    that reads them writes: the module's input.
     """
     import onnx
     import torch
@@ -71,6 +120,11 @@ def graph(model_bytes: bytes, meta: dict, X: np.ndarray) -> Expected:
     values[g.input[0].name] = torch.as_tensor(X)
     with torch.no_grad():
         for node in g.node:
+            if front is not None and all(name.startswith(front) for name in node.output):
+                continue  # the encoding's own nodes: X stands for what they compute
+            if front is not None and any(name.startswith(front) for name in node.input):
+                values[node.output[0]] = torch.as_tensor(X)  # the node joining the encoded parts
+                continue
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
             if node.op_type not in _TORCH:
                 raise NotImplementedError(f"references.graph: no torch op for ONNX {node.op_type}; add it to _TORCH")
