@@ -50,8 +50,11 @@ class InputCheck:
             return all(map(_le, self._lo_tiny, values)) and all(map(_le, values, self._hi_tiny))
         # Without bounds only finiteness counts: NaN and inf carry into a sum, so a finite sum is one pass that says
         # every value is finite (a sum that overflows is not: the min and max below decide)
-        if self._unbounded and math.isfinite(x32.sum()):
-            return True
+        if self._unbounded:
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow or inf - inf is an answer here, not news
+                total = x32.sum()
+            if math.isfinite(total):
+                return True
         # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
         if x32.min() >= self._lo_max and x32.max() <= self._hi_min:

@@ -1,5 +1,7 @@
 """predict_proba's fast paths (float32 arrays, bound small batches, one min and max) decide as the slow path does."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -109,7 +111,12 @@ def unbounded():
 def test_without_a_domain_finite_values_pass_and_others_are_named(unbounded, rows, value, problem, where):
     x = np.full((rows, 8), F32_MAX, np.float32)
     x[::2] = -F32_MAX  # the largest finite values, both signs
-    np.testing.assert_array_equal(unbounded.predict(x), np.zeros(rows, np.float32))
-    x[rows - 1, where] = value
-    with pytest.raises(InputError, match=rf"^sample {rows - 1}, x{where}: {value:g} {problem}"):
-        unbounded.predict(x)
+    with warnings.catch_warnings():  # the check's own overflow or inf - inf is never the caller's RuntimeWarning
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(unbounded.predict(x), np.zeros(rows, np.float32))
+        x[rows - 1, where] = value
+        with pytest.raises(InputError, match=rf"^sample {rows - 1}, x{where}: {value:g} {problem}"):
+            unbounded.predict(x)
+        x[0, (where + 1) % 8] = -np.inf if value == np.inf else np.inf  # inf and -inf together: the sum is NaN
+        with pytest.raises(InputError, match=r"is infinite|is NaN"):
+            unbounded.predict(x)
