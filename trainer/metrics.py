@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from edge_predict.scoring.metrics import macro_f1  # one definition: the runtime's evaluate reports the same figure
+
 EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] in the log loss, so one sure mistake costs ~16, not inf
 CLASSIFIER_METRICS = ("accuracy", "log_loss", "macro_f1")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -45,16 +47,6 @@ def evaluate(task: str, p: np.ndarray, y: np.ndarray, threshold: float = 0.5) ->
             "macro_f1": macro_f1(truth, predicted),
         }
     return {name: round(value, 6) for name, value in scores.items()}
-
-
-def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """F1 = 2 TP / (2 TP + FP + FN) per class, averaged over the classes in `truth` or `predicted`."""
-    scores = []
-    for c in np.union1d(truth, predicted):
-        tp = np.sum((predicted == c) & (truth == c))
-        wrong = np.sum((predicted == c) != (truth == c))
-        scores.append(2 * tp / (2 * tp + wrong))
-    return float(np.mean(scores))
 
 
 def baseline(task: str, y_fit: np.ndarray, y: np.ndarray, width: int, threshold: float = 0.5) -> dict[str, float]:
