@@ -4,14 +4,14 @@ Every row pairs its candidate with its reference in ONE process: the same model 
 Predictor uses (one intra-op and one inter-op thread, spinning off), `session.run(None, {name: x})[0]` as the
 script calls it. The two are timed in turn, A B B A A B ... (the order swaps every repetition), each measurement
 `calls` calls long; the ratio is the median of the per-repetition ratios, so a host that slows down mid-run moves
-both sides alike. Batch-1 rows are also counted in instructions under valgrind (callgrind), where a loaded host
+both sides alike. Batch-1 rows and some small batches are also counted in instructions under valgrind (callgrind), where a loaded host
 makes wall time noisy: `--only instructions`.
 
     bench/run.py --only batch         # batch 1: predict_proba (numpy, a list), predict, predict_table; both models
     bench/run.py --only small         # 2..8, 16, 32, 64 and 1,000 rows
     bench/run.py --only large         # 1,000,000 rows
     bench/run.py --only csv           # 1e6 x 8 and 1e6 x 30 CSV tables: the CLI against a polars script
-    bench/run.py --only instructions  # the batch-1 rows in instructions per call (valgrind)
+    bench/run.py --only instructions  # batch 1 and 2, 8, 32, 64, 1,000 rows in instructions per call (valgrind)
     bench/run.py --goals              # all of them: bench/goals.json and the top section of bench/results.md
 """
 
@@ -33,7 +33,7 @@ DEFAULT = HERE.parent / "models" / "default.onnx"
 PIECES = ("batch", "small", "large", "csv", "instructions")
 SMALL = [2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 1000]
 LARGE = 1_000_000
-RAW = "raw session.run, same options"
+INSTRUCTION_SIZES = [2, 8, 32, 64, 1000]  # small batches also counted in instructions
 END = "<!-- end of the goals section; below: the last full `make bench` -->"
 
 
@@ -222,8 +222,9 @@ def csv(work: Path, reps: int = 5) -> list[dict]:
 
 
 def instructions(work: Path, calls: int = 2000) -> list[dict]:
-    """The batch-1 rows in instructions per call, counted by valgrind's callgrind in a child process: each
-    competitor's `calls` calls fall between two os.getppid() markers, where callgrind dumps its counters."""
+    """The batch-1 rows and some small-batch rows in instructions per call, counted by valgrind's callgrind in a
+    child process: each call's `calls` calls fall between two os.getppid() markers, where callgrind dumps its
+    counters; each row's candidate and reference are counted in turn."""
     rows = []
     for name, path in models(work).items():
         with tempfile.TemporaryDirectory(prefix="goals-cg-") as tmp:
@@ -235,33 +236,35 @@ def instructions(work: Path, calls: int = 2000) -> list[dict]:
                 raise RuntimeError(f"callgrind failed: {done.stderr[-2000:]}")
             titles = done.stdout.split("\n")[0].split("\t")
             counts = []
-            for i in range(2, 2 * len(titles) + 2, 2):  # dump i ends the segment before the i-th marker
+            for i in range(2, 4 * len(titles) + 2, 2):  # dump i ends the segment before the i-th marker
                 text = Path(f"{out}.{i}").read_text(errors="replace")
                 counts.append(int(re.search(r"^totals: (\d+)", text, re.M).group(1)) / calls)
-        pairs = batch1_pairs(name, path)
+        pairs = counted_pairs(name, path)
         for j, title in enumerate(titles):
-            if title == RAW:
-                continue
-            ours, theirs = counts[j], counts[titles.index(RAW)]
+            ours, theirs = counts[2 * j], counts[2 * j + 1]
             stats = {"candidate": ours, "reference": theirs, "ratio": ours / theirs, "reps": 1, "calls": calls}
             rows.append(_row("instructions", title, pairs[title][2], stats, "instructions"))
             _print(rows[-1])
     return rows
 
 
+def counted_pairs(name: str, path: Path) -> dict[str, tuple]:
+    """The rows counted in instructions: every batch-1 row and predict_proba of INSTRUCTION_SIZES rows."""
+    return {**batch1_pairs(name, path), **batch_pairs(name, path, INSTRUCTION_SIZES)}
+
+
 def _count(name: str, path: str, calls: int) -> None:
-    """The child under callgrind: each competitor's calls between two markers (odd markers open, even close)."""
-    pairs = batch1_pairs(name, Path(path))
-    fns = {title: candidate for title, (candidate, _, _) in pairs.items()}
-    fns[RAW] = next(iter(pairs.values()))[1]
-    print("\t".join(fns), flush=True)
-    for fn in fns.values():
-        for _ in range(50):
-            fn()
-        os.getppid()
-        for _ in range(calls):
-            fn()
-        os.getppid()
+    """The child under callgrind: each row's candidate, then its reference, between two markers each."""
+    pairs = counted_pairs(name, Path(path))
+    print("\t".join(pairs), flush=True)
+    for candidate, reference, _ in pairs.values():
+        for fn in (candidate, reference):
+            for _ in range(50):
+                fn()
+            os.getppid()
+            for _ in range(calls):
+                fn()
+            os.getppid()
 
 
 def _print(row: dict) -> None:

@@ -27,6 +27,9 @@ from edge_predict.scoring.typed import TypedInputCheck
 from edge_predict.float32 import TINY
 
 
+_NAME_SETS = 64  # predict_table keeps the output names of this many input column sets
+
+
 class Predictor:
     """Scores samples with one edge-predict model; build it with from_path, from_bytes or default."""
 
@@ -41,6 +44,7 @@ class Predictor:
         threshold: float | None = None,
         allow_ops: frozenset[tuple[str, str]] = frozenset(),
         limits: Any = None,
+        rows_sum_to_one: bool = False,
     ):
         self._session = session
         self._manifest = manifest
@@ -51,6 +55,9 @@ class Predictor:
         self._threshold = manifest.threshold if threshold is None else checked_threshold(threshold, manifest.task)
         self._runner = Runner(session, manifest.output or session.get_outputs()[0].name, manifest.width)
         self._task, self._width = manifest.task, manifest.width  # read on every call
+        # the graph's structure proves its rows sum to 1 (model/proofs.py): the output check tests the values only
+        self._rows_sum_to_one = rows_sum_to_one
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}  # predict_table's column names per input columns
         self._classes = np.asarray(manifest.labels) if manifest.task != "regression" else None  # never handed out
         if manifest.numeric:  # one float32 input: the checked array is what the session takes
             self._check = InputCheck(manifest.feature_names, manifest.domain)
@@ -121,7 +128,7 @@ class Predictor:
         check_limit(max_bytes)
         allowed, bounds = operators.parse(allow_ops), GraphLimits.of(limits)
         name = engines.resolve(engine)
-        session, manifest = open_model(data, source, threads, max_bytes, bounds, allowed, engines.factory(name))
+        session, manifest, pair = open_model(data, source, threads, max_bytes, bounds, allowed, engines.factory(name))
         predictor = cls(
             session,
             manifest,
@@ -131,6 +138,7 @@ class Predictor:
             threshold=threshold,
             allow_ops=allowed,
             limits=bounds,
+            rows_sum_to_one=pair,
         )
         predictor._engine = name
         if name not in manifest.engines:  # not proven on this engine at export: scoring waits for verify()
@@ -275,7 +283,15 @@ class Predictor:
         'label' in it makes the label output 'predicted_label'); an array has none (output_names).
         """
         taken = tuple(column_labels(X) if input_columns is None else input_columns)
-        return tasks.table(self._run(self._check(X)), self._task, self._classes, self._threshold, self.targets, taken)
+        names = self._names.get(taken) or self._names_for(taken)
+        return tasks.table(self._run(self._check(X)), self._task, self._classes, self._threshold, names)
+
+    def _names_for(self, taken: tuple[str, ...]) -> tuple[str, ...]:
+        """output_names_for(taken), kept for the next call (a few input column sets; InputError is not kept)."""
+        names = self.output_names_for(taken)
+        if len(self._names) < _NAME_SETS:
+            self._names[taken] = names
+        return names
 
     def score_rows(
         self, X: Any, *, input_columns: Iterable[str] | None = None
@@ -374,7 +390,7 @@ class Predictor:
             raise
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source, self._engine) from exc
-        return tasks.check_output(out, len(x), self._width, self._task, self._source)
+        return tasks.check_output(out, len(x), self._width, self._task, self._source, self._rows_sum_to_one)
 
     def _run_feed(self, feed: dict[str, np.ndarray], runner=None) -> np.ndarray:
         """_run for typed models: the graph's output for a checked feed (one array per graph input)."""
@@ -384,7 +400,8 @@ class Predictor:
             raise
         except Exception as exc:  # onnxruntime's pybind classes never leave the library
             raise run_failure(exc, self._source, self._engine) from exc
-        return tasks.check_output(out, len(next(iter(feed.values()))), self._manifest.width, self.task, self._source)
+        n = len(next(iter(feed.values())))
+        return tasks.check_output(out, n, self._width, self._task, self._source, self._rows_sum_to_one)
 
     # -- pickling: ship the model bytes, rebuild the session on the other side ---------------
     def __reduce__(self):

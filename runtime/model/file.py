@@ -8,6 +8,7 @@ else, raw tensor bytes included: its cost grows with the number of fields, not w
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 
 from edge_predict.errors import ModelError
@@ -46,7 +47,8 @@ _STRINGS = {
     TENSOR: {8: "name"},
     VALUE_INFO: {1: "name"},
 }
-_INT64, _INT32 = 7, 6  # TensorProto.DataType
+_FLOAT, _INT64, _INT32 = 1, 7, 6  # TensorProto.DataType
+_PLAIN = (1, 2, 8, 9)  # TensorProto.dims, .data_type, .name, .raw_data: a tensor holding no other field is plain
 _SMALL = 64  # int tensors up to this many values are decoded: shapes, axes, pads, repeats
 
 
@@ -59,6 +61,8 @@ class Tensor:
     data_type: int = 0
     nbytes: int = 0
     ints: list[int] | None = None  # None: not an int tensor, or too large to decode
+    floats: list[float] | None = None  # a small float32 tensor's raw_data values (proofs.py reads 1.0 constants)
+    plain: bool = True  # only dims, data_type, name and raw_data fields: the values are raw_data's, nothing else
     raw: memoryview | None = field(default=None, repr=False)  # during the walk: raw_data when small
 
 
@@ -118,6 +122,7 @@ class _Attribute:
     i: int | None = None
     ints: list[int] = field(default_factory=list)
     tensor: Tensor | None = None
+    tensors: int = 0  # how many times the tensor field occurs (protobuf would merge repeats into one)
     graphs: list[Graph] = field(default_factory=list)
 
 
@@ -364,6 +369,8 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) ->
             number, wire = key >> 3, key & 7
             if number == 0:
                 raise Corrupt(pos)
+            if kind == TENSOR and number not in _PLAIN:
+                record.plain = False
             if wire == 0:
                 if pos < end and buf[pos] < 0x80:
                     value, pos = buf[pos], pos + 1
@@ -441,6 +448,8 @@ def _walk(buf: memoryview, facts: FileFacts, max_fields: int, max_nodes: int) ->
         elif kind == TENSOR:
             if record.raw is not None and record.data_type in (_INT64, _INT32):  # data_type may come after it
                 record.ints = _raw_ints(record.raw, record.data_type)
+            elif record.raw is not None and record.data_type == _FLOAT and len(record.raw) % 4 == 0:
+                record.floats = list(struct.unpack(f"<{len(record.raw) // 4}f", record.raw))
             record.raw = None
             if external:
                 facts.external.append((record.name or "?", entry.get("location") or "?"))
@@ -469,6 +478,7 @@ def _record(parent: int, number: int, child: int, owner, facts: FileFacts, size:
             owner.initializers.append(tensor)
         elif parent == ATTRIBUTE and number == 5:
             owner.tensor = tensor
+            owner.tensors += 1
         return tensor
     if child == SPARSE:
         facts.constant_bytes += size

@@ -18,7 +18,7 @@ from edge_predict.model import integrity
 from edge_predict.model._fast import binding
 from edge_predict.model.manifest import METADATA_KEY, Manifest
 from edge_predict.model.file import FileFacts, check_size, scan
-from edge_predict.model import graph
+from edge_predict.model import graph, proofs
 from edge_predict.model.limits import DEFAULT, GraphLimits
 
 if TYPE_CHECKING:
@@ -33,8 +33,9 @@ def open_model(
     limits: GraphLimits = DEFAULT,
     allowed: frozenset[tuple[str, str]] = frozenset(),
     make: Callable | None = None,
-) -> tuple[ort.InferenceSession, Manifest]:
-    """A session and the checked manifest for a model file's bytes, or ModelError saying what is wrong.
+) -> tuple[ort.InferenceSession, Manifest, bool]:
+    """A session, the checked manifest for a model file's bytes, and whether the graph's structure proves that its
+    output rows sum to 1 (proofs.rows_sum_to_one: format 3's binary [1 - p, p]); or ModelError saying what is wrong.
 
     The bytes are checked before onnxruntime sees them: size, protobuf framing, no external data, the exporter's
     integrity digest, and the graph (graph.check: the documented operators and limits, no arithmetic on shapes).
@@ -56,7 +57,8 @@ def open_model(
             check_width(session, len(manifest.feature_names), source)
     except UnicodeDecodeError as exc:  # a damaged name in the graph: onnxruntime hands its bytes to Python as is
         raise ModelError(f"{source}: the graph's input or output names are corrupt; re-copy or re-export it") from exc
-    return session, manifest
+    pair = manifest.task == "binary" and manifest.width == 2 and proofs.rows_sum_to_one(facts, manifest.output)
+    return session, manifest, pair
 
 
 class Runner:

@@ -14,6 +14,7 @@ from edge_predict.errors import InputError
 from edge_predict.float32 import F32_MAX, TINY
 
 _F32 = np.dtype(np.float32)
+_min, _max, _sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce  # the reductions: no method wrapper per call
 
 
 class InputCheck:
@@ -28,6 +29,10 @@ class InputCheck:
         self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
         self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
         self._unbounded = not any(lo is not None or hi is not None for lo, hi in self._domain)
+        # Every lower bound 0: the values +0.0 up to the tightest upper bound are exactly the uint32 bit patterns up
+        # to that bound's; a negative value (-0.0 too), NaN or inf has a larger pattern
+        zero_based = self._n_features and all(lo == 0 for lo, _ in self._domain)
+        self._top_bits = int(np.float32(self._hi_min).view(np.uint32)) if zero_based else None
         # the bounds repeated row after row to TINY values, for the Python-float check of a flat x
         repeat = TINY // self._n_features + 1 if self._n_features else 0
         self._lo_tiny, self._hi_tiny = self._lo.tolist() * repeat, self._hi.tolist() * repeat
@@ -48,20 +53,20 @@ class InputCheck:
         if x32.size <= TINY:  # NaN fails every comparison; inf lies beyond the finite stand-ins
             values = x32.ravel().tolist()  # map(operator.le, ...) compares in C: no Python frame per value
             return all(map(_le, self._lo_tiny, values)) and all(map(_le, values, self._hi_tiny))
-        # Without bounds only finiteness counts: NaN and inf carry into a sum, so a finite sum is one pass that says
-        # every value is finite (a sum that overflows is not: the min and max below decide)
+        # One reduction where the domain allows it. Without bounds only finiteness counts: NaN and inf carry into a
+        # sum, so a finite sum says every value is finite (a sum that overflows is not: the min and max decide).
         if self._unbounded:
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow or inf - inf is an answer here, not news
-                total = x32.sum()
+                total = _sum(x32, None)
             if math.isfinite(total):
                 return True
+        elif self._top_bits is not None and _max(x32.view(np.uint32), None) <= self._top_bits:
+            return True
         # min and max propagate NaN, and NaN fails both comparisons. One min and max of the whole array (several
         # times faster than per column) decides when every value lies within the tightest bounds of all features.
-        if x32.min() >= self._lo_max and x32.max() <= self._hi_min:
+        if _min(x32, None) >= self._lo_max and _max(x32, None) <= self._hi_min:
             return True
-        return self._n_features > 1 and bool(
-            (x32.min(axis=0) >= self._lo).all() and (x32.max(axis=0) <= self._hi).all()
-        )
+        return self._n_features > 1 and bool((_min(x32, 0) >= self._lo).all() and (_max(x32, 0) <= self._hi).all())
 
     def convert(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X as given (an array) and as C-contiguous float32 (n, n_features); InputError if it cannot be."""

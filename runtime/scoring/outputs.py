@@ -23,7 +23,7 @@ def labels(out: np.ndarray, task: str, classes: np.ndarray, threshold: float | N
     """The predicted label per sample: binary p >= threshold -> classes[1] (p: the last column, P(classes[1]), of
     (n, 1) or (n, 2) outputs); multiclass the most probable class."""
     if task == "binary" and len(out) == 1:  # batch 1: Python floats and a slice's copy (fancy indexing costs more)
-        i = 1 if out.tolist()[0][-1] >= _float32_at_or_above(threshold)[1] else 0  # exactly as float32 compares
+        i = 1 if out.item(-1) >= _float32_at_or_above(threshold)[1] else 0  # exactly as float32 compares
         return classes[i : i + 1].copy()
     return classes[label_codes(out, task, threshold)]
 
@@ -46,21 +46,15 @@ def _float32_at_or_above(threshold: float) -> tuple[np.float32, float]:
 
 
 def table(
-    out: np.ndarray,
-    task: str,
-    classes: np.ndarray,
-    threshold: float | None,
-    targets: tuple[str, ...],
-    taken: Collection[str] = (),
+    out: np.ndarray, task: str, classes: np.ndarray, threshold: float | None, names: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
-    """The outputs as the columns column_names() names, in that order (`taken`: the input's column names)."""
+    """The outputs as the columns column_names() names (`names`: what it returned for the input), in that order."""
     if task == "binary":
         columns = [out[:, -1], labels(out, task, classes, threshold)]
     elif task == "multiclass":
         columns = [labels(out, task, classes, threshold), *(out[:, i] for i in range(len(classes)))]
     else:
-        columns = [out[:, i] for i in range(len(targets))]
-    names = column_names(task, tuple(classes.tolist()) if classes is not None else (), targets, taken)
+        columns = [out[:, i] for i in range(out.shape[1])]
     return dict(zip(names, columns))
 
 
@@ -93,7 +87,9 @@ def column_names(
     return names
 
 
-def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) -> np.ndarray:
+def check_output(
+    out: np.ndarray, n: int, width: int, task: str, source: str, rows_sum_to_one: bool = False
+) -> np.ndarray:
     """The graph's output for n samples as (n, width), or an error naming the first sample it cannot stand behind.
 
     Only (n, width), or (n,) for one output, is accepted: reshaping, say, a (width, n) output would pair
@@ -103,6 +99,9 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
     than float32 rounding, or a multiclass row not summing to 1, means the graph does not compute what its
     manifest says: ModelError, never a clipped number. Within rounding it is clipped: onnxruntime's Sigmoid
     returns 1.0000001 for some logits in [17.48, 18).
+
+    rows_sum_to_one: the graph's structure proves that every row whose values are in [0, 1] sums to 1 within
+    rounding (model/proofs.py), so the fast answer tests the values only.
     """
     if out.shape != (n, width):
         if out.ndim == 2 and out.shape[0] == n:
@@ -121,7 +120,8 @@ def check_output(out: np.ndarray, n: int, width: int, task: str, source: str) ->
             _refuse_nonfinite(out, ~np.isfinite(out))
         return out
     rows_sum = task == "multiclass" or width == 2  # binary (n, 2): [P(labels[0]), P(labels[1])] sums to 1 too
-    if probabilities.fine(out, rows_sum, SUM_ATOL):  # None: not clear in a few passes; the reference below decides
+    # None: not clear in a few passes; the reference below decides
+    if probabilities.fine(out, rows_sum and not rows_sum_to_one, SUM_ATOL):
         return out
     if out.size <= TINY:
         ok = all(0.0 <= v <= 1.0 for v in out.ravel().tolist())

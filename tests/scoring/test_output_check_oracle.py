@@ -119,3 +119,29 @@ def test_labels_of_a_few_rows_are_the_labels_numpy_gives(threshold, width, n):
         many = outputs.labels(np.tile(out, (50, 1)), "binary", classes, threshold)[:n]  # more than TINY values
         assert few.dtype == many.dtype and few.tolist() == many.tolist()
         assert not np.shares_memory(few, classes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 1100),
+    seed=st.integers(0, 2**32 - 1),
+    values=st.lists(st.sampled_from(SPECIAL) | st.floats(width=32), max_size=3),
+)
+def test_a_proven_pair_is_decided_as_the_reference_decides(n, seed, values):
+    """A graph proven to emit [1 - p, p] (model/proofs.py) has only its values tested fast: for the rows such a
+    graph can emit, whatever p is (special values included: NaN, beyond 1, -0.0), the answer is the reference's,
+    which still sums every row."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 1, n).astype(np.float32)
+    for value in values:
+        p[rng.integers(n)] = value
+    with np.errstate(invalid="ignore"):
+        out = np.stack([np.float32(1) - p, p], axis=1)  # what Concat([Sub(1, p), p], axis=1) computes
+    try:
+        got = outputs.check_output(out.copy(), n, 2, "binary", "m.onnx", rows_sum_to_one=True)
+        proven = got.dtype, got.shape, got.view(np.uint32).tobytes()
+    except (InputError, ModelError) as exc:
+        proven = type(exc), str(exc), exc.row
+    if not values:  # ordinary rows: the fast answer takes them
+        assert probabilities.fine(out, False, ATOL) is True
+    assert proven == reference(out, n, 2, "binary")
