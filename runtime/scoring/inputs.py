@@ -11,9 +11,13 @@ import numpy as np
 
 from edge_predict.scoring.frames import columns_by_name
 from edge_predict.errors import InputError
-from edge_predict.float32 import F32_MAX, TINY
+from edge_predict.float32 import F32_MAX
 
 _F32 = np.dtype(np.float32)
+# Up to this many values the domain check reads Python floats, where numpy's fixed cost per call is most of the
+# check (bench/goals.py's instruction counts): about 8 values against one reduction of the bit patterns, about 32
+# against a sum inside np.errstate or a min and a max.
+PYTHON_VALUES, PYTHON_VALUES_ONE_READ = 32, 8
 _min, _max, _sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce  # the reductions: no method wrapper per call
 
 
@@ -27,14 +31,16 @@ class InputCheck:
         self._maxs = np.array([hi if hi is not None else np.inf for _, hi in domain], np.float32)
         # finite stand-ins for the bounds: one "lo <= x <= hi" then also rejects NaN and +-inf
         self._lo, self._hi = np.maximum(self._mins, -F32_MAX), np.minimum(self._maxs, F32_MAX)
-        self._lo_max, self._hi_min = self._lo.max(), self._hi.min()
+        self._lo_max, self._hi_min = float(self._lo.max()), float(self._hi.min())  # the tightest bounds of all
         self._unbounded = not any(lo is not None or hi is not None for lo, hi in self._domain)
         # Every lower bound 0: the values +0.0 up to the tightest upper bound are exactly the uint32 bit patterns up
         # to that bound's; a negative value (-0.0 too), NaN or inf has a larger pattern
-        zero_based = self._n_features and all(lo == 0 for lo, _ in self._domain)
-        self._top_bits = int(np.float32(self._hi_min).view(np.uint32)) if zero_based else None
-        # the bounds repeated row after row to TINY values, for the Python-float check of a flat x
-        repeat = TINY // self._n_features + 1 if self._n_features else 0
+        # (the bound as +0.0 if it is -0.0, whose sign bit would let every value through)
+        zero_based = self._n_features and all(lo == 0 for lo, _ in self._domain) and self._hi_min >= 0
+        self._top_bits = int(np.float32(abs(self._hi_min)).view(np.uint32)) if zero_based else None
+        self._python_values = PYTHON_VALUES_ONE_READ if zero_based else PYTHON_VALUES
+        # the bounds repeated row after row to PYTHON_VALUES values, for the Python-float check of a flat x
+        repeat = PYTHON_VALUES // self._n_features + 1 if self._n_features else 0
         self._lo_tiny, self._hi_tiny = self._lo.tolist() * repeat, self._hi.tolist() * repeat
 
     def __call__(self, X: Any) -> np.ndarray:
@@ -50,9 +56,15 @@ class InputCheck:
 
     def _in_domain(self, x32: np.ndarray) -> bool:
         """True if every value is finite, within float32 and within its feature's domain."""
-        if x32.size <= TINY:  # NaN fails every comparison; inf lies beyond the finite stand-ins
-            values = x32.ravel().tolist()  # map(operator.le, ...) compares in C: no Python frame per value
-            return all(map(_le, self._lo_tiny, values)) and all(map(_le, values, self._hi_tiny))
+        if x32.size <= self._python_values:  # as Python floats: numpy's cost per call is most of the work there
+            values = x32.ravel().tolist()
+            # float32 values cannot overflow a float64 sum: it is finite exactly when every value is (NaN and inf
+            # carry into it), and then min and max are exact (NaN could hide from them)
+            if not math.isfinite(sum(values)):
+                return False
+            if self._unbounded or (self._lo_max <= min(values) and max(values) <= self._hi_min):
+                return True
+            return all(map(_le, self._lo_tiny, values)) and all(map(_le, values, self._hi_tiny))  # per feature
         # One reduction where the domain allows it. Without bounds only finiteness counts: NaN and inf carry into a
         # sum, so a finite sum says every value is finite (a sum that overflows is not: the min and max decide).
         if self._unbounded:

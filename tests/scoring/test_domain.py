@@ -11,9 +11,12 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge_predict import InputError, Predictor
 from edge_predict.cli import cli
+from edge_predict.scoring.inputs import InputCheck
 from edge_predict.tables.reader import CHUNK_ROWS
 from helpers import handmade
 
@@ -210,3 +213,35 @@ def test_masked_rows_in_a_list_are_refused_as_a_masked_array_is(n, rows, dtype):
     assert (info.value.row, info.value.col) == (n - 1, 2)
     assert str(info.value).startswith(f"sample {n - 1}, f2: nan is NaN")
     assert [(e.row, e.col) for e in predictor.input_errors(X)] == [(n - 1, 2)]
+
+
+BOUNDS = st.sampled_from([None, 0.0, -0.0, 1.0, -2.5, 1e-45, 3.4028234663852886e38, -3.4028234663852886e38, 1e30])
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-45, -1e-45, 3.4028234663852886e38, float("nan"), float("inf"), -float("inf")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    domain=st.lists(st.tuples(BOUNDS, BOUNDS), min_size=1, max_size=6),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    values=st.lists(st.sampled_from(SPECIAL) | st.floats(width=32), max_size=4),
+    at_bounds=st.booleans(),
+)
+def test_the_domain_check_answers_as_the_per_value_errors_do(domain, n, seed, values, at_bounds):
+    """Every strategy of InputCheck's in-domain answer (Python floats up to PYTHON_VALUES values, numpy above: a
+    sum, bit patterns, whole-array and per-column bounds) against its oracle, the per-value error finder."""
+    domain = [(lo, hi) if lo is None or hi is None or lo <= hi else (hi, lo) for lo, hi in domain]
+    check = InputCheck([f"f{i}" for i in range(len(domain))], domain)
+    rng = np.random.default_rng(seed)
+    if at_bounds:
+        x = at_the_bounds([(lo, hi) if lo is not None or hi is not None else (0.0, None) for lo, hi in domain], n)
+    else:  # inside each domain, up to float32's rounding of the bounds
+        lows = [-np.inf if lo is None else lo for lo, _ in domain]
+        highs = [np.inf if hi is None else hi for _, hi in domain]
+        x = np.clip(rng.uniform(-5, 5, (n, len(domain))), lows, highs).astype(F32)
+    for value in values:
+        x[rng.integers(n), rng.integers(len(domain))] = value
+    x = np.ascontiguousarray(x, F32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning reaches the caller either
+        assert check._in_domain(x) == (not check.errors(x))
