@@ -14,12 +14,15 @@ export: $(STAMP)
 	$(BIN)/edge-train --out models/default.onnx --report docs/report --model-version 3
 	$(BIN)/edge-predict predict 1 7
 
+# PYTHONDONTWRITEBYTECODE= : the compiled test modules (asserts rewritten by pytest) are cached in __pycache__ even
+# where the shell turns bytecode off; without the cache every run compiles them all anew.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q
 
-# Under a minute: everything but the tests marked slow (wheel and venv builds, Dask, Spark, SIGKILL, long properties).
+# Under a minute: everything but the tests marked slow (wheel and venv builds, Dask, Spark, SIGKILL, long properties);
+# each property with a quarter of its examples (the fast profile: tests/conftest.py).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
 
 # ruff lint and format, configured in pyproject.toml; .ci/run runs it before the tests.
 lint: $(STAMP)

@@ -8,8 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from helpers import CLEAN_ENV, DATA, REPO, export_lecture, run
+
+# `make test-fast`: every property runs, with a quarter of the examples `make test` gives it (helpers.examples).
+FAST_PROFILE = "fast"
+settings.register_profile(FAST_PROFILE, max_examples=25)
+
+
+def pytest_configure(config):
+    """A run that leaves out the slow tests (-m "not slow") uses the fast profile, unless one is named
+    (--hypothesis-profile=default runs the full example counts)."""
+    if "not slow" in (config.option.markexpr or "") and not config.getoption("--hypothesis-profile"):
+        settings.load_profile(FAST_PROFILE)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from edge_predict import Predictor
-from edge_predict.errors import VerificationError
+from edge_predict import Predictor, VerificationError
 
 from .graph import ExportError
 
@@ -177,14 +176,13 @@ def engines_reproducing(graph: bytes, feed: dict, output: str, expected: np.ndar
     """The engines that compute torch's golden outputs `expected` within atol + rtol x |expected| (golden.engines):
     onnxruntime, which the export measured already (it stops otherwise), and the numpy engine where it runs every
     operator of `graph` (the serialized model) and agrees on the golden batch `feed`."""
-    from edge_predict.engines.numpy.session import Session, unsupported
-    from edge_predict.engines.numpy.reader import read
+    from edge_predict.authoring import NumpySession, numpy_unsupported, read_numpy_model
 
-    model = read(graph)
-    if unsupported(model):
+    model = read_numpy_model(graph)
+    if numpy_unsupported(model):
         return ["onnxruntime"]
     try:
-        got = np.asarray(Session(model).run([output], feed)[0], np.float64).reshape(expected.shape)
+        got = np.asarray(NumpySession(model).run([output], feed)[0], np.float64).reshape(expected.shape)
     except Exception:  # an attribute or a shape the numpy engine does not handle: not proven on it
         return ["onnxruntime"]
     within = np.abs(got - expected) <= atol + rtol * np.abs(expected)

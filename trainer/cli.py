@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edge_predict import __version__
-from edge_predict.cli.boundary import OneLineCommand
+from edge_predict.authoring import OneLineCommand
 
 from .options import train_options
 from .params import packaged_model_path, settle, stem
@@ -83,7 +83,7 @@ def cli(
 def _checked_out(data, out, sign_key, report, label, drop, categorical, numeric, domain, task) -> Path:
     """Where the model goes; UsageError for options that need --data without it, an --out that would replace an input,
     and --report without matplotlib."""
-    from edge_predict.model.file import default_model_path
+    from edge_predict.authoring import default_model_path
 
     needs_data = next(
         (
@@ -126,7 +126,7 @@ def _signing_key(path):
 def _table(data, label, drop, task, categorical, numeric, domain, kind, labels, threshold, atol):
     """(the table to train on, model kind, threshold), with the options that do not fit it refused and, for --data,
     what was read shown."""
-    from edge_predict.model.golden import too_loose
+    from edge_predict.authoring import too_loose
 
     from . import summary
     from .data import lecture_table, observed_domain

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_predict.errors import InputError
+from edge_predict import InputError
 
 
 @dataclass(frozen=True)

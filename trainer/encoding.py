@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from edge_predict.float32 import shortest_float32
+from edge_predict.authoring import shortest_float32
 
 from .graph import ML_DOMAIN, ML_OPSET, UNKNOWN_CODE, ExportError
 

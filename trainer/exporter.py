@@ -15,18 +15,21 @@ import numpy as np
 import onnx
 import torch
 
-from edge_predict import __version__
-
-from edge_predict.signing import files as sigfiles
-
-from edge_predict import signing
-from edge_predict.atomicfile import write_atomic
-from edge_predict.model.integrity import seal
-from edge_predict.model.manifest import FORMAT_VERSION, METADATA_KEY, TASKS
-from edge_predict.tables.grammar import SPACE, names_a_column
-from edge_predict.float32 import shortest_float32
-from edge_predict.model import operators
-from edge_predict.model.golden import too_loose
+from edge_predict import __version__, signing
+from edge_predict.authoring import (
+    FORMAT_VERSION,
+    METADATA_KEY,
+    SPACE,
+    TASKS,
+    names_a_column,
+    operator_name,
+    operators_outside,
+    parse_operators,
+    seal,
+    shortest_float32,
+    too_loose,
+    write_atomic,
+)
 
 from .checks import batch_sizes, engines_reproducing, measure, measure_values, probes, verify_file
 from .golden import checked_inputs, default_inputs, domain_bounds, torch_outputs
@@ -354,7 +357,7 @@ def _check_operators(proto: onnx.ModelProto, allow_ops: Sequence[str]) -> list[s
     """`allow_ops` checked, as names; ExportError naming the graph's operators outside the runtime's set and not in it
     (the main graph's, its subgraphs' and any model-local function's nodes)."""
     try:
-        allowed = operators.parse([allow_ops] if isinstance(allow_ops, str) else allow_ops)
+        allowed = parse_operators([allow_ops] if isinstance(allow_ops, str) else allow_ops)
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     graphs, used = [proto.graph], set()
@@ -365,13 +368,13 @@ def _check_operators(proto: onnx.ModelProto, allow_ops: Sequence[str]) -> list[s
             graphs.extend(a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH)
             graphs.extend(g for a in node.attribute if a.type == onnx.AttributeProto.GRAPHS for g in a.graphs)
     used |= {(n.domain, n.op_type) for f in proto.functions for n in f.node}
-    if found := operators.outside(used, allowed):
+    if found := operators_outside(used, allowed):
         raise ExportError(
             f"the exported graph uses operators outside the set edge-predict runs ({', '.join(found)}; docs/security.md "
             f"lists the set): write the module with others, or pass allow_ops={found!r} if your devices allow them "
             f"(Predictor allow_ops=, edge-predict --allow-op); nothing was written"
         )
-    return sorted(operators.name(d, op) for d, op in allowed)
+    return sorted(operator_name(d, op) for d, op in allowed)
 
 
 def _show_flagged(flagged: Sequence[str], golden_rows: int, largest: float) -> None:
@@ -393,7 +396,7 @@ def _write(path: str | os.PathLike, data: bytes, sign_key) -> None:
         else signing.sign(data, signing.read_key(sign_key, "signing key"), os.path.basename(path))
     )
     try:
-        write_atomic(path, data) if sig is None else sigfiles.write_signed(path, data, sig)
+        write_atomic(path, data) if sig is None else signing.write_signed(path, data, sig)
     except OSError as exc:
         raise ExportError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
 

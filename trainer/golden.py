@@ -9,9 +9,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from edge_predict.errors import InputError
-from edge_predict.scoring.outputs import SUM_ATOL
-from edge_predict.scoring.frames import columns_by_name
+from edge_predict import InputError
+from edge_predict.authoring import SUM_ATOL, columns_by_name
 
 from .graph import ExportError
 

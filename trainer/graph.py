@@ -16,8 +16,8 @@ import onnx.inliner
 import torch
 from onnx import helper
 
-from edge_predict.errors import EdgePredictError
-from edge_predict.scoring.outputs import SUM_ATOL
+from edge_predict import EdgePredictError
+from edge_predict.authoring import SUM_ATOL
 
 OPSET = 17
 # torch.onnx.export's legacy TorchScript path writes opsets 7 to 23 in torch 2.13 (measured: 24 fails)

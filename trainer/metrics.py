@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from edge_predict.scoring.metrics import macro_f1  # one definition: the runtime's evaluate reports the same figure
+from edge_predict.authoring import macro_f1  # one definition: the runtime's evaluate reports the same figure
 
 EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] in the log loss, so one sure mistake costs ~16, not inf
 CLASSIFIER_METRICS = ("accuracy", "log_loss", "macro_f1")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_predict.cli.params import FiniteFloatRange
+from edge_predict.authoring import FiniteFloatRange
 
 from .params import MAX_OPSET, MAX_SEED, column_list, hidden_sizes, label_names
 

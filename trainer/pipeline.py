@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import onnx
 
-from edge_predict.float32 import shortest_float32
+from edge_predict.authoring import shortest_float32
 
 from .encoding import INTEGERS, NUMBERS, TEXT, Column, Encoding
 from .graph import ExportError

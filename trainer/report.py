@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from edge_predict.atomicfile import write_atomic
+from edge_predict.authoring import write_atomic
 
 from .data import data_sha256, file_sha256
 from .plots import plot_confusion, plot_fit, plot_loss, plot_predicted_vs_actual

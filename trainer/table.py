@@ -8,9 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from edge_predict.errors import InputError
-from edge_predict.tables.grammar import NUMBER, names_a_column, parse_number, shown
-from edge_predict.tables.reader import split_fields
+from edge_predict import InputError
+from edge_predict.authoring import NUMBER, names_a_column, parse_number, shown, split_fields
 
 from .data import Table
 from .tasks import encode

@@ -9,9 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-from edge_predict.errors import InputError
-from edge_predict.float32 import F32_MAX
-from edge_predict.tables.grammar import NUMBER
+from edge_predict import InputError
+from edge_predict.authoring import F32_MAX, NUMBER
 
 MAX_CLASSES = 100
 

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from edge_predict.errors import EdgePredictError
+from edge_predict import EdgePredictError
 
 from .graph import WithActivation
 from .metrics import final_loss, outputs

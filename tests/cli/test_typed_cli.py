@@ -19,7 +19,7 @@ from edge_predict.cli import cli
 from edge_predict.tables import reader
 from edge_predict.tables._fast import fastread
 from edge_predict.tables.writer import Writer, format_probabilities
-from helpers import typed
+from helpers import examples, typed
 
 HEADER = "hours,weight,island,sex,rating"
 
@@ -175,7 +175,7 @@ def _csv_line(fields):
     return ",".join(f'"{f}"' if "," in f or f != f.strip() else f for f in fields)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(*(FIELD[k] for k in KINDS)), min_size=1, max_size=8))
 def test_any_rows_keep_going_give_predictors_answers_and_errors(cli_runner, model, predictor, rows):
     lines = [_csv_line(r) for r in rows]
@@ -228,7 +228,7 @@ CELL = {
 }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
         st.one_of(st.tuples(*(CELL[k] for k in KINDS)).map(",".join), st.sampled_from(["", "# note", "1,2"])),

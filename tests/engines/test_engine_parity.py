@@ -12,6 +12,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpers import examples
 from onnx import TensorProto, helper, numpy_helper
 
 from edge_predict import Predictor
@@ -82,7 +84,7 @@ def exact(x: np.ndarray, layers, activation: str, task: str) -> np.ndarray:
     return h
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     activation=st.sampled_from(sorted(ACTIVATIONS)),
@@ -121,7 +123,7 @@ def _exported(activation: str, task: str, seed: int, tmp_path):
 
 
 @pytest.mark.slow
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(activation=st.sampled_from(sorted(ACTIVATIONS)), task=st.sampled_from(TASKS), seed=st.integers(0, 999))
 def test_exported_models_are_proven_on_numpy_and_agree(tmp_path_factory, activation, task, seed):
     data, x = _exported(activation, task, seed, tmp_path_factory.mktemp("m"))

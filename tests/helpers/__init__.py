@@ -57,3 +57,11 @@ def run(*args, cwd, code=0):
     )
     assert done.returncode == code, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout if code == 0 else done.stderr
+
+
+def examples(n: int) -> int:
+    """A property's example count: `n` under `make test`; under the "fast" profile (`make test-fast`, conftest.py)
+    the same share of `n` as the profile's default is of hypothesis's 100, and at least 10 (or `n`, if fewer)."""
+    from hypothesis import settings
+
+    return min(n, max(10, n * settings.default.max_examples // 100))

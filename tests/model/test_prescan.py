@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import DATA, DEFAULT_MODEL
+from helpers import DATA, DEFAULT_MODEL, examples
 from helpers.hostile import CASES, measure, tiny_fields
 
 from edge_predict import ModelError
@@ -50,7 +50,7 @@ def test_the_prescan_counts_the_fields_and_nodes_the_scan_counts(name, data, tmp
             file.read_model_file(path, file.DEFAULT_MAX_BYTES, GraphLimits(nodes=facts.nodes - 1, fields=10**9))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
     cut=st.none() | st.integers(1, 10**6),

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict import InputError, Predictor
 from edge_predict.cli import cli
 
@@ -29,7 +31,7 @@ def table_text(header: list[str], rows: list[list[str]], padded: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     hours=st.lists(st.integers(0, 12), min_size=1, max_size=6),
     label_at=st.integers(0, 2),

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import examples
+
 from edge_predict.errors import InputError, ModelError
 from edge_predict.scoring import outputs
 from edge_predict.scoring._fast import probabilities
@@ -74,7 +76,7 @@ def test_one_special_value_anywhere(n, width, task, special):
     assert outcome(out, n, width, task) == reference(out, n, width, task)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     n=st.integers(1, 70),
     width=st.integers(1, 10),

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from edge_predict import InputError, ModelError, Predictor
 from edge_predict.cli import cli
 from edge_predict.model.manifest import METADATA_KEY
-from helpers import sealed
+from helpers import examples, sealed
 
 EPS32 = float(np.finfo(np.float32).eps)
 
@@ -33,7 +33,7 @@ def multiclass():
     return Predictor.from_bytes(passthrough_model("multiclass", 3, [[0.2, 0.3, 0.5]], labels=["a", "b", "c"]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.floats(width=32, allow_nan=False, allow_infinity=False), st.integers(1, 100))
 def test_a_probability_is_returned_only_when_it_is_one(binary, value, n):
     """Any float32 the graph computes: within rounding of [0, 1] it is returned (clipped), else ModelError."""
@@ -101,7 +101,7 @@ def test_text_prints_the_probability_the_label_was_decided_on(cli_runner, tmp_pa
     assert (row[2] == "pass") == (np.float32(value) >= 0.5)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.floats(0, 1, width=32), st.floats(0, 1))
 def test_the_label_is_p_at_or_above_the_threshold_exactly(p, threshold):
     """p >= threshold decided on the exact values, not on the threshold rounded to the nearest float32."""

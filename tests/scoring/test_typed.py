@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_predict import InputError, Predictor, VerificationError
-from helpers import typed
+from helpers import examples, typed
 
 pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
@@ -154,7 +154,7 @@ def _as_given(rows):
     return [[r[0], r[1], None if r[2] in ("", "N/A", "null", "nan") else r[2], r[3], r[4]] for r in rows]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(VALID, min_size=1, max_size=20))
 def test_any_valid_rows_score_as_the_hand_encoded_feed_on_every_surface(data, predictor, rows):
     want = expected(data, _as_given(rows))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL, examples
 from edge_predict.serve import ModelSlot
 from helpers import oip
 from helpers.oip import tensor
@@ -262,7 +262,7 @@ def test_malformed_http_is_answered_in_json_and_the_connection_closed(ports, hea
     assert json.loads(body) == {"error": message}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.recursive(
         st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=5),

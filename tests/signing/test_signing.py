@@ -10,6 +10,8 @@ import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
+
+from helpers import examples
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -339,14 +341,14 @@ KEY = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
 SIGNED = signing.sign(MODEL, KEY[0], "model.onnx")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000).map(str.encode)))
 def test_arbitrary_signature_bytes_are_a_model_error(sig):
     with pytest.raises(ModelError):
         signing.verify_signature(MODEL, sig, KEY[1], "model.onnx")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(0, len(SIGNED) - 1), st.integers(1, 255))
 def test_any_flipped_signature_byte_is_refused_or_changes_nothing_signed(index, xor):
     flipped = bytearray(SIGNED)

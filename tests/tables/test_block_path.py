@@ -16,7 +16,7 @@ from edge_predict.tables import reader
 from edge_predict.cli import cli
 from edge_predict.model.manifest import METADATA_KEY
 from edge_predict.tables.writer import Writer
-from helpers import sealed
+from helpers import examples, sealed
 
 NAMES = ["a", "b", "c"]
 W = np.float32([[0.5, -0.25, 1.0, 0.1], [-0.3, 0.2, 0.05, -1.0], [0.01, 0.7, -0.4, 0.3]])
@@ -128,7 +128,7 @@ row = st.tuples(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     task=st.sampled_from(sorted(TASKS)),
     fmt=st.sampled_from(["csv", "json", "text"]),

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict import InputError
 
 from edge_predict.tables._fast import fastread
@@ -137,7 +139,7 @@ rows = st.tuples(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     st.integers(1, 3),
     st.lists(rows, min_size=1, max_size=25),
@@ -160,7 +162,7 @@ def test_blocks_read_as_line_by_line(k, lines, header, keep_going, block_chars, 
     assert got == outcome(line_by_line, text.replace("\r\n", "\n"), names, keep_going)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.integers(1, 4),
     st.lists(
@@ -221,7 +223,7 @@ PLAIN = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.integers(1, 3),
     st.lists(st.lists(st.sampled_from(PLAIN), min_size=3, max_size=3), min_size=1, max_size=20),

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict import InputError
 
 from edge_predict.tables._fast import fastread
@@ -94,7 +96,7 @@ def outcome(read, text):
     return [repr(v) for v in values.ravel().tolist()], list(texts), list(where)  # repr: NaN equals NaN, -0.0 is kept
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.booleans(), st.integers(2, 40))
 def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
     text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"
@@ -137,7 +139,7 @@ def spelled_out(text: str):
     return [repr(float(line)) for _, line in content], [n for n, _ in content]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.booleans(), st.integers(2, 40))
 def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
     text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"

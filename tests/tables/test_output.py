@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict.tables.reader import Batch
 from edge_predict.tables._fast.rowtext import csv_rows
 from edge_predict.tables.writer import Writer, format_probabilities
@@ -134,7 +136,7 @@ def test_csv_rows_read_back_with_the_csv_module():
 LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(LABEL_TEXT, min_size=2, max_size=2, unique=True),
     st.lists(st.floats(0, 1, width=32), min_size=1, max_size=20),

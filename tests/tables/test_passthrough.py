@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict.cli import cli
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff#"), max_size=10)
@@ -26,7 +28,7 @@ def write_csv(rows) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(TEXT, st.integers(0, 100), TEXT), min_size=1, max_size=8), st.permutations([0, 1, 2]))
 def test_extra_columns_come_back_unchanged_in_any_order(cli_runner, model_path, rows, order):
     header = ["id", "hours", "note"]
@@ -64,7 +66,7 @@ def test_a_missing_feature_or_a_short_row_is_named(cli_runner, model_path, text,
     assert result.exit_code == 2 and message in result.stderr
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.binary(min_size=1, max_size=6),
     st.sampled_from(["header", "field"]),
@@ -129,7 +131,7 @@ def test_a_quoted_field_that_does_not_end_on_its_line_is_named(cli_runner, model
         assert all(r[1] in ("ok", "x", "") for r in rows[1:])  # nothing cut short is ever written as a note
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(st.tuples(st.from_regex(r"#[a-z0-9 ]{0,6}", fullmatch=True), st.integers(0, 50)), min_size=1, max_size=6),
     st.booleans(),
@@ -146,7 +148,7 @@ def test_a_row_whose_first_field_starts_with_hash_is_data(cli_runner, model_path
     assert [(r[1], int(r[0])) for r in out[1:]] == [(n, h) for n, h in rows]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
         st.tuples(st.from_regex(r"#[a-z0-9]{0,6}", fullmatch=True), st.sampled_from(["3", "x", "", "nan", "1e999"])),

@@ -11,6 +11,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
+
+from helpers import examples
 from onnx import helper, numpy_helper
 
 from edge_predict.tables._fast import fastread
@@ -164,7 +166,7 @@ def folder(tmp_path_factory):
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tables(), st.sampled_from(["csv", "json"]), st.booleans(), st.booleans(), st.sampled_from([16, 64, 1 << 17]))
 def test_every_answer_is_the_reference_answer(cli_runner, folder, table, fmt, keep, stdin, block_chars):
     task, names, domain, labels, threshold, data = table

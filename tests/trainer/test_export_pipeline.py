@@ -12,6 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import examples
+
 from helpers.parity import ATOL
 from edge_predict import Predictor
 from edge_predict.trainer import Column, Encoding, ExportError, export, export_pipeline
@@ -67,7 +69,7 @@ def encoded_file(tmp_path_factory):
     )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(row, min_size=1, max_size=20))
 def test_the_encoding_spec_in_the_graph_equals_its_reference_and_torch(encoded_file, rows):
     net, data = encoded_file

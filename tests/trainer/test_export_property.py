@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+
+from helpers import examples
 from torch import nn
 
 from edge_predict import Predictor
@@ -37,7 +39,7 @@ def module(seed: int, k: int, width: int, hidden: int, layers: list[str]) -> nn.
     return net.eval()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**16),
     k=st.integers(1, 6),

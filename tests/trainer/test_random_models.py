@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st, target
 from hypothesis.extra.numpy import arrays
 
-from helpers import torch_proba
+from helpers import examples, torch_proba
 from edge_predict import Predictor
 from edge_predict.model.golden import MAX_TOLERANCE, TOLERANCE_FLOOR
 from helpers.parity import export_plain, gemm_weights, labels_differ_only_near, logistic, sigmoid64, tolerance
@@ -37,7 +37,7 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("random")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(case=models())
 def test_runtime_torch_and_numpy_agree(workdir, case):
     w, b, X = case

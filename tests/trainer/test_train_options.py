@@ -44,7 +44,7 @@ def test_export_never_writes_a_non_finite_manifest(tmp_path, threshold):
 
 def test_packaged_model_of_an_install_is_not_replaced(cli_runner, tmp_path, monkeypatch):
     packaged = tmp_path / "lib" / "site-packages" / "edge_predict" / "models" / "default.onnx"
-    monkeypatch.setattr("edge_predict.model.file.default_model_path", lambda: packaged)
+    monkeypatch.setattr("edge_predict.authoring.default_model_path", lambda: packaged)
     result = train(cli_runner)
     assert result.exit_code == 2
     assert result.stderr.startswith(

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import examples
+
 from helpers.parity import ATOL
 from edge_predict import Predictor
 from edge_predict.errors import InputError
@@ -275,7 +277,7 @@ def test_a_table_without_a_header_whose_first_row_has_text_is_refused(tmp_path):
 FIELDS = st.sampled_from(["", "NA", "null", "1", "2.5", "-3", "x", "y", "Dream", "nan", "1e39", "1.5", '"a,b"'])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.lists(FIELDS, min_size=3, max_size=3), min_size=1, max_size=8), st.booleans())
 def test_any_table_is_read_or_refused_in_one_line(tmp_path_factory, rows, declare):
     """Text, gaps and numbers in any mix: a Table whose x is finite, or an InputError; never another exception."""

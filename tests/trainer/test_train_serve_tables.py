@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
+from helpers import examples
+
 from edge_predict.cli import cli
 from edge_predict.errors import InputError
 from edge_predict.trainer.table import read_table
@@ -40,7 +42,7 @@ def tables(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tables())
 def test_edge_train_and_edge_predict_read_the_same_rows(cli_runner, tmp_path_factory, table):
     names, columns, text = table

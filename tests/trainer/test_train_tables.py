@@ -12,7 +12,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import DATA, torch_proba
+from helpers import DATA, examples, torch_proba
 from edge_predict import Predictor
 from edge_predict.cli import cli as predict_cli
 from edge_predict.trainer.table import read_table
@@ -135,7 +135,7 @@ LABEL_TEXT = st.text(
 LABEL = LABEL_TEXT.filter(lambda t: t.strip() == t and t not in ("label", "probability", "error"))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(LABEL, LABEL, LABEL_TEXT)
 def test_quoted_fields_are_read_as_csv_writes_them(tmp_path_factory, label_a, label_b, ident):
     """Labels and dropped columns holding commas or quotes ("no, never", "Smith, John") read back as Python's csv

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 
-from helpers import DATA
+from helpers import DATA, examples
 import torch
 
 from hypothesis import given, settings, strategies as st
@@ -178,7 +178,7 @@ NUMBER = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(NUMBER, min_size=3, max_size=12).filter(lambda v: len({Decimal(x) for x in v}) in range(3, 101)))
 def test_each_row_is_named_by_its_own_number(values):
     """Classes are the distinct numbers of the label column, exactly, each named by a text of its own value."""
