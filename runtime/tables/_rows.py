@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass, field
@@ -56,6 +55,8 @@ def split_fields(line: str, where: str = "") -> list[str]:
     """The fields of one CSV line: split at commas, or read by Python's csv module (strict) when it holds a quote."""
     if '"' not in line:
         return line.split(",")
+    import csv  # only for a line with a quote: `predict 7` and plain tables start without it
+
     end = line.rstrip(SPACE)  # spaces after a last closing quote are dropped, as edge-train drops them
     try:  # strict: leniently '1,"a' reads as ['1', 'a'], and a field spanning lines loses its rest silently
         return next(csv.reader([end if end.endswith('"') else line], strict=True))
