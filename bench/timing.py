@@ -14,10 +14,11 @@ from typing import Callable, Sequence
 LAUNCH = Path(__file__).resolve().parent / "scripts" / "launch.py"
 
 
-def run_child(cmd: Sequence[str], stdout_path: str = os.devnull) -> tuple[float, float]:
-    """Run one whole process (through the small launcher); return its wall seconds and peak RSS in MiB."""
+def run_child(cmd: Sequence[str], stdout_path: str = os.devnull, env: dict | None = None) -> tuple[float, float]:
+    """Run one whole process (through the small launcher, in `env`, default this one's); return its wall seconds and
+    peak RSS in MiB."""
     launched = subprocess.run(
-        [sys.executable, "-S", str(LAUNCH), stdout_path, *cmd], capture_output=True, text=True, check=True
+        [sys.executable, "-S", str(LAUNCH), stdout_path, *cmd], capture_output=True, text=True, check=True, env=env
     )
     report = json.loads(launched.stdout)
     if report["exit"] != 0:

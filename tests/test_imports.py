@@ -25,7 +25,7 @@ except SystemExit as exc:
     code = exc.code
 loaded = sorted({m.split(".")[0] for m in sys.modules if sys.modules[m] is not None} - set(sys.stdlib_module_names))
 print(json.dumps({"after_import": after_import, "loaded": loaded, "p": [float(v) for v in p], "code": code,
-                  "openssl": "_hashlib" in sys.modules}))
+                  "openssl": "_hashlib" in sys.modules, "modules": sorted(sys.modules)}))
 """
 
 
@@ -57,6 +57,14 @@ def test_library_modules_never_import_the_command_line_layer():
     pattern = re.compile(r"^\s*(from\s+\.cli\b|from\s+edge_predict\.cli\b|import\s+click\b|from\s+click\b)", re.M)
     offenders = [p.name for p in RUNTIME.glob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_predict_loads_no_other_command_or_the_csv_module():
+    """`edge-predict predict 7` starts without serve's, sign's and evaluate's modules (imported when named), nor
+    csv (read only for a quoted field) and queue (the read-ahead thread of --input)."""
+    modules = set(run_script()["modules"])
+    assert {"edge_predict.cli.serve", "edge_predict.cli.sign", "edge_predict.cli.evaluate"} & modules == set()
+    assert {"csv", "queue"} & modules == set()
 
 
 def test_scoring_a_small_model_does_not_load_openssl():

@@ -23,10 +23,7 @@ from edge_predict.cli.params import (
     sha256_text,
     threads_option,
 )
-from edge_predict.cli.evaluate import evaluate
 from edge_predict.cli.progress import progress_for
-from edge_predict.cli.serve import serve
-from edge_predict.cli.sign import sign
 
 
 def load(
@@ -67,7 +64,24 @@ def _late(model: str | None, seconds: float | None) -> str:
     )
 
 
-@click.group(name="edge-predict", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(OneLineGroup):
+    """The command group; commands of their own module are imported when named (or listed, by --help): `predict 7`
+    starts without what serve, sign and evaluate import (click's documented lazy-loading group)."""
+
+    LAZY = {"evaluate": "edge_predict.cli.evaluate", "serve": "edge_predict.cli.serve", "sign": "edge_predict.cli.sign"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            self.add_command(getattr(importlib.import_module(self.LAZY[name]), name))
+        return super().get_command(ctx, name)
+
+
+@click.group(name="edge-predict", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edge-predict")
 def cli() -> None:
     """Score an exported PyTorch model on CPU with onnxruntime alone.
@@ -283,11 +297,6 @@ def verify(expected_sha, model, max_model_bytes, public_key, threads, engine, **
         f"ok: {len(golden['inputs'])} golden vectors match (largest difference {diff:.3g} {bound}); "
         f"sha256 {predictor.sha256}{signed}; engine {predictor.engine}"
     )
-
-
-cli.add_command(sign)
-cli.add_command(serve)
-cli.add_command(evaluate)
 
 
 def main(argv: list[str] | None = None) -> None:

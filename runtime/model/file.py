@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass, field
 
 from edge_predict.errors import ModelError
 from edge_predict.model.wire import Corrupt, varint
@@ -52,29 +51,35 @@ _PLAIN = (1, 2, 8, 9)  # TensorProto.dims, .data_type, .name, .raw_data: a tenso
 _SMALL = 64  # int tensors up to this many values are decoded: shapes, axes, pads, repeats
 
 
-@dataclass
+# The records the walk fills in are plain classes: a dataclass costs its module a compile() per generated method at
+# import, which every cold start paid (bench/goals.py's coldstart row).
 class Tensor:
     """A TensorProto's facts: name, dims, element type, its size in the file, and its values if a small int tensor."""
 
-    name: str = ""
-    dims: list[int] = field(default_factory=list)
-    data_type: int = 0
-    nbytes: int = 0
-    ints: list[int] | None = None  # None: not an int tensor, or too large to decode
-    floats: list[float] | None = None  # a small float32 tensor's raw_data values (proofs.py reads 1.0 constants)
-    plain: bool = True  # only dims, data_type, name and raw_data fields: the values are raw_data's, nothing else
-    raw: memoryview | None = field(default=None, repr=False)  # during the walk: raw_data when small
+    __slots__ = ("name", "dims", "data_type", "nbytes", "ints", "floats", "plain", "raw")
+
+    def __init__(self, nbytes: int = 0):
+        self.name = ""
+        self.dims: list[int] = []
+        self.data_type = 0
+        self.nbytes = nbytes
+        self.ints: list[int] | None = None  # None: not an int tensor, or too large to decode
+        self.floats: list[float] | None = None  # a small float32 tensor's raw_data values (proofs.py reads them)
+        self.plain = True  # only dims, data_type, name and raw_data fields: the values are raw_data's, nothing else
+        self.raw: memoryview | None = None  # during the walk: raw_data when small
 
 
-@dataclass
 class Node:
     """A NodeProto's facts; `graphs` are its subgraphs (If, Loop, Scan), `tensors` its tensor attributes by name."""
 
-    op_type: str = ""
-    domain: str = ""
-    inputs: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    attributes: list["_Attribute"] = field(default_factory=list)
+    __slots__ = ("op_type", "domain", "inputs", "outputs", "attributes")
+
+    def __init__(self):
+        self.op_type = ""
+        self.domain = ""
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.attributes: list[_Attribute] = []
 
     def attribute(self, name: str) -> "_Attribute | None":
         """The attribute `name` (the last one, as protobuf readers take it), or None."""
@@ -85,18 +90,22 @@ class Node:
         return [graph for attribute in self.attributes for graph in attribute.graphs]
 
 
-@dataclass
 class _Dimension:
-    value: int | None = None  # None: a dim_param (such as the batch) or no size at all
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value: int | None = None  # None: a dim_param (such as the batch) or no size at all
 
 
-@dataclass
 class Input:
     """A graph input's name and declared shape: a size per dimension, None where the file names no size (the
     batch); `shape` is None when the file declares no shape."""
 
-    name: str = ""
-    dimensions: list[_Dimension] | None = None
+    __slots__ = ("name", "dimensions")
+
+    def __init__(self):
+        self.name = ""
+        self.dimensions: list[_Dimension] | None = None
 
     @property
     def shape(self) -> tuple[int | None, ...] | None:
@@ -105,41 +114,58 @@ class Input:
         return tuple(d.value if d.value is not None and d.value >= 0 else None for d in self.dimensions)
 
 
-@dataclass
 class Graph:
     """A GraphProto's nodes, initializers and inputs (the main graph, a subgraph, or a function's body)."""
 
-    nodes: list[Node] = field(default_factory=list)
-    initializers: list[Tensor] = field(default_factory=list)
-    inputs: list[Input] = field(default_factory=list)
-    name: str = ""
-    domain: str = ""  # functions only
+    __slots__ = ("nodes", "initializers", "inputs", "name", "domain")
+
+    def __init__(self):
+        self.nodes: list[Node] = []
+        self.initializers: list[Tensor] = []
+        self.inputs: list[Input] = []
+        self.name = ""
+        self.domain = ""  # functions only
 
 
-@dataclass
 class _Attribute:
-    name: str = ""
-    i: int | None = None
-    ints: list[int] = field(default_factory=list)
-    tensor: Tensor | None = None
-    tensors: int = 0  # how many times the tensor field occurs (protobuf would merge repeats into one)
-    graphs: list[Graph] = field(default_factory=list)
+    __slots__ = ("name", "i", "ints", "tensor", "tensors", "graphs")
+
+    def __init__(self):
+        self.name = ""
+        self.i: int | None = None
+        self.ints: list[int] = []
+        self.tensor: Tensor | None = None
+        self.tensors = 0  # how many times the tensor field occurs (protobuf would merge repeats into one)
+        self.graphs: list[Graph] = []
 
 
-@dataclass
 class FileFacts:
     """What the scan learned: versions, tensors that keep their data outside the file, the graphs, and their sizes."""
 
-    ir_version: int = 0
-    opsets: dict[str, int] = field(default_factory=dict)
-    external: list[tuple[str, str]] = field(default_factory=list)  # (tensor name, location)
-    graph: Graph = field(default_factory=Graph)  # the main graph
-    subgraphs: list[Graph] = field(default_factory=list)  # of If, Loop, Scan nodes, and training graphs
-    functions: list[Graph] = field(default_factory=list)  # model-local functions
-    fields: int = 0  # protobuf fields read
-    nodes: int = 0  # in every graph and function
-    constant_bytes: int = 0  # of initializers and tensor attributes (Constant values)
-    largest: tuple[str, int] = ("", 0)  # the tensor declaring the most elements, and how many
+    __slots__ = (
+        "ir_version",
+        "opsets",
+        "external",
+        "graph",
+        "subgraphs",
+        "functions",
+        "fields",
+        "nodes",
+        "constant_bytes",
+        "largest",
+    )
+
+    def __init__(self):
+        self.ir_version = 0
+        self.opsets: dict[str, int] = {}
+        self.external: list[tuple[str, str]] = []  # (tensor name, location)
+        self.graph = Graph()  # the main graph
+        self.subgraphs: list[Graph] = []  # of If, Loop, Scan nodes, and training graphs
+        self.functions: list[Graph] = []  # model-local functions
+        self.fields = 0  # protobuf fields read
+        self.nodes = 0  # in every graph and function
+        self.constant_bytes = 0  # of initializers and tensor attributes (Constant values)
+        self.largest: tuple[str, int] = ("", 0)  # the tensor declaring the most elements, and how many
 
 
 def default_model_path() -> str:

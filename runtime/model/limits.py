@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from edge_predict.errors import GraphLimitError
 
 
-@dataclass(frozen=True)
-class GraphLimits:
+class GraphLimits(NamedTuple):  # immutable, as a frozen dataclass, without its compile() at import
     """How large a graph edge-predict loads; each bound is raised by name (--graph-limit NAME=N, limits={NAME: N})."""
 
     nodes: int = 20_000  # nodes in every graph and function: edge-train's largest export has under 100
@@ -23,7 +21,7 @@ class GraphLimits:
         'constant_bytes'), or None (the defaults); ValueError naming a wrong name or value."""
         if given is None or isinstance(given, GraphLimits):
             return given or DEFAULT
-        names = [f.name for f in fields(cls)]
+        names = list(cls._fields)
         changes = {}
         for key, value in dict(given).items():
             name = str(key).replace("-", "_")
@@ -32,7 +30,7 @@ class GraphLimits:
             if type(value) is not int or value < 1:
                 raise ValueError(f"graph limit {shown(name)}={value!r}: expected a whole number >= 1")
             changes[name] = value
-        return replace(DEFAULT, **changes)
+        return DEFAULT._replace(**changes)
 
 
 DEFAULT = GraphLimits()

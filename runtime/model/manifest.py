@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from edge_predict.errors import ModelError
 from edge_predict.float32 import F32_MAX
@@ -22,8 +21,9 @@ MISSING_TEXTS = frozenset({"", "nan", "NaN", "NA", "N/A", "null"})
 ENGINES = ("onnxruntime", "numpy")
 
 
-@dataclass(frozen=True)
-class Feature:
+# Records are NamedTuples: immutable and compared by value as frozen dataclasses are, but made without a compile() per
+# generated method at import, which every cold start paid (bench/goals.py's coldstart row).
+class Feature(NamedTuple):
     """One feature of the manifest: a number within its domain, or a category of a fixed vocabulary."""
 
     name: str
@@ -38,8 +38,7 @@ class Feature:
     impute: Any = None  # the value the graph imputes, as recorded at export (shown, never used)
 
 
-@dataclass(frozen=True)
-class GraphInput:
+class GraphInput(NamedTuple):
     """One input of the graph: its name, element type, and the features it carries as its columns, in order."""
 
     name: str
@@ -51,8 +50,7 @@ class _Invalid(Exception):
     """One thing wrong with the manifest, worded for the user."""
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     """The parts of a model's manifest the runtime relies on; `raw` keeps the whole document."""
 
     format: int

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -15,20 +13,31 @@ from edge_predict.errors import InputError
 from edge_predict.tables.grammar import NOT_UTF8, SPACE, not_utf8, parse_field, parse_number, shown
 
 
-@dataclass
 class Batch:
-    """Rows read from one chunk: their values (n, k) in model feature order, their text and their place."""
+    """Rows read from one chunk: their values (n, k) in model feature order, their text and their place. (A plain
+    class: a dataclass costs a compile() per generated method at import, which every cold start paid.)"""
 
-    values: np.ndarray
-    texts: Sequence[tuple[str, ...]]
-    lines: Sequence[int]  # each row's line number, or its position among the command-line arguments
-    kind: str = "line"  # "line" or "argument": how `lines` are named in messages
-    columns: tuple[str, ...] = ()  # per feature, its name in messages: "column 2 (hours)" or "hours"
-    errors: dict[int, InputError] = field(default_factory=dict)  # rows kept in place though they did not parse
-    extra: tuple[str, ...] = ()  # names of the input's other columns, passed through: texts[i][k:] are theirs
-    # the block path's texts (_fast.fastread.BlockTexts, also `texts`) where it read the batch, else None: what the
-    # writer's whole-batch text starts from
-    block: Any = None
+    __slots__ = ("values", "texts", "lines", "kind", "columns", "errors", "extra", "block")
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        texts: Sequence[tuple[str, ...]],
+        lines: Sequence[int],
+        kind: str = "line",
+        columns: tuple[str, ...] = (),
+        errors: dict[int, InputError] | None = None,
+        extra: tuple[str, ...] = (),
+        block: Any = None,
+    ):
+        self.values, self.texts, self.lines = values, texts, lines  # lines: line numbers, or argument positions
+        self.kind = kind  # "line" or "argument": how `lines` are named in messages
+        self.columns = columns  # per feature, its name in messages: "column 2 (hours)" or "hours"
+        self.errors = {} if errors is None else errors  # rows kept in place though they did not parse
+        self.extra = extra  # names of the input's other columns, passed through: texts[i][k:] are theirs
+        # the block path's texts (_fast.fastread.BlockTexts, also `texts`) where it read the batch, else None: what
+        # the writer's whole-batch text starts from
+        self.block = block
 
     def head(self, n: int) -> "Batch":
         """Its first n rows."""
@@ -56,6 +65,8 @@ def split_fields(line: str, where: str = "") -> list[str]:
     """The fields of one CSV line: split at commas, or read by Python's csv module (strict) when it holds a quote."""
     if '"' not in line:
         return line.split(",")
+    import csv  # only for a line with a quote: `predict 7` and plain tables start without it
+
     end = line.rstrip(SPACE)  # spaces after a last closing quote are dropped, as edge-train drops them
     try:  # strict: leniently '1,"a' reads as ['1', 'a'], and a field spanning lines loses its rest silently
         return next(csv.reader([end if end.endswith('"') else line], strict=True))

@@ -6,7 +6,7 @@ import itertools
 from typing import IO, Callable, Iterable, Iterator, Sequence
 
 from edge_predict.errors import InputError
-from edge_predict.tables._fast.blockparse import parse_block
+from edge_predict.tables._fast.blockparse import parse_block, pays
 from edge_predict.tables._fast.fastread import (
     MAX_LINE_CHARS,
     BlockTexts,
@@ -73,9 +73,9 @@ def read_batches(
             return False
 
     def parse(item: tuple[int, str]):
-        return parse_block(
-            item[1], len(order), layout, json and not extra, file_kinds
-        )  # with extra, JSON goes row by row
+        if not pays(item[1], len(order) + len(extra)):  # a few lines, as a device writes them: line by line
+            return None
+        return parse_block(item[1], len(order), layout, json and not extra, file_kinds)  # with extra: JSON row by row
 
     for (start, text), block in itertools.chain([(rest, parse(rest))], ahead(blocks, parse)):
         if block is not None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from edge_predict.errors import InputError
 from edge_predict.tables._fast.numformat import format_probabilities
-from edge_predict.tables._fast.rowtext import csv_rows, json_rows, json_text
+from edge_predict.tables._fast.rowtext import csv_rows, json_rows, json_text, pays
 
 __all__ = ["Writer", "csv_field", "format_probabilities"]
 
@@ -67,7 +67,8 @@ class Writer:
         and the error of each other row."""
         if not self._started:
             self._header(batch.extra)
-        if not errors and outputs is not None and self.fmt != "text":  # JSON's "extra" objects: row by row
+        # a few rows, and JSON's "extra" objects: row by row
+        if not errors and outputs is not None and self.fmt != "text" and pays(len(batch.lines)):
             whole = (
                 self._whole_csv(batch, outputs)
                 if self.fmt == "csv"

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from edge_predict import Predictor
 from edge_predict.cli import cli
 from edge_predict.tables import reader
-from edge_predict.tables._fast import fastread
 from edge_predict.tables.writer import Writer, format_probabilities
 from helpers import examples, typed
+from helpers.paths import small_blocks
 
 HEADER = "hours,weight,island,sex,rating"
 
@@ -243,11 +243,8 @@ CELL = {
 def test_the_typed_block_path_answers_as_the_line_path(cli_runner, model, rows, fmt, keep_going, header, block_chars):
     text = "\n".join(([header] if header else []) + rows) + "\n"
     args = ["--input", "-", "--format", fmt] + (["-k"] if keep_going else [])
-    saved, fastread.BLOCK_CHARS = fastread.BLOCK_CHARS, block_chars  # small blocks: many block boundaries
-    try:
+    with small_blocks(block_chars):
         got = run(cli_runner, model, *args, input=text)
         with line_path():
             expected = run(cli_runner, model, *args, input=text)
-    finally:
-        fastread.BLOCK_CHARS = saved
     assert (got.exit_code, got.stdout, got.stderr) == (expected.exit_code, expected.stdout, expected.stderr)

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from edge_predict.tables._fast import fastread
 
 from edge_predict.tables import reader
 from edge_predict.cli import cli
 from edge_predict.model.manifest import METADATA_KEY
 from edge_predict.tables.writer import Writer
 from helpers import examples, sealed
+from helpers.paths import small_blocks
 
 NAMES = ["a", "b", "c"]
 W = np.float32([[0.5, -0.25, 1.0, 0.1], [-0.3, 0.2, 0.05, -1.0], [0.01, 0.7, -0.4, 0.3]])
@@ -161,13 +161,10 @@ def test_block_path_answers_as_the_line_path(
         )
     text = newline.join(head + body) + newline
     path = models / f"{task}.onnx"
-    saved, fastread.BLOCK_CHARS = fastread.BLOCK_CHARS, block_chars  # small blocks: many block boundaries
-    try:
+    with small_blocks(block_chars):
         got = predict(cli_runner, path, text, fmt, keep_going)
         with line_path():
             expected = predict(cli_runner, path, text, fmt, keep_going)
-    finally:
-        fastread.BLOCK_CHARS = saved
     assert got == expected
 
 

@@ -11,10 +11,11 @@ from helpers import examples
 
 from edge_predict import InputError
 
-from edge_predict.tables._fast import fastread
+from edge_predict.tables._fast import blockparse, fastread
 from edge_predict.tables._fast.blockparse import parse_block
 from edge_predict.tables.reader import content_lines, header_order, parse_rows, read_batches, split_fields
 from edge_predict.tables.writer import Writer
+from helpers.paths import small_blocks
 
 NAMES = ["a", "b", "c"]
 NUMBERS = [
@@ -154,11 +155,8 @@ def test_blocks_read_as_line_by_line(k, lines, header, keep_going, block_chars, 
     head = {"none": [], "same": [",".join(names)], "shuffled": [",".join(reversed(names))]}[header]
     body = [{"blank": "", "comment": "# note"}.get(shape) or row_of(tokens, k, shape) for tokens, shape in lines]
     text = newline.join(head + body) + newline
-    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # small blocks: many boundaries
-    try:
+    with small_blocks(block_chars):
         got = outcome(by_blocks, text, names, keep_going, binary=binary)
-    finally:
-        fastread.BLOCK_CHARS = saved
     assert got == outcome(line_by_line, text.replace("\r\n", "\n"), names, keep_going)
 
 
@@ -194,8 +192,22 @@ def test_parse_block_is_float_or_none(k, lines):
 
 @pytest.mark.parametrize("text", ["1,2\n3,4\n", "-1.5,+2e3\n.5,5.\n", "0.1234,-0.0001\n"])
 def test_plain_blocks_take_the_block_path(text):
-    (batch,) = read_batches(io.StringIO(text), ["a", "b"])
+    with small_blocks(fastread.BLOCK_CHARS):
+        (batch,) = read_batches(io.StringIO(text), ["a", "b"])
     assert isinstance(batch.texts, fastread.BlockTexts)
+
+
+@pytest.mark.parametrize("lines", [1, blockparse.MIN_FIELDS // 2 - 1, blockparse.MIN_FIELDS // 2])
+def test_a_block_of_few_fields_is_read_line_by_line(lines):
+    """A device's line at a time on a pipe: fewer than MIN_FIELDS fields are not worth the block's setup; the
+    values are the same either way."""
+    text = "".join(f"{i}.5,-{i}e-3\n" for i in range(lines))
+    (batch,) = read_batches(io.StringIO(text), ["a", "b"])
+    with small_blocks(fastread.BLOCK_CHARS):
+        (block,) = read_batches(io.StringIO(text), ["a", "b"])
+    assert isinstance(batch.texts, fastread.BlockTexts) == (2 * lines >= blockparse.MIN_FIELDS)
+    assert isinstance(block.texts, fastread.BlockTexts)
+    np.testing.assert_array_equal(batch.values, block.values)
 
 
 @pytest.mark.parametrize("text", ["1, 2\n", "1,2\n\n3,4\n", "# c\n1,2\n3,nan\n", "1,2\r\n"])
@@ -236,15 +248,18 @@ def test_blocks_are_written_as_line_by_line(k, rows, shuffled, fmt, keep_going):
     names = NAMES[:k]
     header = ",".join(reversed(names) if shuffled else names)
     text = header + "\n" + "".join(",".join(row[:k]) + "\n" for row in rows)
-    (block,) = by_blocks(text, names, json=fmt == "json")  # as the CLI reads: the values' JSON texts for json
-    (lines,) = line_by_line(text, names)
-    assert isinstance(block.texts, fastread.BlockTexts) and not isinstance(lines.texts, fastread.BlockTexts)
-    assert (block.texts.block.json_chars is not None) == (fmt == "json")
     outputs = {
         "probability": np.linspace(0.01, 0.99, len(rows)).astype(np.float32),
         "label": np.array(["no", "yes"])[np.arange(len(rows)) % 2],
     }
-    assert written(block, names, outputs, fmt, keep_going) == written(lines, names, outputs, fmt, keep_going)
+    with small_blocks(fastread.BLOCK_CHARS):  # however few the rows: the block path and the whole-batch writer
+        (block,) = by_blocks(text, names, json=fmt == "json")  # as the CLI reads: the values' JSON texts for json
+        assert isinstance(block.texts, fastread.BlockTexts)
+        assert (block.texts.block.json_chars is not None) == (fmt == "json")
+        expected = written(block, names, outputs, fmt, keep_going)
+    (lines,) = line_by_line(text, names)
+    assert not isinstance(lines.texts, fastread.BlockTexts)
+    assert written(lines, names, outputs, fmt, keep_going) == expected
 
 
 def written(batch, names, outputs, fmt, keep_going) -> str:

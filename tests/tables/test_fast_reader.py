@@ -22,6 +22,7 @@ from edge_predict.tables.reader import (
     parse_rows,
     read_batches,
 )
+from helpers.paths import small_blocks
 
 TOKENS = [
     "7",
@@ -100,11 +101,8 @@ def outcome(read, text):
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.booleans(), st.integers(2, 40))
 def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
     text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"
-    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # small blocks: many boundaries
-    try:
+    with small_blocks(block_chars):
         got = outcome(fast, text)
-    finally:
-        fastread.BLOCK_CHARS = saved
     assert got == outcome(line_by_line, text)
 
 
@@ -112,7 +110,8 @@ def test_fast_path_reads_as_line_by_line(tokens, header, block_chars):
     "text, where", [("hours\n1\n2\n", ["line 2", "line 3"]), ("1\n2", ["line 1", "line 2"]), ("# c\n\n7\n", ["line 3"])]
 )
 def test_plain_blocks_take_the_fast_path(text, where):
-    batches = list(read_batches(io.StringIO(text), ["hours"]))  # a last line without a line break: a batch of its own
+    with small_blocks(fastread.BLOCK_CHARS):  # a block of a few lines is otherwise read line by line
+        batches = list(read_batches(io.StringIO(text), ["hours"]))  # a last line without a line break: its own batch
     assert all(isinstance(batch.texts, fastread.BlockTexts) for batch in batches)
     assert [batch.where(i) for batch in batches for i in range(len(batch.lines))] == where
 
@@ -144,8 +143,7 @@ def spelled_out(text: str):
 def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
     text = ("hours\n" if header else "") + "\n".join(tokens) + "\n"
     expected = spelled_out(text)
-    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # the line path is tested equal to this one above
-    try:
+    with small_blocks(block_chars):  # the line path is tested equal to this one above
         if isinstance(expected, tuple):
             got = outcome(fast, text)
             assert (got[0], got[2]) == expected
@@ -155,8 +153,6 @@ def test_the_reader_reads_what_the_format_says(tokens, header, block_chars):
             assert caught.value.line == expected
             again = rf"line {expected}([,:]| is a header again) "  # 'hours' after a row: CSV files joined
             assert re.match(again if expected else "the input has no samples", str(caught.value))
-    finally:
-        fastread.BLOCK_CHARS = saved
 
 
 def test_an_error_stops_the_read_ahead_thread(cli_runner, model_path, monkeypatch):

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 from helpers import examples
 
 from edge_predict.tables.reader import Batch
+from edge_predict.tables._fast import numformat
 from edge_predict.tables._fast.rowtext import csv_rows
 from edge_predict.tables.writer import Writer, format_probabilities
 
@@ -63,6 +64,42 @@ def test_probabilities_are_the_shortest_that_read_back():
     shortest = [np.format_float_positional(v, unique=True, trim="-") for v in p]  # numpy's Dragon4
     mismatched = [(a, b) for a, b in zip(format_probabilities(p), shortest) if len(a) > len(b)]
     assert mismatched == []
+
+
+def vectorized(p: np.ndarray) -> list[str]:
+    """format_probabilities through the arrays whatever the size (a few values are otherwise formatted one by one)."""
+    saved, numformat.MIN_VALUES = numformat.MIN_VALUES, 0
+    try:
+        return format_probabilities(p)
+    finally:
+        numformat.MIN_VALUES = saved
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        SPECIALS,
+        -SPECIALS,
+        all_float32_in(0, 1, 50_000, 3),
+        all_float32_in(1e-4, 1, 50_000, 4),
+        all_float32_in(1, 3e38, 20_000, 5),  # a regression's values
+        np.float32([np.nan, np.inf, -np.inf, 3.4028235e38, -1.4e-45, 1e-4, 0.0001, 0.1, 0.3, 0.7, 0.9999999]),
+    ],
+    ids=["specials", "negated", "[0, 1]", "[1e-4, 1)", "[1, 3e38]", "edges"],
+)
+def test_a_few_values_are_printed_as_the_arrays_print_them(p):
+    """The oracle: one value at a time (fewer than MIN_VALUES) gives the texts the vectorized path gives."""
+    expected = vectorized(p)
+    assert [format_probabilities(p[i : i + 1])[0] for i in range(len(p))] == expected
+    for size in (1, 3, numformat.MIN_VALUES - 1):  # through the public calls, below the threshold
+        assert format_probabilities(p[:size]) == expected[:size]
+        got = numformat.probability_chars(p[:size]).view(f"S{numformat._WIDTH}").reshape(-1).astype(str).tolist()
+        assert got == expected[:size]
+
+
+@given(st.floats(width=32, allow_nan=False))
+def test_any_float32_is_printed_alike_one_at_a_time(v):
+    assert format_probabilities(np.float32([v])) == vectorized(np.float32([v]))
 
 
 @pytest.mark.parametrize("p, text", [(0.0, "0"), (1.0, "1"), (0.5, "0.5"), (1e-5, "1e-05"), (0.4229534, "0.4229534")])

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from helpers import examples
 from onnx import helper, numpy_helper
 
-from edge_predict.tables._fast import fastread
 from edge_predict.cli import cli
 from helpers.handmade import manifest, model
+from helpers.paths import small_blocks
 
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.I)
 NAMES = ["a", "A", "hours", "x 1", "é", "# n", "400"]
@@ -178,11 +178,8 @@ def test_every_answer_is_the_reference_answer(cli_runner, folder, table, fmt, ke
     path.write_bytes(model(doc, nodes, [weights], width))
     source.write_bytes(data)
     args = ["predict", "-m", str(path), "-f", fmt, "-i", "-" if stdin else str(source)] + ["-k"] * keep
-    fastread.BLOCK_CHARS, saved = block_chars, fastread.BLOCK_CHARS  # small blocks: many block boundaries
-    try:
+    with small_blocks(block_chars):
         result = cli_runner.invoke(cli, args, input=data if stdin else None)
-    finally:
-        fastread.BLOCK_CHARS = saved
     outputs = {"binary": ["probability", "label"], "multiclass": ["label", *(f"p_{c}" for c in labels)]}
     outputs = outputs.get(task, fields_.get("targets"))
     try:

@@ -33,6 +33,14 @@ _SIGN[ord("-")] = -1.0
 _NUMERIC = b"0123456789.,\n"  # deleted from a block we parse, these leave only signs and exponent marks
 _U2 = np.uint16
 _PLAIN = np.dtype([("head", "<u2"), ("digits", "<u8"), ("tail", "<u2")])  # packed: 12 bytes, one value's text
+# Fewer fields than this in a block: the line reader costs less than the block's fixed numpy setup (the device
+# loop's one line at a time on a pipe, bench/goals.py's loop row), so parse_block is not called for them.
+MIN_FIELDS = 64
+
+
+def pays(text: str, k: int) -> bool:
+    """Whether `text` (whole lines of k fields) is worth parsing at once rather than line by line."""
+    return text.count("\n") * k >= MIN_FIELDS
 
 
 class Block:

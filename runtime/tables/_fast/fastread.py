@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import queue
 import threading
 from typing import IO, Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -117,6 +116,8 @@ T = TypeVar("T")
 def ahead(items: Iterator[T], work: Callable[[T], object]) -> Iterator[tuple[T, object]]:
     """(item, work(item)) for each item, read and worked on one item ahead in a thread: the next block is read
     and parsed on the second core while this one is scored and written. Errors come in their place."""
+    import queue  # here: `predict 7` reads no input
+
     done, results = threading.Event(), queue.Queue(maxsize=1)
 
     def put(result) -> bool:

@@ -15,6 +15,14 @@ _QUOTED = np.zeros(256, bool)
 _QUOTED[list(b',"\r\n')] = True  # a CSV field holding one of these is quoted: row by row
 _ESCAPED = np.zeros(256, bool)
 _ESCAPED[list(range(1, 32)) + [ord('"'), ord("\\")]] = True  # escaped in a JSON string (NUL: padding)
+# Fewer rows than this are written row by row (Writer): the whole batch's buffers cost more than they save there (the
+# device loop's one answer per line, bench/goals.py's loop row).
+MIN_ROWS = 8
+
+
+def pays(rows: int) -> bool:
+    """Whether a batch of `rows` rows is worth building at once rather than row by row."""
+    return rows >= MIN_ROWS
 
 
 def csv_rows(rows: str, outputs: dict[str, np.ndarray]) -> str | None:
