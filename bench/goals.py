@@ -438,11 +438,12 @@ def instructions(work: Path, calls: int = 2000) -> list[dict]:
             counts = []
             for i in range(2, 4 * len(titles) + 2, 2):  # dump i ends the segment before the i-th marker
                 text = Path(f"{out}.{i}").read_text(errors="replace")
-                counts.append(int(re.search(r"^totals: (\d+)", text, re.M).group(1)) / calls)
+                counts.append(int(re.search(r"^totals: (\d+)", text, re.M).group(1)))
         pairs = counted_pairs(name, path)
         for j, title in enumerate(titles):
-            ours, theirs = counts[2 * j], counts[2 * j + 1]
-            stats = {"candidate": ours, "reference": theirs, "ratio": ours / theirs, "reps": 1, "calls": calls}
+            n = _calls(title, calls)
+            ours, theirs = counts[2 * j] / n, counts[2 * j + 1] / n
+            stats = {"candidate": ours, "reference": theirs, "ratio": ours / theirs, "reps": 1, "calls": n}
             rows.append(_row("instructions", title, pairs[title][2], stats, "instructions"))
             _print(rows[-1])
     return rows
@@ -453,16 +454,22 @@ def counted_pairs(name: str, path: Path) -> dict[str, tuple]:
     return {**batch1_pairs(name, path), **batch_pairs(name, path, INSTRUCTION_SIZES)}
 
 
+def _calls(title: str, calls: int) -> int:
+    """How many calls a row is counted over: fewer for larger batches (valgrind runs them 50-100x slower)."""
+    rows = int(re.search(r"batch ([\d,]+)", title).group(1).replace(",", ""))
+    return max(100, calls // max(1, rows // 8))
+
+
 def _count(name: str, path: str, calls: int) -> None:
     """The child under callgrind: each row's candidate, then its reference, between two markers each."""
     pairs = counted_pairs(name, Path(path))
     print("\t".join(pairs), flush=True)
-    for candidate, reference, _ in pairs.values():
+    for title, (candidate, reference, _) in pairs.items():
         for fn in (candidate, reference):
-            for _ in range(50):
+            for _ in range(20):
                 fn()
             os.getppid()
-            for _ in range(calls):
+            for _ in range(_calls(title, calls)):
                 fn()
             os.getppid()
 
